@@ -1,0 +1,3 @@
+module github.com/latch-auth/latch
+
+go 1.26

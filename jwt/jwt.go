@@ -1,0 +1,237 @@
+// Package jwt signs and validates JSON Web Tokens (RFC 7519) following the
+// JWT best current practices (RFC 8725) and the access-token profile
+// (RFC 9068).
+//
+// Validation expectations are not optional: a Validator cannot be built
+// without the trusted keys, the expected issuer and the expected audience,
+// and it requires "exp" unless told otherwise. Signature verification is
+// done by package jose, so the algorithm is always the one the selected key
+// is pinned to.
+//
+//	v, err := jwt.NewValidator(keys, "https://auth.example.com", "orders", jwt.ValidatorOptions{Type: jwt.TypeAccessToken})
+//	claims, err := v.Parse(token)
+//	switch {
+//	case errors.Is(err, jwt.ErrExpired): // ask the client to refresh
+//	case err != nil:                     // reject
+//	}
+//
+// Registered and access-token claims are decoded without reflection; other
+// claims are read on demand with Claims.Decode.
+package jwt
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/latch-auth/latch/internal/strictjson"
+	"github.com/latch-auth/latch/jose"
+)
+
+// Errors returned by Parse. Signature-level failures are jose's kinds,
+// re-exported here so callers need only this package; errors.Is matches
+// either name.
+var (
+	ErrMalformed         = jose.ErrMalformed
+	ErrTooLarge          = jose.ErrTooLarge
+	ErrSignature         = jose.ErrSignature
+	ErrAlgorithmMismatch = jose.ErrAlgorithmMismatch
+	ErrUnknownKey        = jose.ErrUnknownKey
+	ErrUnsupported       = jose.ErrUnsupportedAlgorithm
+
+	// ErrExpired reports a token at or past its "exp" (plus leeway).
+	ErrExpired = errors.New("jwt: token expired")
+	// ErrNotYetValid reports a token before its "nbf" (minus leeway).
+	ErrNotYetValid = errors.New("jwt: token not yet valid")
+	// ErrIssuedInFuture reports an "iat" later than now plus leeway.
+	ErrIssuedInFuture = errors.New("jwt: token issued in the future")
+	// ErrTooOld reports a token whose "iat" is older than MaxAge.
+	ErrTooOld = errors.New("jwt: token too old")
+	// ErrMissingClaim reports a required claim that is absent.
+	ErrMissingClaim = errors.New("jwt: required claim missing")
+	// ErrIssuer reports an "iss" other than the expected issuer.
+	ErrIssuer = errors.New("jwt: wrong issuer")
+	// ErrAudience reports an "aud" that does not name the expected audience.
+	ErrAudience = errors.New("jwt: wrong audience")
+	// ErrType reports a header "typ" other than the required one.
+	ErrType = errors.New("jwt: wrong token type")
+)
+
+// TypeAccessToken is the "typ" of access tokens (RFC 9068 §2.1).
+const TypeAccessToken = "at+jwt"
+
+// DefaultLeeway is the clock skew tolerated on exp, nbf and iat when
+// ValidatorOptions.Leeway is zero.
+const DefaultLeeway = 30 * time.Second
+
+// errorsIsDuplicate reports a duplicate-member rejection from strictjson.
+func errorsIsDuplicate(err error) bool { return errors.Is(err, strictjson.ErrDuplicateName) }
+
+// Sign encodes c and signs it with key. The header "typ" is opts.Type, or
+// "JWT" when empty; "alg" and "kid" come from the key.
+func Sign(key *jose.Key, c *Claims, opts jose.SignOptions) (string, error) {
+	if c == nil {
+		return "", fmt.Errorf("%w: nil claims", ErrMalformed)
+	}
+	if opts.Type == "" {
+		opts.Type = "JWT"
+	}
+	var buf [1024]byte
+	payload, err := c.appendJSON(buf[:0])
+	if err != nil {
+		return "", err
+	}
+	return jose.Sign(key, payload, opts)
+}
+
+// ValidatorOptions refine a Validator. The zero value is a sound default.
+type ValidatorOptions struct {
+	// Leeway is the clock skew tolerated on exp, nbf and iat. Zero means
+	// DefaultLeeway; a negative value means none.
+	Leeway time.Duration
+	// Type, when set, is the header "typ" the token must carry, compared
+	// case-insensitively with an optional "application/" prefix
+	// (RFC 8725 §3.11, RFC 9068 §4). Use TypeAccessToken for access tokens.
+	Type string
+	// MaxAge, when positive, refuses tokens whose "iat" is older; a token
+	// without "iat" is then refused too.
+	MaxAge time.Duration
+	// AllowMissingExpiry accepts tokens without "exp". Leave it false for
+	// anything that authorizes requests.
+	AllowMissingExpiry bool
+	// MaxTokenSize is the largest token accepted in bytes; zero means
+	// jose.DefaultMaxTokenSize.
+	MaxTokenSize int
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Validator verifies tokens from one issuer for one audience. It is safe
+// for concurrent use.
+type Validator struct {
+	keys     *jose.KeySet
+	issuer   string
+	audience string
+	opts     ValidatorOptions
+	leeway   time.Duration
+	jopts    jose.VerifyOptions
+}
+
+// NewValidator returns a Validator that accepts tokens signed by one of
+// keys, issued by issuer, for audience. All three are required.
+func NewValidator(keys *jose.KeySet, issuer, audience string, opts ValidatorOptions) (*Validator, error) {
+	switch {
+	case keys == nil || keys.Len() == 0:
+		return nil, errors.New("jwt: validator needs at least one trusted key")
+	case issuer == "":
+		return nil, errors.New("jwt: validator needs the expected issuer")
+	case audience == "":
+		return nil, errors.New("jwt: validator needs the expected audience")
+	}
+	v := &Validator{keys: keys, issuer: issuer, audience: audience, opts: opts, leeway: opts.Leeway}
+	switch {
+	case v.leeway == 0:
+		v.leeway = DefaultLeeway
+	case v.leeway < 0:
+		v.leeway = 0
+	}
+	v.jopts.MaxTokenSize = opts.MaxTokenSize
+	return v, nil
+}
+
+// Parse verifies token and its claims and returns them. On error the
+// claims are zero.
+func (v *Validator) Parse(token string) (Claims, error) {
+	hdr, payload, err := jose.Verify(token, v.keys, &v.jopts)
+	if err != nil {
+		return Claims{}, err
+	}
+	if v.opts.Type != "" && !typeMatches(hdr.Type, v.opts.Type) {
+		return Claims{}, fmt.Errorf("%w: typ %q, want %q", ErrType, truncate(hdr.Type), v.opts.Type)
+	}
+	c, err := parseClaims(payload)
+	if err != nil {
+		return Claims{}, err
+	}
+	if err := v.check(&c); err != nil {
+		return Claims{}, err
+	}
+	return c, nil
+}
+
+// check applies the claim expectations to verified claims.
+func (v *Validator) check(c *Claims) error {
+	if c.Issuer != v.issuer {
+		return fmt.Errorf("%w: %q", ErrIssuer, truncate(c.Issuer))
+	}
+	if !c.Audience.Contains(v.audience) {
+		return fmt.Errorf("%w: token is not for %q", ErrAudience, v.audience)
+	}
+	now := time.Now
+	if v.opts.Now != nil {
+		now = v.opts.Now
+	}
+	t := now()
+	switch {
+	case c.ExpiresAt.IsZero():
+		if !v.opts.AllowMissingExpiry {
+			return fmt.Errorf("%w: exp", ErrMissingClaim)
+		}
+	case !t.Before(c.ExpiresAt.Add(v.leeway)):
+		return fmt.Errorf("%w at %s", ErrExpired, c.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if !c.NotBefore.IsZero() && t.Add(v.leeway).Before(c.NotBefore) {
+		return fmt.Errorf("%w until %s", ErrNotYetValid, c.NotBefore.UTC().Format(time.RFC3339))
+	}
+	if !c.IssuedAt.IsZero() && t.Add(v.leeway).Before(c.IssuedAt) {
+		return fmt.Errorf("%w: iat %s", ErrIssuedInFuture, c.IssuedAt.UTC().Format(time.RFC3339))
+	}
+	if v.opts.MaxAge > 0 {
+		if c.IssuedAt.IsZero() {
+			return fmt.Errorf("%w: iat (needed for max age)", ErrMissingClaim)
+		}
+		if t.Sub(c.IssuedAt) > v.opts.MaxAge+v.leeway {
+			return fmt.Errorf("%w: issued %s", ErrTooOld, c.IssuedAt.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// typeMatches compares typ values as RFC 7515 §4.1.9 says media types
+// compare: case-insensitively, "application/" optional.
+func typeMatches(got, want string) bool {
+	const prefix = "application/"
+	trim := func(s string) string {
+		if len(s) > len(prefix) && equalFold(s[:len(prefix)], prefix) {
+			return s[len(prefix):]
+		}
+		return s
+	}
+	return equalFold(trim(got), trim(want))
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}

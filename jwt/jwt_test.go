@@ -1,0 +1,408 @@
+package jwt
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latch-auth/latch/jose"
+)
+
+const (
+	testIssuer   = "https://auth.example.com"
+	testAudience = "orders"
+)
+
+// epoch is the fixed clock of these tests.
+var epoch = time.Unix(1_800_000_000, 0)
+
+func fixedNow() time.Time { return epoch }
+
+func mustKey(t testing.TB, alg jose.Algorithm) *jose.Key {
+	t.Helper()
+	k, err := jose.GenerateKey(alg)
+	if err != nil {
+		t.Fatalf("GenerateKey(%s): %v", alg, err)
+	}
+	return k
+}
+
+func mustValidator(t testing.TB, k *jose.Key, opts ValidatorOptions) *Validator {
+	t.Helper()
+	pub := k
+	if !k.IsSymmetric() {
+		var err error
+		if pub, err = k.Public(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set, err := jose.NewKeySet(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.Now == nil {
+		opts.Now = fixedNow
+	}
+	v, err := NewValidator(set, testIssuer, testAudience, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// accessClaims is a realistic access-token claims set valid at epoch.
+func accessClaims() *Claims {
+	return &Claims{
+		Issuer:    testIssuer,
+		Subject:   "user-1234567890",
+		Audience:  Audience{testAudience},
+		ExpiresAt: epoch.Add(10 * time.Minute),
+		NotBefore: epoch,
+		IssuedAt:  epoch,
+		ID:        "8f14e45fceea167a5a36dedd4bea2543",
+		ClientID:  "web",
+		SessionID: "s-42",
+		Scope:     "orders:read orders:write",
+		Roles:     []string{"admin", "support"},
+	}
+}
+
+func TestSignParseRoundTrip(t *testing.T) {
+	for _, alg := range jose.Algorithms() {
+		t.Run(string(alg), func(t *testing.T) {
+			k := mustKey(t, alg)
+			c := accessClaims()
+			c.Extra = map[string]any{"tenant": "acme", "level": 3}
+			tok, err := Sign(k, c, jose.SignOptions{Type: TypeAccessToken})
+			if err != nil {
+				t.Fatalf("Sign: %v", err)
+			}
+			got, err := mustValidator(t, k, ValidatorOptions{Type: TypeAccessToken}).Parse(tok)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			want := *accessClaims()
+			want.raw = got.raw
+			if !reflect.DeepEqual(stripTime(got), stripTime(want)) {
+				t.Errorf("Parse = %+v, want %+v", got, want)
+			}
+			for name, pair := range map[string][2]time.Time{"exp": {got.ExpiresAt, want.ExpiresAt}, "nbf": {got.NotBefore, want.NotBefore}, "iat": {got.IssuedAt, want.IssuedAt}} {
+				if !pair[0].Equal(pair[1]) {
+					t.Errorf("%s = %v, want %v", name, pair[0], pair[1])
+				}
+			}
+			var extra struct {
+				Tenant string `json:"tenant"`
+				Level  int    `json:"level"`
+			}
+			if err := got.Decode(&extra); err != nil || extra.Tenant != "acme" || extra.Level != 3 {
+				t.Errorf("Decode = %+v, %v; want {acme 3}, nil", extra, err)
+			}
+		})
+	}
+}
+
+// stripTime zeroes the time fields, which DeepEqual cannot compare across
+// locations.
+func stripTime(c Claims) Claims {
+	c.ExpiresAt, c.NotBefore, c.IssuedAt = time.Time{}, time.Time{}, time.Time{}
+	return c
+}
+
+func TestAudienceForms(t *testing.T) {
+	k := mustKey(t, jose.HS256)
+	tests := []struct {
+		name    string
+		aud     Audience
+		wantErr error
+	}{
+		{name: "single string", aud: Audience{testAudience}},
+		{name: "array containing", aud: Audience{"billing", testAudience}},
+		{name: "array without", aud: Audience{"billing", "shipping"}, wantErr: ErrAudience},
+		{name: "absent", aud: nil, wantErr: ErrAudience},
+		{name: "case differs", aud: Audience{"Orders"}, wantErr: ErrAudience},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := accessClaims()
+			c.Audience = tt.aud
+			tok, err := Sign(k, c, jose.SignOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := mustValidator(t, k, ValidatorOptions{}).Parse(tok)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Parse(aud=%q) error = %v, want %v", tt.aud, err, tt.wantErr)
+			}
+			if err == nil && !reflect.DeepEqual(got.Audience, tt.aud) {
+				t.Errorf("Audience = %q, want %q", got.Audience, tt.aud)
+			}
+			if err != nil && !reflect.DeepEqual(got, Claims{}) {
+				t.Errorf("claims on error = %+v, want zero", got)
+			}
+		})
+	}
+}
+
+func TestValidationRejects(t *testing.T) {
+	k := mustKey(t, jose.ES256)
+	tests := []struct {
+		name    string
+		edit    func(*Claims)
+		opts    ValidatorOptions
+		typ     string
+		wantErr error
+	}{
+		{name: "valid", edit: func(*Claims) {}},
+		{name: "expired", edit: func(c *Claims) { c.ExpiresAt = epoch.Add(-time.Minute) }, wantErr: ErrExpired},
+		{name: "expired within default leeway", edit: func(c *Claims) { c.ExpiresAt = epoch.Add(-10 * time.Second) }},
+		{name: "expired exactly now without leeway", edit: func(c *Claims) { c.ExpiresAt = epoch }, opts: ValidatorOptions{Leeway: -1}, wantErr: ErrExpired},
+		{name: "expired beyond custom leeway", edit: func(c *Claims) { c.ExpiresAt = epoch.Add(-2 * time.Minute) }, opts: ValidatorOptions{Leeway: time.Minute}, wantErr: ErrExpired},
+		{name: "expired within custom leeway", edit: func(c *Claims) { c.ExpiresAt = epoch.Add(-50 * time.Second) }, opts: ValidatorOptions{Leeway: time.Minute}},
+		{name: "missing exp", edit: func(c *Claims) { c.ExpiresAt = time.Time{} }, wantErr: ErrMissingClaim},
+		{name: "missing exp allowed", edit: func(c *Claims) { c.ExpiresAt = time.Time{} }, opts: ValidatorOptions{AllowMissingExpiry: true}},
+		{name: "not yet valid", edit: func(c *Claims) { c.NotBefore = epoch.Add(time.Minute) }, wantErr: ErrNotYetValid},
+		{name: "nbf within leeway", edit: func(c *Claims) { c.NotBefore = epoch.Add(20 * time.Second) }},
+		{name: "issued in the future", edit: func(c *Claims) { c.IssuedAt = epoch.Add(time.Hour); c.NotBefore = time.Time{} }, wantErr: ErrIssuedInFuture},
+		{name: "too old", edit: func(c *Claims) { c.IssuedAt = epoch.Add(-2 * time.Hour) }, opts: ValidatorOptions{MaxAge: time.Hour}, wantErr: ErrTooOld},
+		{name: "young enough", edit: func(c *Claims) { c.IssuedAt = epoch.Add(-30 * time.Minute) }, opts: ValidatorOptions{MaxAge: time.Hour}},
+		{name: "max age needs iat", edit: func(c *Claims) { c.IssuedAt = time.Time{} }, opts: ValidatorOptions{MaxAge: time.Hour}, wantErr: ErrMissingClaim},
+		{name: "wrong issuer", edit: func(c *Claims) { c.Issuer = "https://evil.example.com" }, wantErr: ErrIssuer},
+		{name: "issuer prefix", edit: func(c *Claims) { c.Issuer = testIssuer + "/" }, wantErr: ErrIssuer},
+		{name: "missing issuer", edit: func(c *Claims) { c.Issuer = "" }, wantErr: ErrIssuer},
+		{name: "typ required and absent", edit: func(*Claims) {}, typ: "JWT", opts: ValidatorOptions{Type: TypeAccessToken}, wantErr: ErrType},
+		{name: "typ media type form", edit: func(*Claims) {}, typ: "application/AT+JWT", opts: ValidatorOptions{Type: TypeAccessToken}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := accessClaims()
+			tt.edit(c)
+			tok, err := Sign(k, c, jose.SignOptions{Type: tt.typ})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := mustValidator(t, k, tt.opts).Parse(tok)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("Parse() error = %v, want %v", err, tt.wantErr)
+			}
+			if err != nil && !reflect.DeepEqual(got, Claims{}) {
+				t.Errorf("claims on error = %+v, want zero", got)
+			}
+		})
+	}
+}
+
+// rawToken signs an arbitrary payload as a JWT, for claims the Claims type
+// cannot produce.
+func rawToken(t *testing.T, k *jose.Key, payload string) string {
+	t.Helper()
+	tok, err := jose.Sign(k, []byte(payload), jose.SignOptions{Type: "JWT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestMalformedClaims(t *testing.T) {
+	k := mustKey(t, jose.HS256)
+	v := mustValidator(t, k, ValidatorOptions{})
+	base := `"iss":"` + testIssuer + `","aud":"orders","exp":1800000600`
+	tests := []struct {
+		name      string
+		payload   string
+		wantErr   error
+		duplicate bool
+	}{
+		{name: "not an object", payload: `["iss"]`, wantErr: ErrMalformed},
+		{name: "null", payload: `null`, wantErr: ErrMalformed},
+		{name: "empty", payload: ``, wantErr: ErrMalformed},
+		{name: "not JSON", payload: `{"iss":`, wantErr: ErrMalformed},
+		{name: "trailing data", payload: `{` + base + `}x`, wantErr: ErrMalformed},
+		{name: "exp as string", payload: `{"iss":"` + testIssuer + `","aud":"orders","exp":"1800000600"}`, wantErr: ErrMalformed},
+		{name: "exp negative", payload: `{"iss":"` + testIssuer + `","aud":"orders","exp":-1}`, wantErr: ErrMalformed},
+		{name: "exp beyond 9999", payload: `{"iss":"` + testIssuer + `","aud":"orders","exp":1e300}`, wantErr: ErrMalformed},
+		{name: "exp null", payload: `{"iss":"` + testIssuer + `","aud":"orders","exp":null}`, wantErr: ErrMalformed},
+		{name: "aud number", payload: `{"iss":"` + testIssuer + `","aud":7,"exp":1800000600}`, wantErr: ErrMalformed},
+		{name: "aud array with number", payload: `{"iss":"` + testIssuer + `","aud":["orders",7],"exp":1800000600}`, wantErr: ErrMalformed},
+		{name: "iss object", payload: `{"iss":{},"aud":"orders","exp":1800000600}`, wantErr: ErrMalformed},
+		{name: "roles string", payload: `{` + base + `,"roles":"admin"}`, wantErr: ErrMalformed},
+		{name: "duplicate exp", payload: `{` + base + `,"exp":9999999999}`, wantErr: ErrMalformed, duplicate: true},
+		{name: "duplicate aud via escape", payload: `{` + base + `,"\u0061ud":"billing"}`, wantErr: ErrMalformed, duplicate: true},
+		{name: "duplicate inside custom claim", payload: `{` + base + `,"x":{"a":1,"a":2}}`, wantErr: ErrMalformed, duplicate: true},
+		{name: "invalid UTF-8", payload: "{" + base + ",\"sub\":\"\xff\"}", wantErr: ErrMalformed},
+		{name: "fractional exp accepted", payload: `{"iss":"` + testIssuer + `","aud":"orders","exp":1800000600.5}`},
+		{name: "escaped strings accepted", payload: `{"iss":"https:\/\/auth.example.com","aud":["\u006frders"],"exp":1800000600}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := v.Parse(rawToken(t, k, tt.payload))
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("Parse(%q) error = %v, want %v", tt.payload, err, tt.wantErr)
+			}
+			if got := errors.Is(err, jose.ErrDuplicateMember); got != tt.duplicate {
+				t.Errorf("Parse(%q) error %v: errors.Is(ErrDuplicateMember) = %v, want %v", tt.payload, err, got, tt.duplicate)
+			}
+		})
+	}
+}
+
+func TestSignatureErrorsPassThrough(t *testing.T) {
+	k := mustKey(t, jose.HS256)
+	other := mustKey(t, jose.HS256).WithKeyID(k.KeyID())
+	v := mustValidator(t, k, ValidatorOptions{})
+	forged, err := Sign(other, accessClaims(), jose.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Parse(forged); !errors.Is(err, ErrSignature) || !errors.Is(err, jose.ErrSignature) {
+		t.Errorf("Parse(forged) error = %v, want ErrSignature", err)
+	}
+	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." +
+		base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"`+testIssuer+`","aud":"orders","exp":1800000600}`)) + "."
+	if _, err := v.Parse(none); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("Parse(alg none) error = %v, want ErrUnsupported", err)
+	}
+	big := strings.Repeat("a", jose.DefaultMaxTokenSize+1)
+	if _, err := v.Parse(big); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Parse(oversized) error = %v, want ErrTooLarge", err)
+	}
+}
+
+func TestNewValidatorRequiresExpectations(t *testing.T) {
+	set, err := jose.NewKeySet(mustKey(t, jose.HS256))
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, _ := jose.NewKeySet()
+	tests := []struct {
+		name     string
+		keys     *jose.KeySet
+		iss, aud string
+	}{
+		{name: "no keys", keys: nil, iss: testIssuer, aud: testAudience},
+		{name: "empty key set", keys: empty, iss: testIssuer, aud: testAudience},
+		{name: "no issuer", keys: set, iss: "", aud: testAudience},
+		{name: "no audience", keys: set, iss: testIssuer, aud: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := NewValidator(tt.keys, tt.iss, tt.aud, ValidatorOptions{})
+			if err == nil || v != nil {
+				t.Errorf("NewValidator(%v, %q, %q) = %v, %v; want nil, error", tt.keys, tt.iss, tt.aud, v, err)
+			}
+		})
+	}
+}
+
+func TestSignRejectsBadClaims(t *testing.T) {
+	k := mustKey(t, jose.HS256)
+	tests := []struct {
+		name string
+		c    *Claims
+	}{
+		{name: "nil", c: nil},
+		{name: "extra repeats iss", c: &Claims{Extra: map[string]string{"iss": "x"}}},
+		{name: "extra repeats roles", c: &Claims{Extra: struct {
+			Roles []string `json:"roles"`
+		}{}}},
+		{name: "extra not an object", c: &Claims{Extra: []int{1}}},
+		{name: "extra unmarshallable", c: &Claims{Extra: map[string]any{"f": func() {}}}},
+		{name: "invalid UTF-8", c: &Claims{Subject: "\xff"}},
+		{name: "exp before 1970", c: &Claims{ExpiresAt: time.Unix(-5, 0)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tok, err := Sign(k, tt.c, jose.SignOptions{}); err == nil {
+				t.Errorf("Sign(%+v) = %q, nil; want error", tt.c, tok)
+			}
+		})
+	}
+}
+
+func TestClaimsHelpers(t *testing.T) {
+	c := Claims{Scope: "orders:read  orders:write", Roles: []string{"admin"}}
+	for _, tt := range []struct {
+		scope string
+		want  bool
+	}{{"orders:read", true}, {"orders:write", true}, {"orders", false}, {"", false}} {
+		if got := c.HasScope(tt.scope); got != tt.want {
+			t.Errorf("HasScope(%q) = %v, want %v", tt.scope, got, tt.want)
+		}
+	}
+	if !c.HasRole("admin") || c.HasRole("support") {
+		t.Errorf("HasRole: admin=%v support=%v, want true false", c.HasRole("admin"), c.HasRole("support"))
+	}
+	if err := c.Decode(&struct{}{}); !errors.Is(err, ErrMalformed) {
+		t.Errorf("Decode on unparsed claims error = %v, want ErrMalformed", err)
+	}
+}
+
+// TestParseAllocations holds the hot path to its allocation budget: the
+// payload buffer, the audience and the roles.
+func TestParseAllocations(t *testing.T) {
+	for _, tt := range []struct {
+		alg  jose.Algorithm
+		max  float64
+		note string
+	}{
+		{alg: jose.HS256, max: 3, note: "payload, aud, roles"},
+	} {
+		k := mustKey(t, tt.alg)
+		tok, err := Sign(k, accessClaims(), jose.SignOptions{Type: TypeAccessToken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := mustValidator(t, k, ValidatorOptions{Type: TypeAccessToken})
+		got := testing.AllocsPerRun(200, func() {
+			if _, err := v.Parse(tok); err != nil {
+				panic(err)
+			}
+		})
+		if got > tt.max {
+			t.Errorf("%s Parse allocations = %v, want <= %v (%s)", tt.alg, got, tt.max, tt.note)
+		}
+	}
+}
+
+func TestSignAllocations(t *testing.T) {
+	k := mustKey(t, jose.HS256)
+	c := accessClaims()
+	got := testing.AllocsPerRun(200, func() {
+		if _, err := Sign(k, c, jose.SignOptions{Type: TypeAccessToken}); err != nil {
+			panic(err)
+		}
+	})
+	if got > 1 {
+		t.Errorf("HS256 Sign allocations = %v, want <= 1 (the token)", got)
+	}
+}
+
+func ExampleValidator_Parse() {
+	key, _ := jose.GenerateKey(jose.ES256)
+	now := time.Now()
+	token, _ := Sign(key, &Claims{
+		Issuer:    "https://auth.example.com",
+		Subject:   "user-1",
+		Audience:  Audience{"orders"},
+		ExpiresAt: now.Add(10 * time.Minute),
+		IssuedAt:  now,
+		Scope:     "orders:read",
+	}, jose.SignOptions{Type: TypeAccessToken})
+
+	pub, _ := key.Public()
+	keys, _ := jose.NewKeySet(pub)
+	v, _ := NewValidator(keys, "https://auth.example.com", "orders", ValidatorOptions{Type: TypeAccessToken})
+	claims, err := v.Parse(token)
+	fmt.Println(claims.Subject, claims.HasScope("orders:read"), err)
+
+	other, _ := NewValidator(keys, "https://auth.example.com", "billing", ValidatorOptions{})
+	_, err = other.Parse(token)
+	fmt.Println(errors.Is(err, ErrAudience))
+	// Output:
+	// user-1 true <nil>
+	// true
+}
