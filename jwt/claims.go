@@ -117,12 +117,12 @@ func (c *Claims) appendJSON(dst []byte) ([]byte, error) {
 	switch len(c.Audience) {
 	case 0:
 	case 1:
-		dst, err = appendStringClaim(dst, start, "aud", c.Audience[0])
+		dst, err = strictjson.AppendQuoted(appendName(dst, start, "aud"), c.Audience[0])
 	default:
 		dst, err = appendListClaim(dst, start, "aud", c.Audience)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: claim aud is not valid UTF-8", ErrMalformed)
 	}
 	for _, m := range [...]struct {
 		name string

@@ -310,16 +310,21 @@ func TestSignRejectsBadClaims(t *testing.T) {
 			Roles []string `json:"roles"`
 		}{}}},
 		{name: "extra not an object", c: &Claims{Extra: []int{1}}},
-		{name: "extra unmarshallable", c: &Claims{Extra: map[string]any{"f": func() {}}}},
-		{name: "invalid UTF-8", c: &Claims{Subject: "\xff"}},
+		{name: "invalid UTF-8 sub", c: &Claims{Subject: "\xff"}},
+		{name: "invalid UTF-8 aud", c: &Claims{Audience: Audience{"\xff"}}},
+		{name: "invalid UTF-8 role", c: &Claims{Roles: []string{"ok", "\xff"}}},
 		{name: "exp before 1970", c: &Claims{ExpiresAt: time.Unix(-5, 0)}},
+		{name: "iat after 9999", c: &Claims{IssuedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tok, err := Sign(k, tt.c, jose.SignOptions{}); err == nil {
-				t.Errorf("Sign(%+v) = %q, nil; want error", tt.c, tok)
+			if tok, err := Sign(k, tt.c, jose.SignOptions{}); !errors.Is(err, ErrMalformed) {
+				t.Errorf("Sign(%+v) = %q, %v; want ErrMalformed", tt.c, tok, err)
 			}
 		})
+	}
+	if _, err := Sign(k, &Claims{Extra: map[string]any{"f": func() {}}}, jose.SignOptions{}); err == nil {
+		t.Error("Sign with an unmarshallable Extra succeeded, want error")
 	}
 }
 
