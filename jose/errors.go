@@ -8,11 +8,12 @@ import "errors"
 // ErrMalformed).
 var (
 	// ErrMalformed reports input that is not a well-formed compact JWS,
-	// JWK or JWK Set.
+	// JWK, JWK Set or PEM key.
 	ErrMalformed = errors.New("jose: malformed input")
 	// ErrNonCanonical reports base64url that is padded, uses the standard
-	// alphabet, contains white space or has non-zero trailing bits. It
-	// also matches ErrMalformed.
+	// alphabet, contains white space or has non-zero trailing bits, and
+	// JWK integers with leading zero octets (RFC 7518 §6.3.1). It also
+	// matches ErrMalformed.
 	ErrNonCanonical = errors.New("jose: non-canonical base64url")
 	// ErrDuplicateMember reports a JSON object with a repeated member
 	// name. It also matches ErrMalformed.

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash"
+	"io"
 	"math/big"
 	"sync"
 )
@@ -76,6 +77,8 @@ func NewRSAPrivateKey(alg Algorithm, priv *rsa.PrivateKey) (*Key, error) {
 	if err := checkRSA(alg, &priv.PublicKey); err != nil {
 		return nil, err
 	}
+	// Work on a copy: the caller's key may change after this returns.
+	priv = copyRSAPrivate(priv)
 	if err := priv.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: inconsistent RSA private key: %v", ErrInvalidKey, err)
 	}
@@ -91,7 +94,26 @@ func NewRSAPublicKey(alg Algorithm, pub *rsa.PublicKey) (*Key, error) {
 	if err := checkRSA(alg, pub); err != nil {
 		return nil, err
 	}
-	return (&Key{alg: alg, rsaPub: pub}).withDefaultID(), nil
+	return (&Key{alg: alg, rsaPub: &rsa.PublicKey{N: new(big.Int).Set(pub.N), E: pub.E}}).withDefaultID(), nil
+}
+
+// copyRSAPrivate deep-copies the parts of an RSA key that define it.
+func copyRSAPrivate(k *rsa.PrivateKey) *rsa.PrivateKey {
+	c := &rsa.PrivateKey{
+		PublicKey: rsa.PublicKey{N: new(big.Int).Set(k.N), E: k.E},
+		D:         new(big.Int).Set(k.D),
+	}
+	for _, p := range k.Primes {
+		c.Primes = append(c.Primes, new(big.Int).Set(p))
+	}
+	// Keep given CRT values, so that Validate checks them against the
+	// primes rather than silently recomputing them.
+	if pc := k.Precomputed; pc.Dp != nil && pc.Dq != nil && pc.Qinv != nil {
+		c.Precomputed.Dp = new(big.Int).Set(pc.Dp)
+		c.Precomputed.Dq = new(big.Int).Set(pc.Dq)
+		c.Precomputed.Qinv = new(big.Int).Set(pc.Qinv)
+	}
+	return c
 }
 
 func checkRSA(alg Algorithm, pub *rsa.PublicKey) error {
@@ -104,7 +126,7 @@ func checkRSA(alg Algorithm, pub *rsa.PublicKey) error {
 	if bits := pub.N.BitLen(); bits < MinRSABits || bits > MaxRSABits {
 		return fmt.Errorf("%w: RSA modulus is %d bits, need %d to %d", ErrInvalidKey, bits, MinRSABits, MaxRSABits)
 	}
-	if pub.E < 3 || pub.E&1 == 0 {
+	if pub.E < 3 || pub.E&1 == 0 || pub.E > 1<<31-1 {
 		return fmt.Errorf("%w: RSA public exponent %d", ErrInvalidKey, pub.E)
 	}
 	if pub.N.Bit(0) == 0 {
@@ -311,8 +333,9 @@ func (k *Key) withDefaultID() *Key {
 	return k
 }
 
-// String describes the key without its material.
-func (k *Key) String() string {
+// String describes the key without its material. It has a value receiver
+// so that formatting a Key value, not only a pointer, is safe too.
+func (k Key) String() string {
 	kind := "public"
 	switch {
 	case k.secret != nil:
@@ -324,7 +347,11 @@ func (k *Key) String() string {
 }
 
 // GoString is String, so %#v cannot print key material either.
-func (k *Key) GoString() string { return k.String() }
+func (k Key) GoString() string { return k.String() }
+
+// Format prints String for every verb (%v, %d, %x, %s, ...), so no
+// formatting of a Key can print key material.
+func (k Key) Format(f fmt.State, verb rune) { io.WriteString(f, k.String()) }
 
 // hmacState is a pooled, pre-keyed HMAC with room for its output, so the
 // hot path neither re-keys nor allocates.
