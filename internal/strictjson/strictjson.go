@@ -429,9 +429,6 @@ func skipWS(data []byte, p int) int {
 
 // readValue reads and validates the value starting exactly at p.
 func readValue(data []byte, p, depth int) (Value, error) {
-	if depth > MaxDepth {
-		return Value{}, &SyntaxError{Offset: p, Msg: "limit exceeded", Err: ErrTooDeep}
-	}
 	if p >= len(data) {
 		return Value{}, syntaxErr(p, "unexpected end of input")
 	}
@@ -446,6 +443,10 @@ func readValue(data []byte, p, depth int) (Value, error) {
 		return readLiteral(data, p, "false", False)
 	case c == 'n':
 		return readLiteral(data, p, "null", Null)
+	case (c == '{' || c == '[') && depth >= MaxDepth:
+		// depth counts from 0 at the top-level value, so this container
+		// would be nesting level MaxDepth+1.
+		return Value{}, &SyntaxError{Offset: p, Msg: "limit exceeded", Err: ErrTooDeep}
 	case c == '{':
 		return readObject(data, p, depth)
 	case c == '[':
