@@ -1,0 +1,148 @@
+// Command latch generates keys and signs, verifies and inspects JSON Web
+// Signatures and JSON Web Tokens from the command line.
+//
+// Usage:
+//
+//	latch keys generate --alg ALG [--kid KID]
+//	latch keys public [--alg ALG] [--kid KID] [FILE|-]
+//	latch jws sign --key FILE [--alg ALG] [--kid KID] [FILE|-]
+//	latch jws verify --key FILE [--alg ALG] [--kid KID] [TOKEN|-]
+//	latch token sign --key FILE --claims JSON|@FILE [--ttl 15m] [--typ JWT]
+//	latch token verify --key FILE --iss ISS --aud AUD [--leeway 30s] [--now UNIX] [--typ T] [TOKEN|-]
+//	latch token decode [TOKEN|-]
+//	latch version
+//	latch help [COMMAND...]
+//
+// Keys are JWKs (RFC 7517) printed as indented JSON. "keys generate" prints
+// a private JWK whose default "kid" is its RFC 7638 thumbprint; "keys
+// public" prints the public half of a JWK, PEM key or JWK Set (an HMAC
+// secret has none and is refused).
+//
+// Every --key FILE accepts a JWK, a JWK Set ({"keys": [...]}) or a PEM key.
+// PEM carries neither algorithm nor key ID, so it needs --alg, and --kid
+// gives it an ID (default: the thumbprint). For a JWK or JWK Set, --alg and
+// --kid keep only the matching keys. To sign, exactly one private key must
+// be left. To verify, every key left is trusted and the token's "kid" (or,
+// without one, its "alg") selects the key; the algorithm is always the
+// key's own.
+//
+// "jws sign" signs the raw bytes of a file or of standard input and "jws
+// verify" writes the verified payload back byte for byte, with no newline
+// added. "token sign" builds a JWT from a claims object: iat and nbf
+// default to now, exp to now plus --ttl (15 minutes), jti to 128 random
+// bits. "token verify" requires the expected --iss and --aud and prints the
+// verified claims, indented. "token decode" prints the header and payload of
+// a token WITHOUT verifying it, as {"header": {...}, "payload": {...}}, and
+// warns on standard error about risky content: see decode.go for the list.
+//
+// A TOKEN argument is the compact token itself; "-" or no argument reads
+// it from standard input, ignoring surrounding white space. Inputs are
+// bounded: key and claims files 1 MiB, JWS payloads 16 MiB, JWTs 64 KiB.
+//
+// Exit status: 0 on success; 1 when a token, key or input is rejected, with
+// one line "latch: error: ..." on standard error naming the reason (never
+// key material or the token); 2 on a usage error (unknown command or flag,
+// missing required flag), with the usage on standard error. Help requested
+// with "help", -h or --help goes to standard output with status 0.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+// version is the release, set with -ldflags "-X main.version=v1.2.3"; when
+// empty, the module version recorded by the Go toolchain is printed.
+var version string
+
+// env is what a command may touch: its standard streams and the clock.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	now            func() time.Time
+	stdinUsedBy    string // what standard input was read for, if anything
+}
+
+// run executes the command line args and returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return (&env{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}).main(args)
+}
+
+// Exit statuses.
+const (
+	exitOK       = 0
+	exitRejected = 1 // a token, key or input was refused
+	exitUsage    = 2
+)
+
+// main dispatches args and turns the outcome into an exit status and at
+// most one error line (plus the usage, for usage errors).
+func (e *env) main(args []string) int {
+	err := e.dispatch(rootCommand(), args)
+	var uerr *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &uerr):
+		fmt.Fprintf(e.stderr, "latch: error: %s\n", oneLine(uerr.msg))
+		writeUsage(e.stderr, uerr.cmd)
+		return exitUsage
+	default:
+		fmt.Fprintf(e.stderr, "latch: error: %s\n", errorText(err))
+		return exitRejected
+	}
+}
+
+// usageError is a command line that does not fit the command's usage.
+type usageError struct {
+	cmd *command
+	msg string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(cmd *command, format string, args ...any) error {
+	return &usageError{cmd: cmd, msg: fmt.Sprintf(format, args...)}
+}
+
+// errorText is err's message for a person: on one line, without the
+// "jose: " and "jwt: " package prefixes that wrapped errors repeat.
+func errorText(err error) string {
+	s := oneLine(err.Error())
+	for _, p := range []string{"jose: ", "jwt: "} {
+		s = strings.TrimPrefix(s, p)
+		s = strings.ReplaceAll(s, ": "+p, ": ")
+	}
+	return s
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func warn(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "latch: warning: %s\n", oneLine(fmt.Sprintf(format, args...)))
+}
+
+// versionString is the version line "latch version" prints.
+func versionString() string {
+	v := version
+	goVersion := "unknown Go"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		goVersion = info.GoVersion
+		if v == "" {
+			v = info.Main.Version
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	return fmt.Sprintf("latch %s (%s)", v, goVersion)
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/latch-auth/latch/jose"
+	"github.com/latch-auth/latch/jwt"
+)
+
+// defaultTTL is the lifetime "token sign" gives a token without "exp".
+const defaultTTL = 15 * time.Minute
+
+func tokenCommand() *command {
+	return (&command{name: "token", args: "<command> [arguments]", summary: "sign, verify and decode JWTs",
+		detail: "token signs, verifies and decodes JSON Web Tokens (RFC 7519)."}).add(
+		&command{name: "sign", args: "--key FILE --claims JSON|@FILE [--ttl 15m] [--typ JWT] [--alg ALG] [--kid KID]",
+			setup: tokenSign, summary: "sign a claims object, print the JWT",
+			detail: "sign signs the claims object given inline, or read from FILE (\"@-\": standard\n" +
+				"input), and prints the JWT and a newline. Unless the claims set them, iat and nbf\n" +
+				"are now, exp is now plus --ttl and jti is 128 random bits in base64url.\n" +
+				"iss, sub, jti, client_id, sid and scope must be strings, aud a string or an\n" +
+				"array of strings, roles an array of strings, exp, nbf and iat whole seconds\n" +
+				"since 1970; other members are copied as they are.",
+		},
+		&command{name: "verify", args: "--key FILE --iss ISS --aud AUD [--leeway 30s] [--now UNIX] [--typ T] [TOKEN|-]",
+			setup: tokenVerify, summary: "verify a JWT, print its claims",
+			detail: "verify checks the signature of TOKEN (or of the token on standard input when\n" +
+				"TOKEN is \"-\" or absent) against the keys of --key, then its issuer, audience,\n" +
+				"exp (required), nbf and iat, and prints the verified claims as indented JSON.",
+		},
+		&command{name: "decode", args: "[TOKEN|-]", setup: tokenDecode,
+			summary: "print a JWT's header and payload WITHOUT verifying",
+			detail:  decodeDetail,
+		},
+	)
+}
+
+func tokenSign(c *command, fs *flag.FlagSet) func(*env, []string) error {
+	keys := addKeyFlags(fs, true)
+	claimsArg := fs.String("claims", "", "the claims, a `JSON` object, or @FILE to read it from FILE (@- for standard input) (required)")
+	ttl := fs.Duration("ttl", defaultTTL, "lifetime `DURATION` for the default exp")
+	typ := fs.String("typ", "JWT", "header typ `TYPE`, e.g. at+jwt for access tokens")
+	return func(e *env, args []string) error {
+		if err := noArgs(c, args); err != nil {
+			return err
+		}
+		if err := required(c, "claims", *claimsArg); err != nil {
+			return err
+		}
+		if *ttl <= 0 {
+			return usagef(c, "--ttl must be positive")
+		}
+		key, err := keys.signingKey(e, c)
+		if err != nil {
+			return err
+		}
+		data, err := e.claimsInput(*claimsArg)
+		if err != nil {
+			return err
+		}
+		claims, present, err := parseClaims(data)
+		if err != nil {
+			return err
+		}
+		if err := fillDefaults(&claims, present, e.now(), *ttl); err != nil {
+			return err
+		}
+		tok, err := jwt.Sign(key, &claims, jose.SignOptions{Type: *typ})
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(e.stdout, tok)
+		return err
+	}
+}
+
+// claimsInput returns the --claims value, or the content of the file it
+// names with a leading '@'.
+func (e *env) claimsInput(arg string) ([]byte, error) {
+	if name, ok := strings.CutPrefix(arg, "@"); ok {
+		return e.readInput(name, "claims", maxClaimsSize)
+	}
+	if len(arg) > maxClaimsSize {
+		return nil, fmt.Errorf("claims are larger than %s", sizeText(maxClaimsSize))
+	}
+	return []byte(arg), nil
+}
+
+// fillDefaults sets iat, nbf, exp and jti where the claims had none.
+func fillDefaults(c *jwt.Claims, present map[string]bool, now time.Time, ttl time.Duration) error {
+	now = now.Truncate(time.Second)
+	if !present["iat"] {
+		c.IssuedAt = now
+	}
+	if !present["nbf"] {
+		c.NotBefore = now
+	}
+	if !present["exp"] {
+		c.ExpiresAt = now.Add(ttl)
+	}
+	if !present["jti"] {
+		var id [16]byte
+		if _, err := rand.Read(id[:]); err != nil {
+			return fmt.Errorf("generating jti: %w", err)
+		}
+		c.ID = base64.RawURLEncoding.EncodeToString(id[:])
+	}
+	return nil
+}
+
+func tokenVerify(c *command, fs *flag.FlagSet) func(*env, []string) error {
+	keys := addKeyFlags(fs, true)
+	iss := fs.String("iss", "", "expected issuer `ISS` (required)")
+	aud := fs.String("aud", "", "expected audience `AUD` (required)")
+	leeway := fs.Duration("leeway", jwt.DefaultLeeway, "clock skew `DURATION` tolerated on exp, nbf and iat; 0 for none")
+	now := fs.Int64("now", 0, "check times as of `UNIX` seconds instead of the clock")
+	typ := fs.String("typ", "", "required header typ `TYPE`, e.g. at+jwt (default: any)")
+	return func(e *env, args []string) error {
+		arg, err := optionalArg(c, args)
+		if err != nil {
+			return err
+		}
+		if err := required(c, "iss", *iss); err != nil {
+			return err
+		}
+		if err := required(c, "aud", *aud); err != nil {
+			return err
+		}
+		if *leeway < 0 {
+			return usagef(c, "--leeway must not be negative")
+		}
+		opts := jwt.ValidatorOptions{Leeway: *leeway, Type: *typ, MaxTokenSize: maxTokenSize, Now: e.now}
+		if *leeway == 0 {
+			opts.Leeway = jwt.NoLeeway
+		}
+		if *now != 0 {
+			at := time.Unix(*now, 0)
+			opts.Now = func() time.Time { return at }
+		}
+		set, err := keys.keySet(e, c)
+		if err != nil {
+			return err
+		}
+		tok, err := e.readToken(arg, maxTokenSize)
+		if err != nil {
+			return err
+		}
+		v, err := jwt.NewValidator(set, *iss, *aud, opts)
+		if err != nil {
+			return err
+		}
+		claims, err := v.Parse(tok)
+		if err != nil {
+			return err
+		}
+		return writeJSON(e, claims.Raw())
+	}
+}
