@@ -1,0 +1,101 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/latch-auth/latch/internal/store"
+)
+
+const keyColumns = `id, algorithm, sealed, public, created_at, activate_at, retire_at, remove_at`
+
+// CreateKey inserts k; store.ErrConflict if its ID exists.
+func (db *DB) CreateKey(ctx context.Context, k store.SigningKey) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			k.ID, k.Algorithm, blob(k.Sealed), blob(k.Public), millis(k.CreatedAt), millis(k.ActivateAt),
+			millis(k.RetireAt), millis(k.RemoveAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: create key: %w", storeError(err))
+	}
+	return nil
+}
+
+// ListKeys returns all keys ordered by ActivateAt.
+func (db *DB) ListKeys(ctx context.Context) ([]store.SigningKey, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+keyColumns+` FROM signing_keys ORDER BY activate_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list keys: %w", err)
+	}
+	defer rows.Close()
+	var ks []store.SigningKey
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list keys: %w", err)
+		}
+		ks = append(ks, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list keys: %w", err)
+	}
+	return ks, nil
+}
+
+// UpdateKey applies fn to the key atomically and stores its result,
+// keeping the stored ID and CreatedAt.
+func (db *DB) UpdateKey(ctx context.Context, id string, fn func(store.SigningKey) (store.SigningKey, error)) (store.SigningKey, error) {
+	load := func(tx *sql.Tx) (store.SigningKey, error) {
+		return scanKey(tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM signing_keys WHERE id = ?`, id))
+	}
+	save := func(tx *sql.Tx, old, k store.SigningKey) (store.SigningKey, error) {
+		k.ID, k.CreatedAt = old.ID, old.CreatedAt
+		k.Sealed, k.Public = blob(k.Sealed), blob(k.Public)
+		k.ActivateAt, k.RetireAt, k.RemoveAt = stored(k.ActivateAt), stored(k.RetireAt), stored(k.RemoveAt)
+		_, err := tx.ExecContext(ctx, `UPDATE signing_keys SET algorithm = ?, sealed = ?, public = ?,
+			activate_at = ?, retire_at = ?, remove_at = ? WHERE id = ?`,
+			k.Algorithm, k.Sealed, k.Public, millis(k.ActivateAt), millis(k.RetireAt), millis(k.RemoveAt), k.ID)
+		if err != nil {
+			return store.SigningKey{}, err
+		}
+		return k, nil
+	}
+	return update(ctx, db, "update key", fn, load, save)
+}
+
+// DeleteKey removes the key, or returns store.ErrNotFound.
+func (db *DB) DeleteKey(ctx context.Context, id string) error {
+	var n int64
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM signing_keys WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("sqlite: delete key: %w", err)
+	case n == 0:
+		return fmt.Errorf("sqlite: delete key: %w", store.ErrNotFound)
+	}
+	return nil
+}
+
+func scanKey(row scanner) (store.SigningKey, error) {
+	var (
+		k                                 store.SigningKey
+		created, activate, retire, remove sql.NullInt64
+	)
+	err := row.Scan(&k.ID, &k.Algorithm, &k.Sealed, &k.Public, &created, &activate, &retire, &remove)
+	if err != nil {
+		return store.SigningKey{}, err
+	}
+	k.CreatedAt, k.ActivateAt = fromMillis(created), fromMillis(activate)
+	k.RetireAt, k.RemoveAt = fromMillis(retire), fromMillis(remove)
+	return k, nil
+}

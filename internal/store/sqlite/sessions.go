@@ -1,0 +1,186 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/latch-auth/latch/internal/store"
+)
+
+const sessionColumns = `id, user_id, token_hash, prev_hash, generation, rotated_at, created_at,
+	last_used_at, expires_at, user_agent, ip, revoked_at, revoke_reason`
+
+// CreateSession inserts s; store.ErrConflict if its ID or token hash
+// exists, store.ErrNotFound if its user does not.
+func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.ID, s.UserID, blob(s.TokenHash), nullBlob(s.PrevHash), s.Generation, millis(s.RotatedAt),
+			millis(s.CreatedAt), millis(s.LastUsedAt), millis(s.ExpiresAt), s.UserAgent, s.IP,
+			millis(s.RevokedAt), string(s.RevokeReason))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: create session: %w", storeError(err))
+	}
+	return nil
+}
+
+// SessionByID returns the session with ID id, or store.ErrNotFound.
+func (db *DB) SessionByID(ctx context.Context, id string) (store.Session, error) {
+	s, err := scanSession(db.r.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+	if err != nil {
+		return store.Session{}, fmt.Errorf("sqlite: session by id: %w", storeError(err))
+	}
+	return s, nil
+}
+
+// SessionByTokenHash returns the session whose current or previous refresh
+// token has hash h, or store.ErrNotFound.
+func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (store.Session, error) {
+	if len(h) == 0 {
+		return store.Session{}, fmt.Errorf("sqlite: session by token hash: %w", store.ErrNotFound)
+	}
+	// Current hashes are unique; should a previous hash equal another
+	// session's current one, the current one wins.
+	s, err := scanSession(db.r.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE token_hash = ?1 OR prev_hash = ?1
+		ORDER BY token_hash = ?1 DESC, id LIMIT 1`, h))
+	if err != nil {
+		return store.Session{}, fmt.Errorf("sqlite: session by token hash: %w", storeError(err))
+	}
+	return s, nil
+}
+
+// ListSessions returns the user's sessions that are not revoked, newest
+// first.
+func (db *DB) ListSessions(ctx context.Context, userID string) ([]store.Session, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE user_id = ? AND revoked_at IS NULL
+		ORDER BY created_at DESC, id DESC`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list sessions: %w", err)
+	}
+	defer rows.Close()
+	var ss []store.Session
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list sessions: %w", err)
+		}
+		ss = append(ss, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list sessions: %w", err)
+	}
+	return ss, nil
+}
+
+// UpdateSession applies fn to the session atomically and stores its
+// result, recording a session revocation if the result is newly revoked.
+func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Session) (store.Session, error)) (store.Session, error) {
+	load := func(tx *sql.Tx) (store.Session, error) {
+		return scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+	}
+	save := func(tx *sql.Tx, old, s store.Session) (store.Session, error) {
+		s.ID, s.UserID, s.CreatedAt = old.ID, old.UserID, old.CreatedAt
+		if !old.RevokedAt.IsZero() {
+			s.RevokedAt, s.RevokeReason = old.RevokedAt, old.RevokeReason
+		}
+		s.TokenHash, s.PrevHash = blob(s.TokenHash), nullBlob(s.PrevHash)
+		s.RotatedAt, s.LastUsedAt, s.ExpiresAt = stored(s.RotatedAt), stored(s.LastUsedAt), stored(s.ExpiresAt)
+		s.RevokedAt = stored(s.RevokedAt)
+		_, err := tx.ExecContext(ctx, `UPDATE sessions SET token_hash = ?, prev_hash = ?, generation = ?,
+			rotated_at = ?, last_used_at = ?, expires_at = ?, user_agent = ?, ip = ?,
+			revoked_at = ?, revoke_reason = ? WHERE id = ?`,
+			s.TokenHash, s.PrevHash, s.Generation, millis(s.RotatedAt), millis(s.LastUsedAt),
+			millis(s.ExpiresAt), s.UserAgent, s.IP, millis(s.RevokedAt), string(s.RevokeReason), s.ID)
+		if err != nil {
+			return store.Session{}, err
+		}
+		if old.RevokedAt.IsZero() && !s.RevokedAt.IsZero() {
+			_, err := addRevocation(ctx, tx, store.Revocation{
+				Kind:    store.KindSession,
+				Subject: s.ID,
+				UserID:  s.UserID,
+				Reason:  s.RevokeReason,
+				At:      s.RevokedAt,
+				Expires: s.RevokedAt.Add(db.ttl),
+			})
+			if err != nil {
+				return store.Session{}, err
+			}
+		}
+		return s, nil
+	}
+	return update(ctx, db, "update session", fn, load, save)
+}
+
+// RevokeUserSessions revokes the user's sessions that are neither revoked
+// nor expired at at, and records one user revocation, in one transaction.
+func (db *DB) RevokeUserSessions(ctx context.Context, userID string, reason store.Reason, at time.Time) (int, error) {
+	var n int64
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
+			WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?`,
+			millis(at), string(reason), userID, at.UnixMilli())
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		at := stored(at)
+		_, err = addRevocation(ctx, tx, store.Revocation{
+			Kind:    store.KindUser,
+			Subject: userID,
+			UserID:  userID,
+			Reason:  reason,
+			At:      at,
+			Expires: at.Add(db.ttl),
+		})
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: revoke user sessions: %w", err)
+	}
+	return int(n), nil
+}
+
+// DeleteSessions removes sessions revoked or expired before cutoff.
+func (db *DB) DeleteSessions(ctx context.Context, cutoff time.Time) (int, error) {
+	var n int64
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions
+			WHERE revoked_at < ?1 OR expires_at IS NULL OR expires_at < ?1`, cutoff.UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete sessions: %w", err)
+	}
+	return int(n), nil
+}
+
+func scanSession(row scanner) (store.Session, error) {
+	var (
+		s                                   store.Session
+		reason                              string
+		rotated, created, used, exp, revoke sql.NullInt64
+	)
+	err := row.Scan(&s.ID, &s.UserID, &s.TokenHash, &s.PrevHash, &s.Generation, &rotated, &created,
+		&used, &exp, &s.UserAgent, &s.IP, &revoke, &reason)
+	if err != nil {
+		return store.Session{}, err
+	}
+	s.RotatedAt, s.CreatedAt, s.LastUsedAt = fromMillis(rotated), fromMillis(created), fromMillis(used)
+	s.ExpiresAt, s.RevokedAt = fromMillis(exp), fromMillis(revoke)
+	s.RevokeReason = store.Reason(reason)
+	return s, nil
+}

@@ -1,0 +1,290 @@
+// Package sqlite is the embedded storage backend of the latch server: one
+// SQLite database file, reached through the pure-Go driver
+// modernc.org/sqlite so that the binary builds without cgo. Use it when one
+// server node owns the data; several nodes share internal/store/postgres.
+//
+// Open creates the file with mode 0600 (it holds password hashes and
+// sealed signing keys) and brings its schema up to date. The database runs
+// in WAL mode, so readers see consistent snapshots and never block the
+// writer. Every write is a BEGIN IMMEDIATE transaction on a single writer
+// connection: concurrent writers of one process queue for that connection
+// instead of failing with SQLITE_BUSY, each Update function runs with the
+// write lock held, and revocations receive their Seq in commit order, which
+// is what the revocation feed needs.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/latch-auth/latch/internal/store"
+)
+
+// busyTimeout is how long a statement waits for a lock held by another
+// process (a backup tool, a second latch by mistake) before failing.
+const busyTimeout = 5 * time.Second
+
+// Options configure Open. The zero value is ready to use.
+type Options struct {
+	// Options are the settings every backend takes; see store.Options.
+	store.Options
+
+	// FullSync makes every commit wait until the write-ahead log is
+	// synced to disk (PRAGMA synchronous=FULL), so that a committed
+	// change survives a power loss or an operating-system crash too.
+	//
+	// The default, synchronous=NORMAL, syncs only at checkpoints. In WAL
+	// mode that keeps the database consistent in every case and keeps
+	// every committed change when the latch process itself crashes or is
+	// killed, because the log is written before the commit returns; only
+	// the last commits before a power loss can be lost. That is the
+	// common trade-off for WAL databases; set FullSync where losing a
+	// recent logout or revocation on power loss is not acceptable.
+	FullSync bool
+}
+
+// DB is a latch store in one SQLite database file. It implements
+// store.Store and is safe for concurrent use.
+type DB struct {
+	w   *sql.DB // the one writer connection: every write transaction
+	r   *sql.DB // reader connections: single-statement reads
+	ttl time.Duration
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open opens the database file at path, creating it with mode 0600 if it
+// does not exist, and migrates its schema to the newest version. A
+// database migrated by a newer latch is refused with ErrNewerSchema.
+// Close the DB when done.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	ttl := opts.RevocationTTL
+	switch {
+	case ttl < 0:
+		return nil, errors.New("sqlite: open: negative revocation TTL")
+	case ttl == 0:
+		ttl = store.DefaultRevocationTTL
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	// SQLite would create the file with mode 0644 less the umask; create
+	// it first so that it is private. SQLite gives the -wal and -shm
+	// files the mode of the database file.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+
+	synchronous := "NORMAL"
+	if opts.FullSync {
+		synchronous = "FULL"
+	}
+	w, err := sql.Open("sqlite", dsn(abs, url.Values{
+		"_busy_timeout": {fmt.Sprint(busyTimeout.Milliseconds())},
+		"_foreign_keys": {"on"},
+		"_journal_mode": {"WAL"},
+		"_synchronous":  {synchronous},
+		"_txlock":       {"immediate"}, // BeginTx runs BEGIN IMMEDIATE
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	// One writer connection: writers of this process wait for it in
+	// database/sql (honouring their context) rather than in SQLite's busy
+	// handler, and never see SQLITE_BUSY from one another.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	readers := max(4, runtime.NumCPU())
+	r, err := sql.Open("sqlite", dsn(abs, url.Values{
+		"_busy_timeout": {fmt.Sprint(busyTimeout.Milliseconds())},
+		"_foreign_keys": {"on"},
+		"_query_only":   {"on"},
+	}))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+
+	db := &DB{w: w, r: r, ttl: ttl}
+	if err := db.init(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	return db, nil
+}
+
+// dsn is the driver's data source name for the file at the absolute path
+// abs with the query parameters q, as a file: URI so that no character of
+// the path is taken for a parameter.
+func dsn(abs string, q url.Values) string {
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a Windows drive letter
+	}
+	u := url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// init migrates the schema (which opens the writer connection and so
+// switches the file to WAL) and checks that WAL mode took effect: it does
+// not on file systems without shared memory, and the concurrency of this
+// package depends on it.
+func (db *DB) init(ctx context.Context) error {
+	if err := db.migrate(ctx); err != nil {
+		return err
+	}
+	var mode string
+	if err := db.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return err
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal mode is %q, not wal", mode)
+	}
+	return nil
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database. Operations after Close return an error.
+func (db *DB) Close() error {
+	if err := errors.Join(db.r.Close(), db.w.Close()); err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}
+
+// write runs f in a write transaction (BEGIN IMMEDIATE on the writer
+// connection) and commits it if f succeeds. It rolls back if f fails or
+// panics.
+func (db *DB) write(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // after Commit, a no-op
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// update is the read-modify-write of one record behind every Update
+// method: in one write transaction, load reads the current record, fn
+// changes it, and save writes the result and returns it as stored. An
+// error from fn is returned as is; others are wrapped for op, with
+// sql.ErrNoRows from load becoming store.ErrNotFound.
+func update[T any](ctx context.Context, db *DB, op string, fn func(T) (T, error),
+	load func(*sql.Tx) (T, error), save func(tx *sql.Tx, old, v T) (T, error),
+) (T, error) {
+	var zero, out T
+	var fnErr error
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		old, err := load(tx)
+		if err != nil {
+			return err
+		}
+		v, err := fn(old)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		out, err = save(tx, old, v)
+		return err
+	})
+	switch {
+	case fnErr != nil:
+		return zero, fnErr
+	case err != nil:
+		return zero, fmt.Errorf("sqlite: %s: %w", op, storeError(err))
+	}
+	return out, nil
+}
+
+// storeError translates the errors the contract names: no rows is
+// store.ErrNotFound, a unique or primary-key violation store.ErrConflict,
+// and a foreign-key violation (a session of an unknown user)
+// store.ErrNotFound. Others are returned unchanged.
+func storeError(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		switch e.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%v: %w", err, store.ErrConflict)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("%v: %w", err, store.ErrNotFound)
+		}
+	}
+	return err
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// millis is t as stored: unix milliseconds, or NULL for the zero time.
+func millis(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+// fromMillis is the time stored as n, in UTC.
+func fromMillis(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(n.Int64).UTC()
+}
+
+// stored is t as it reads back after being stored.
+func stored(t time.Time) time.Time {
+	return fromMillis(millis(t))
+}
+
+// blob is b for a NOT NULL BLOB column: nil would bind as NULL.
+func blob(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// nullBlob is b for a nullable BLOB column: NULL if empty.
+func nullBlob(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

@@ -1,0 +1,279 @@
+// Package store is the storage contract of the latch server: the records it
+// keeps and the small role interfaces each component asks for.
+//
+// Every backend (internal/store/sqlite, the embedded default, and
+// internal/store/postgres for several server nodes) implements all roles
+// and passes the conformance suite in internal/store/storetest, including
+// its concurrency tests.
+//
+// Read-modify-write is never done by callers: each Update method runs the
+// caller's function on the current record inside the backend's transaction
+// and writes what it returns, so two concurrent updates of one record are
+// serialized. Refresh-token rotation relies on this to be race-free. The
+// function must be quick, must not call the store (it may hold the write
+// lock) and must have no effect other than its result, since a backend may
+// call it more than once. A missing record is ErrNotFound without calling
+// it; an error from it aborts the update, leaving the record unchanged, and
+// is returned as is.
+//
+// Revocations are written by the backend in the same transaction as the
+// change that causes them (a session revoked, all of a user's sessions
+// revoked), so a revocation is durable exactly when its cause is. Such a
+// record stays in the feed for Options.RevocationTTL.
+//
+// Times are kept to the millisecond or finer and may come back in another
+// location (compare them with time.Time.Equal). The zero time stays zero
+// and, in the cutoff comparisons below, is before every other time, as in
+// Go.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Options are the settings every backend is opened with.
+type Options struct {
+	// RevocationTTL is how long a revocation the backend records itself
+	// (UpdateSession, RevokeUserSessions) stays in the feed: its Expires
+	// is its At plus RevocationTTL. The store cannot know the access-token
+	// lifetime, so this must be at least that lifetime plus the clock skew
+	// verifiers allow; a shorter one lets a revoked access token become
+	// valid again once its record is pruned. Zero means
+	// DefaultRevocationTTL; negative is an error.
+	RevocationTTL time.Duration
+}
+
+// DefaultRevocationTTL is the RevocationTTL of the zero Options: longer
+// than any reasonable access-token lifetime.
+const DefaultRevocationTTL = 24 * time.Hour
+
+// Errors every backend returns, wrapped with context; test with errors.Is.
+var (
+	// ErrNotFound reports a record that does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict reports a create or update that collides with an
+	// existing record (same ID, same e-mail address for users, same token
+	// hash for sessions).
+	ErrConflict = errors.New("store: conflict")
+)
+
+// User is an account that can log in.
+type User struct {
+	ID           string
+	Email        string   // normalized (lower case); unique
+	PasswordHash string   // argon2id PHC string
+	Roles        []string // copied into access tokens at issue and refresh; empty may come back nil
+	Disabled     bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Users stores accounts.
+type Users interface {
+	// CreateUser inserts u; ErrConflict if its ID or e-mail exists.
+	CreateUser(ctx context.Context, u User) error
+	// UserByID returns the user with ID id, or ErrNotFound.
+	UserByID(ctx context.Context, id string) (User, error)
+	// UserByEmail returns the user with the normalized e-mail address, or
+	// ErrNotFound.
+	UserByEmail(ctx context.Context, email string) (User, error)
+	// ListUsers returns all users ordered by creation time.
+	ListUsers(ctx context.Context) ([]User, error)
+	// UpdateUser applies fn to the user with ID id atomically and stores
+	// its result; an error from fn aborts the update and is returned as is.
+	// The ID, e-mail and CreatedAt cannot change: the stored ones are kept
+	// whatever fn returns.
+	UpdateUser(ctx context.Context, id string, fn func(User) (User, error)) (User, error)
+}
+
+// Session is one login: a family of refresh tokens of which exactly one is
+// current. Tokens are never stored, only their SHA-256 hashes.
+type Session struct {
+	ID     string
+	UserID string
+
+	// TokenHash is the hash of the current refresh token.
+	TokenHash []byte
+	// Generation counts rotations; the first token is generation 0.
+	Generation int64
+	// PrevHash is the hash of the token rotated away last, and RotatedAt
+	// when that happened. A caller presenting it within the grace window
+	// is a concurrent use; afterwards it is a reuse.
+	PrevHash  []byte
+	RotatedAt time.Time
+
+	CreatedAt  time.Time
+	LastUsedAt time.Time // sliding expiry is LastUsedAt plus the idle timeout
+	ExpiresAt  time.Time // absolute lifetime
+
+	UserAgent string
+	IP        string
+
+	// RevokedAt is set once the session ends; a revoked session never
+	// comes back. RevokeReason says why (see the Reason constants).
+	RevokedAt    time.Time
+	RevokeReason Reason
+}
+
+// Active reports whether s is neither revoked nor expired at now, given the
+// idle timeout.
+func (s Session) Active(now time.Time, idle time.Duration) bool {
+	return s.RevokedAt.IsZero() && now.Before(s.ExpiresAt) && (idle <= 0 || now.Before(s.LastUsedAt.Add(idle)))
+}
+
+// Sessions stores login sessions.
+type Sessions interface {
+	// CreateSession inserts s; ErrConflict if its ID or token hash exists,
+	// ErrNotFound if its user does not.
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByID returns the session with ID id, or ErrNotFound.
+	SessionByID(ctx context.Context, id string) (Session, error)
+	// SessionByTokenHash returns the session whose current or previous
+	// refresh token has hash h, or ErrNotFound. An empty h matches nothing.
+	SessionByTokenHash(ctx context.Context, h []byte) (Session, error)
+	// ListSessions returns the user's sessions that are not revoked, newest
+	// first.
+	ListSessions(ctx context.Context, userID string) ([]Session, error)
+	// UpdateSession applies fn to the session atomically and stores its
+	// result. If the result is newly revoked (RevokedAt set where it was
+	// zero), a session Revocation is recorded in the same transaction:
+	// Subject the session ID, UserID, Reason RevokeReason, At RevokedAt,
+	// Expires At plus Options.RevocationTTL. The ID, UserID and CreatedAt
+	// cannot change, nor RevokedAt and RevokeReason once set: the stored
+	// ones are kept whatever fn returns. A TokenHash that another session
+	// has is ErrConflict.
+	UpdateSession(ctx context.Context, id string, fn func(Session) (Session, error)) (Session, error)
+	// RevokeUserSessions revokes every session of the user that is not
+	// revoked and has ExpiresAt after at, setting RevokedAt to at and
+	// RevokeReason to reason, and records one user Revocation covering all
+	// access tokens issued to the user up to at (Expires: at plus
+	// Options.RevocationTTL), in one transaction, even if no session was
+	// active. It returns the number of sessions it revoked.
+	RevokeUserSessions(ctx context.Context, userID string, reason Reason, at time.Time) (int, error)
+	// DeleteSessions removes sessions that ended (revoked or past
+	// ExpiresAt) before cutoff, and returns how many it removed.
+	DeleteSessions(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+// Reason says why something was revoked.
+type Reason string
+
+// The revocation reasons latch records.
+const (
+	ReasonLogout         Reason = "logout"          // the user ended the session
+	ReasonReuse          Reason = "reuse"           // a rotated refresh token was used again
+	ReasonPasswordChange Reason = "password_change" // the user's password changed
+	ReasonDisabled       Reason = "disabled"        // the account was disabled
+	ReasonAdmin          Reason = "admin"           // an operator revoked it
+)
+
+// Kind is what a Revocation covers.
+type Kind string
+
+// The kinds of revocation.
+const (
+	// KindSession revokes every token of one session (Subject: session ID).
+	KindSession Kind = "session"
+	// KindUser revokes every token of one user issued at or before At
+	// (Subject: user ID).
+	KindUser Kind = "user"
+	// KindToken revokes one access token (Subject: its jti).
+	KindToken Kind = "token"
+)
+
+// Revocation is one durable entry of the revocation feed.
+type Revocation struct {
+	// Seq orders the feed. It is assigned by the store, strictly
+	// increasing, and a reader that has seen Seq n never later sees a
+	// record with a smaller Seq (backends must make sequence assignment
+	// and commit order agree).
+	Seq     int64
+	Kind    Kind
+	Subject string
+	UserID  string
+	Reason  Reason
+	// At is the moment of revocation: tokens covered that were issued at
+	// or before At are no longer valid.
+	At time.Time
+	// Expires is when the record stops mattering: every access token it
+	// can cover has expired by then, so it may be pruned.
+	Expires time.Time
+}
+
+// Revocations stores the revocation feed.
+type Revocations interface {
+	// AddRevocation appends r (its Seq is ignored) and returns its Seq.
+	AddRevocation(ctx context.Context, r Revocation) (int64, error)
+	// RevocationsSince returns up to limit records with Seq > after, in
+	// Seq order.
+	RevocationsSince(ctx context.Context, after int64, limit int) ([]Revocation, error)
+	// PruneRevocations deletes records whose Expires is before cutoff and
+	// returns how many it deleted.
+	PruneRevocations(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+// SigningKey is a JWS signing key in its lifecycle: published from
+// PublishAt, signing from ActivateAt until RetireAt, and published until
+// RemoveAt, after which every token it signed has expired.
+type SigningKey struct {
+	ID        string // the JWS "kid"
+	Algorithm string
+	// Sealed is the private JWK encrypted at rest (AES-256-GCM under the
+	// master key, see internal/keyring); the store never sees it in clear.
+	Sealed []byte
+	// Public is the public JWK, published in the JWKS.
+	Public     []byte
+	CreatedAt  time.Time
+	ActivateAt time.Time
+	RetireAt   time.Time // zero: not scheduled
+	RemoveAt   time.Time // zero: not scheduled
+}
+
+// Keys stores signing keys.
+type Keys interface {
+	// CreateKey inserts k; ErrConflict if its ID exists.
+	CreateKey(ctx context.Context, k SigningKey) error
+	// ListKeys returns all keys ordered by ActivateAt.
+	ListKeys(ctx context.Context) ([]SigningKey, error)
+	// UpdateKey applies fn to the key atomically and stores its result.
+	// The ID and CreatedAt cannot change: the stored ones are kept.
+	UpdateKey(ctx context.Context, id string, fn func(SigningKey) (SigningKey, error)) (SigningKey, error)
+	// DeleteKey removes the key, or returns ErrNotFound.
+	DeleteKey(ctx context.Context, id string) error
+}
+
+// Throttle counts failed logins for one key (an account or a client
+// address) for brute-force protection.
+type Throttle struct {
+	Key         string
+	Failures    int
+	LastFailure time.Time
+	LockedUntil time.Time
+}
+
+// Throttles stores login throttles.
+type Throttles interface {
+	// UpdateThrottle applies fn to the throttle for key (the zero Throttle
+	// with Key set if there is none) atomically and stores its result; a
+	// result with zero Failures deletes it. The Key cannot change.
+	UpdateThrottle(ctx context.Context, key string, fn func(Throttle) (Throttle, error)) (Throttle, error)
+	// PruneThrottles deletes throttles whose last failure is before cutoff
+	// and that are not locked past it.
+	PruneThrottles(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+// Store is every role together, as a backend provides it. Components ask
+// for the roles they use; only cmd/latch handles a whole Store.
+type Store interface {
+	Users
+	Sessions
+	Revocations
+	Keys
+	Throttles
+	// Ping checks that the database answers, for readiness probes.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}

@@ -1,0 +1,251 @@
+package storetest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/latch-auth/latch/internal/store"
+)
+
+// goroutines is how many goroutines each concurrency test races.
+const goroutines = 50
+
+// race runs f(0) to f(n-1) in goroutines released together, after each
+// has run its prepare step, and returns their errors in order.
+func race(n int, prepare func(i int), f func(i int) error) []error {
+	errs := make([]error, n)
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	ready.Add(n)
+	for i := range n {
+		done.Go(func() {
+			if prepare != nil {
+				prepare(i)
+			}
+			ready.Done()
+			<-start
+			errs[i] = f(i)
+		})
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
+	return errs
+}
+
+func testConcurrency(t *testing.T, open opener) {
+	t.Run("UpdateSessionLosesNoUpdate", func(t *testing.T) {
+		st := open(t, store.Options{})
+		ctx := t.Context()
+		withUsers(t, st, "u1")
+		withSessions(t, st, newSession("s1", "u1", at(0)))
+
+		errs := race(goroutines, nil, func(int) error {
+			_, err := st.UpdateSession(ctx, "s1", func(s store.Session) (store.Session, error) {
+				s.Generation++
+				return s, nil
+			})
+			return err
+		})
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("goroutine %d: UpdateSession(s1, increment) = %v, want nil", i, err)
+			}
+		}
+		got, err := st.SessionByID(ctx, "s1")
+		if err != nil || got.Generation != goroutines {
+			t.Errorf("SessionByID(s1) after %d increments = Generation %d, %v, want %d, nil", goroutines, got.Generation, err, goroutines)
+		}
+	})
+
+	t.Run("RotationHasOneWinner", func(t *testing.T) {
+		st := open(t, store.Options{})
+		ctx := t.Context()
+		withUsers(t, st, "u1")
+		withSessions(t, st, newSession("s1", "u1", at(0)))
+		errStale := errors.New("storetest: token already rotated")
+
+		// Every goroutine presents the token it read before any rotated,
+		// as concurrent refreshes with one refresh token do.
+		read := make([][]byte, goroutines)
+		readErr := make([]error, goroutines)
+		errs := race(goroutines, func(i int) {
+			var s store.Session
+			s, readErr[i] = st.SessionByID(ctx, "s1")
+			read[i] = s.TokenHash
+		}, func(i int) error {
+			if readErr[i] != nil {
+				return readErr[i]
+			}
+			_, err := st.UpdateSession(ctx, "s1", func(s store.Session) (store.Session, error) {
+				if !bytes.Equal(s.TokenHash, read[i]) {
+					return s, errStale
+				}
+				s.PrevHash, s.TokenHash = s.TokenHash, hash(fmt.Sprint("s1-rotated-by-", i))
+				s.Generation++
+				return s, nil
+			})
+			return err
+		})
+		winners := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				winners++
+			case err != errStale:
+				t.Errorf("goroutine %d: UpdateSession(s1, rotate) = %v, want nil or %v as is", i, err, errStale)
+			}
+		}
+		if winners != 1 {
+			t.Errorf("concurrent rotations that succeeded: %d, want 1", winners)
+		}
+		got, err := st.SessionByID(ctx, "s1")
+		if err != nil || got.Generation != 1 || !bytes.Equal(got.PrevHash, hash("s1")) {
+			t.Errorf("SessionByID(s1) after racing rotations = Generation %d, PrevHash %x, %v, want 1, %x, nil", got.Generation, got.PrevHash, err, hash("s1"))
+		}
+	})
+
+	t.Run("CreateUserSameEmailOnce", func(t *testing.T) {
+		st := open(t, store.Options{})
+		ctx := t.Context()
+		errs := race(goroutines, nil, func(i int) error {
+			return st.CreateUser(ctx, newUser(fmt.Sprint("u", i), "alice@example.com", at(0)))
+		})
+		created := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				created++
+			case !errors.Is(err, store.ErrConflict):
+				t.Errorf("goroutine %d: CreateUser(u%d, alice@example.com) = %v, want nil or %v", i, i, err, store.ErrConflict)
+			}
+		}
+		if created != 1 {
+			t.Errorf("concurrent creations that succeeded: %d, want 1", created)
+		}
+		if us, err := st.ListUsers(ctx); err != nil || len(us) != 1 {
+			t.Errorf("ListUsers() = %d users, %v, want 1, nil", len(us), err)
+		}
+	})
+
+	t.Run("ThrottleLosesNoIncrement", func(t *testing.T) {
+		st := open(t, store.Options{})
+		ctx := t.Context()
+		errs := race(goroutines, nil, func(i int) error {
+			_, err := st.UpdateThrottle(ctx, "ip:192.0.2.1", func(th store.Throttle) (store.Throttle, error) {
+				return fail(th, at(time.Duration(i)*time.Second)), nil
+			})
+			return err
+		})
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("goroutine %d: UpdateThrottle(fail) = %v, want nil", i, err)
+			}
+		}
+		if got := peekThrottle(t, st, "ip:192.0.2.1"); got.Failures != goroutines {
+			t.Errorf("throttle after %d concurrent failures = %d failures, want %d", goroutines, got.Failures, goroutines)
+		}
+	})
+
+	t.Run("RevocationFeedHasNoGaps", func(t *testing.T) {
+		// The revocation feed hands out records after the last Seq a
+		// reader saw. That is only complete if a record never becomes
+		// visible after one with a higher Seq, that is, if Seq order is
+		// commit order. Writers add records both directly and by revoking
+		// sessions while a reader follows the feed.
+		const writers, perWriter = 20, 10
+		st := open(t, store.Options{})
+		ctx := t.Context()
+		withUsers(t, st, "u1")
+		for w := range writers {
+			withSessions(t, st, newSession(fmt.Sprint("s", w), "u1", at(0)))
+		}
+
+		var writing atomic.Bool
+		writing.Store(true)
+		type seen struct {
+			list []store.Revocation
+			err  error
+		}
+		result := make(chan seen)
+		go func() {
+			var s seen
+			var last int64
+			for {
+				finished := !writing.Load()
+				rs, err := st.RevocationsSince(ctx, last, 7)
+				if err != nil {
+					s.err = err
+					break
+				}
+				for _, r := range rs {
+					if r.Seq <= last {
+						s.err = fmt.Errorf("RevocationsSince(%d, 7) returned Seq %d", last, r.Seq)
+						break
+					}
+					last = r.Seq
+				}
+				s.list = append(s.list, rs...)
+				if s.err != nil || finished && len(rs) == 0 {
+					break
+				}
+			}
+			result <- s
+		}()
+
+		added := make([][]int64, writers)
+		errs := race(writers, nil, func(w int) error {
+			for i := range perWriter {
+				seq, err := st.AddRevocation(ctx, newRevocation(fmt.Sprintf("jti-%d-%d", w, i), at(0), at(time.Hour)))
+				if err != nil {
+					return err
+				}
+				added[w] = append(added[w], seq)
+				if i == perWriter/2 {
+					_, err := st.UpdateSession(ctx, fmt.Sprint("s", w), func(s store.Session) (store.Session, error) {
+						s.RevokedAt, s.RevokeReason = at(time.Minute), store.ReasonLogout
+						return s, nil
+					})
+					if err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		writing.Store(false)
+		got := <-result
+
+		for w, err := range errs {
+			if err != nil {
+				t.Errorf("writer %d: %v, want nil", w, err)
+			}
+		}
+		if got.err != nil {
+			t.Fatalf("reader: %v", got.err)
+		}
+		all := allRevocations(t, st)
+		if want := writers * (perWriter + 1); len(all) != want {
+			t.Errorf("revocations recorded = %d, want %d", len(all), want)
+		}
+		if !sameAll(normRevocation, got.list, all) {
+			t.Errorf("reader following the feed saw %d records, want all %d in Seq order", len(got.list), len(all))
+		}
+		inFeed := make(map[int64]bool)
+		for _, r := range got.list {
+			inFeed[r.Seq] = true
+		}
+		for w, seqs := range added {
+			for _, seq := range seqs {
+				if !inFeed[seq] {
+					t.Errorf("writer %d: Seq %d from AddRevocation never seen by the reader", w, seq)
+				}
+			}
+		}
+	})
+}
