@@ -1,0 +1,378 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/latch-auth/latch/internal/store"
+	"github.com/latch-auth/latch/internal/store/sqlite"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type fixture struct {
+	db  *sqlite.DB
+	m   *Manager
+	clk *clock
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "latch.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := t.Context()
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	if err := db.CreateUser(ctx, store.User{ID: "u1", Email: "a@example.com", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateUser(ctx, store.User{ID: "u2", Email: "b@example.com", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: now}
+	m, err := New(db, bytes.Repeat([]byte{7}, SecretSize), Config{IdleTimeout: time.Hour, Lifetime: 24 * time.Hour, Grace: 5 * time.Second, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{db: db, m: m, clk: clk}
+}
+
+func (f fixture) start(t *testing.T, user string) (store.Session, string) {
+	t.Helper()
+	s, tok, err := f.m.Start(t.Context(), user, Client{UserAgent: "test", IP: "192.0.2.1"})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	return s, tok
+}
+
+func TestRotateChain(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	s0, t0 := f.start(t, "u1")
+	if len(t0) != EncodedLen {
+		t.Fatalf("token length = %d, want %d", len(t0), EncodedLen)
+	}
+	s1, t1, err := f.m.Rotate(ctx, t0)
+	if err != nil {
+		t.Fatalf("Rotate(t0): %v", err)
+	}
+	if s1.ID != s0.ID || s1.Generation != 1 || t1 == t0 {
+		t.Fatalf("Rotate(t0) = session %s gen %d, token changed %v; want %s gen 1, changed", s1.ID, s1.Generation, t1 != t0, s0.ID)
+	}
+	f.clk.Advance(time.Minute)
+	s2, t2, err := f.m.Rotate(ctx, t1)
+	if err != nil || s2.Generation != 2 || t2 == t1 {
+		t.Fatalf("Rotate(t1) = gen %d, %v; want gen 2", s2.Generation, err)
+	}
+}
+
+func TestGraceWindowReturnsSameSuccessor(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	_, t0 := f.start(t, "u1")
+	_, t1, err := f.m.Rotate(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Advance(4 * time.Second)
+	s, again, err := f.m.Rotate(ctx, t0)
+	if err != nil {
+		t.Fatalf("Rotate(t0) within grace: %v", err)
+	}
+	if again != t1 || s.Generation != 1 {
+		t.Fatalf("Rotate(t0) within grace = gen %d, same successor %v; want gen 1, same", s.Generation, again == t1)
+	}
+	// The successor handed out twice still works once.
+	if _, _, err := f.m.Rotate(ctx, t1); err != nil {
+		t.Fatalf("Rotate(t1): %v", err)
+	}
+}
+
+func TestReuseRevokesFamily(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps int           // rotations before the reuse
+		wait  time.Duration // time between last rotation and the reuse
+		reuse int           // which token generation is presented again
+	}{
+		{name: "previous token after grace", steps: 1, wait: 6 * time.Second, reuse: 0},
+		{name: "two generations back within grace", steps: 2, wait: time.Second, reuse: 0},
+		{name: "two generations back after grace", steps: 3, wait: time.Minute, reuse: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := t.Context()
+			s, tok := f.start(t, "u1")
+			toks := []string{tok}
+			for range tt.steps {
+				_, next, err := f.m.Rotate(ctx, toks[len(toks)-1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				toks = append(toks, next)
+			}
+			f.clk.Advance(tt.wait)
+			if _, _, err := f.m.Rotate(ctx, toks[tt.reuse]); !errors.Is(err, ErrReuse) {
+				t.Fatalf("Rotate(generation %d) error = %v, want ErrReuse", tt.reuse, err)
+			}
+			got, err := f.db.SessionByID(ctx, s.ID)
+			if err != nil || got.RevokedAt.IsZero() || got.RevokeReason != store.ReasonReuse {
+				t.Fatalf("session after reuse = revoked %v reason %q, %v; want revoked for reuse", got.RevokedAt, got.RevokeReason, err)
+			}
+			// The legitimate holder of the newest token is logged out too.
+			if _, _, err := f.m.Rotate(ctx, toks[len(toks)-1]); !errors.Is(err, ErrInvalidToken) {
+				t.Errorf("Rotate(newest) after reuse error = %v, want ErrInvalidToken", err)
+			}
+			revs, err := f.db.RevocationsSince(ctx, 0, 10)
+			if err != nil || len(revs) != 1 || revs[0].Kind != store.KindSession || revs[0].Subject != s.ID || revs[0].Reason != store.ReasonReuse {
+				t.Errorf("revocations = %+v, %v; want one session revocation for reuse", revs, err)
+			}
+		})
+	}
+}
+
+func TestRotateRejects(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	_, tok := f.start(t, "u1")
+	other, err := New(f.db, bytes.Repeat([]byte{8}, SecretSize), Config{Now: f.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, foreign, err := other.Start(ctx, "u2", Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := []byte(tok)
+	flipped[30] ^= 1
+	if flipped[30] == '-' || flipped[30] == '_' {
+		flipped[30] = 'A'
+	}
+	tests := []struct {
+		name string
+		tok  string
+	}{
+		{name: "empty", tok: ""},
+		{name: "garbage", tok: "not a token"},
+		{name: "right length, not base64", tok: string(bytes.Repeat([]byte{'!'}, EncodedLen))},
+		{name: "bit flipped", tok: string(flipped)},
+		{name: "other server's secret", tok: foreign},
+		{name: "truncated", tok: tok[:len(tok)-1]},
+		{name: "padded", tok: tok + "="},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, err := f.m.Rotate(ctx, tt.tok); !errors.Is(err, ErrInvalidToken) {
+				t.Errorf("Rotate(%s) error = %v, want ErrInvalidToken", tt.name, err)
+			}
+		})
+	}
+	// None of that touched the real session.
+	if _, _, err := f.m.Rotate(ctx, tok); err != nil {
+		t.Errorf("Rotate(real token) after forgeries: %v", err)
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	tests := []struct {
+		name    string
+		advance []time.Duration // rotations happen after each step
+	}{
+		{name: "idle timeout", advance: []time.Duration{61 * time.Minute}},
+		{name: "absolute lifetime despite activity", advance: []time.Duration{50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute, 50 * time.Minute}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := t.Context()
+			_, tok := f.start(t, "u1")
+			var err error
+			for i, d := range tt.advance {
+				f.clk.Advance(d)
+				var next string
+				_, next, err = f.m.Rotate(ctx, tok)
+				if err != nil {
+					if i != len(tt.advance)-1 {
+						t.Fatalf("Rotate after step %d: %v", i, err)
+					}
+					break
+				}
+				tok = next
+			}
+			if !errors.Is(err, ErrInvalidToken) {
+				t.Errorf("last Rotate error = %v, want ErrInvalidToken", err)
+			}
+		})
+	}
+}
+
+// TestConcurrentRotation is the multi-tab case: 50 goroutines present the
+// same refresh token at once. Every one gets the same successor (or a clean
+// error), and exactly one rotation happens.
+func TestConcurrentRotation(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	s, tok := f.start(t, "u1")
+	const n = 50
+	var wg sync.WaitGroup
+	results := make([]string, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			_, results[i], errs[i] = f.m.Rotate(ctx, tok)
+		})
+	}
+	close(start)
+	wg.Wait()
+	var ok int
+	successor := ""
+	for i := range n {
+		if errs[i] != nil {
+			if !errors.Is(errs[i], ErrInvalidToken) && !errors.Is(errs[i], context.DeadlineExceeded) {
+				t.Errorf("goroutine %d: unexpected error %v", i, errs[i])
+			}
+			continue
+		}
+		ok++
+		if successor == "" {
+			successor = results[i]
+		}
+		if results[i] != successor {
+			t.Errorf("goroutine %d got a different successor", i)
+		}
+	}
+	if ok == 0 {
+		t.Fatal("no goroutine got a successor")
+	}
+	got, err := f.db.SessionByID(ctx, s.ID)
+	if err != nil || got.Generation != 1 || !got.RevokedAt.IsZero() {
+		t.Fatalf("session after concurrent rotation = gen %d revoked %v, %v; want gen 1, active", got.Generation, got.RevokedAt, err)
+	}
+	if _, _, err := f.m.Rotate(ctx, successor); err != nil {
+		t.Errorf("Rotate(successor): %v", err)
+	}
+}
+
+// TestConcurrentReuseRace: while the legitimate client rotates, an attacker
+// replays the old token after the grace window; afterwards the session is
+// revoked exactly once, however the two interleave.
+func TestConcurrentReuseRace(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	s, t0 := f.start(t, "u1")
+	_, t1, err := f.m.Rotate(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Advance(10 * time.Second)
+	var reuse atomic.Int32
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if _, _, err := f.m.Rotate(ctx, t0); errors.Is(err, ErrReuse) {
+				reuse.Add(1)
+			}
+		})
+		wg.Go(func() { f.m.Rotate(ctx, t1) })
+	}
+	wg.Wait()
+	if reuse.Load() < 1 {
+		t.Errorf("reuse detections = %d, want at least 1", reuse.Load())
+	}
+	revs, err := f.db.RevocationsSince(ctx, 0, 100)
+	if err != nil || len(revs) != 1 || revs[0].Subject != s.ID {
+		t.Errorf("revocations = %+v, %v; want exactly one for %s", revs, err, s.ID)
+	}
+}
+
+func TestEndAndList(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	a, _ := f.start(t, "u1")
+	f.clk.Advance(time.Second)
+	b, tb := f.start(t, "u1")
+	f.clk.Advance(time.Second)
+	c, _ := f.start(t, "u1")
+	other, _ := f.start(t, "u2")
+
+	if err := f.m.End(ctx, other.ID, "u1", store.ReasonLogout); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("End(another user's session) error = %v, want ErrNotFound", err)
+	}
+	if _, err := f.m.Active(ctx, other.ID); err != nil {
+		t.Errorf("other user's session ended by a stranger: %v", err)
+	}
+	if err := f.m.End(ctx, a.ID, "u1", store.ReasonLogout); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.m.End(ctx, a.ID, "u1", store.ReasonLogout); err != nil {
+		t.Errorf("End(ended session) error = %v, want nil", err)
+	}
+	if _, err := f.m.Active(ctx, a.ID); !errors.Is(err, ErrEnded) {
+		t.Errorf("Active(ended) error = %v, want ErrEnded", err)
+	}
+	list, err := f.m.List(ctx, "u1")
+	if err != nil || len(list) != 2 || list[0].ID != c.ID || list[1].ID != b.ID {
+		t.Fatalf("List = %v, %v; want [%s %s]", ids(list), err, c.ID, b.ID)
+	}
+	n, err := f.m.EndAll(ctx, "u1", b.ID, store.ReasonLogout)
+	if err != nil || n != 1 {
+		t.Fatalf("EndAll(keep b) = %d, %v; want 1", n, err)
+	}
+	if s, err := f.m.Lookup(ctx, tb); err != nil || s.ID != b.ID {
+		t.Errorf("Lookup(b's token) = %s, %v; want %s", s.ID, err, b.ID)
+	}
+	n, err = f.m.EndAll(ctx, "u1", "", store.ReasonPasswordChange)
+	if err != nil || n != 1 {
+		t.Fatalf("EndAll() = %d, %v; want 1", n, err)
+	}
+	if _, _, err := f.m.Rotate(ctx, tb); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("Rotate after EndAll error = %v, want ErrInvalidToken", err)
+	}
+	if _, err := f.m.Active(ctx, other.ID); err != nil {
+		t.Errorf("EndAll(u1) ended u2's session: %v", err)
+	}
+}
+
+func ids(list []store.Session) []string {
+	var out []string
+	for _, s := range list {
+		out = append(out, s.ID)
+	}
+	return out
+}
+
+func TestNewRefusesBadSecret(t *testing.T) {
+	for _, n := range []int{0, 16, 31, 33} {
+		if _, err := New(nil, make([]byte, n), Config{}); err == nil {
+			t.Errorf("New(secret of %d bytes) succeeded, want error", n)
+		}
+	}
+}
