@@ -29,6 +29,8 @@ type command struct {
 func rootCommand() *command {
 	root := &command{name: "latch", args: "<command> [arguments]",
 		detail: "latch generates keys and signs, verifies and inspects JWS and JWT tokens."}
+	root.add(serveCommand())
+	root.add(userCommand())
 	root.add(keysCommand())
 	root.add(jwsCommand())
 	root.add(tokenCommand())

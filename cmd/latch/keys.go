@@ -10,8 +10,12 @@ import (
 )
 
 func keysCommand() *command {
-	return (&command{name: "keys", args: "<command> [arguments]", summary: "key management",
-		detail: "Keys are JWKs (RFC 7517), printed as indented JSON."}).add(
+	c := &command{name: "keys", args: "<command> [arguments]", summary: "key management",
+		detail: "generate and public work on key files: JWKs (RFC 7517), printed as indented\n" +
+			"JSON. list, rotate and retire manage the server's signing keys in a data\n" +
+			"directory."}
+	c.add(ringCommands()...)
+	return c.add(
 		&command{name: "generate", args: "--alg ALG [--kid KID]", setup: keysGenerate,
 			summary: "print a new private JWK",
 			detail: "generate prints a new private key as a JWK. Its \"kid\" is the RFC 7638 thumbprint\n" +

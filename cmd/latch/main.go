@@ -47,12 +47,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -62,17 +65,22 @@ func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 // empty, the module version recorded by the Go toolchain is printed.
 var version string
 
-// env is what a command may touch: its standard streams and the clock.
+// env is what a command may touch: its standard streams, the clock, the
+// environment variables and a context that ends on SIGINT or SIGTERM.
 type env struct {
+	ctx            context.Context
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	now            func() time.Time
+	getenv         func(string) string
 	stdinUsedBy    string // what standard input was read for, if anything
 }
 
 // run executes the command line args and returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return (&env{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}).main(args)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return (&env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, getenv: os.Getenv}).main(args)
 }
 
 // Exit statuses.

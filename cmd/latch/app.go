@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/latch-auth/latch/internal/keyring"
+	"github.com/latch-auth/latch/internal/store"
+	"github.com/latch-auth/latch/internal/store/sqlite"
+	"github.com/latch-auth/latch/jose"
+)
+
+// context returns the command's context: cancelled on SIGINT or SIGTERM.
+func (e *env) context() context.Context {
+	if e.ctx == nil {
+		return context.Background()
+	}
+	return e.ctx
+}
+
+// env returns the environment variable name, or "".
+func (e *env) env(name string) string {
+	if e.getenv == nil {
+		return ""
+	}
+	return e.getenv(name)
+}
+
+// dataFlags are the flags of every command that works on a data
+// directory: the server and its administration commands.
+type dataFlags struct {
+	dir        string
+	alg        string
+	tokenTTL   time.Duration
+	rotation   time.Duration
+	jwksMaxAge time.Duration
+	fullSync   bool
+}
+
+// defaults, each overridable by a LATCH_* environment variable and then a
+// flag.
+const (
+	defaultData       = "./latch-data"
+	defaultAddr       = "127.0.0.1:8080"
+	defaultAlg        = jose.ES256
+	defaultAccessTTL  = 10 * time.Minute
+	defaultRotation   = 30 * 24 * time.Hour
+	defaultJWKSMaxAge = 15 * time.Minute
+)
+
+// addDataFlags defines the data-directory flags on fs.
+func addDataFlags(fs *flag.FlagSet, d *dataFlags) {
+	fs.StringVar(&d.dir, "data", defaultData, "data `DIR`: database and master key (env LATCH_DATA)")
+	fs.StringVar(&d.alg, "alg", string(defaultAlg), "`ALG` of new signing keys: "+algorithmList()+" (env LATCH_ALG)")
+	fs.DurationVar(&d.tokenTTL, "access-ttl", defaultAccessTTL, "access token lifetime `D` (env LATCH_ACCESS_TTL)")
+	fs.DurationVar(&d.rotation, "key-rotation", defaultRotation, "signing key rotation period `D`, 0 to disable (env LATCH_KEY_ROTATION)")
+	fs.DurationVar(&d.jwksMaxAge, "jwks-max-age", defaultJWKSMaxAge, "JWKS Cache-Control max-age `D`; new keys are published this long (plus 1m) before they sign (env LATCH_JWKS_MAX_AGE)")
+	fs.BoolVar(&d.fullSync, "full-sync", false, "sync every commit to disk, surviving power loss too (env LATCH_FULL_SYNC)")
+}
+
+// envInUsage finds the "(env LATCH_X)" a flag's usage names.
+var envInUsage = regexp.MustCompile(`\(env (LATCH_[A-Z_]+)\)`)
+
+// applyEnv sets every flag of fs that was not given on the command line
+// from the LATCH_* variable its usage names, so the precedence is: flag,
+// then environment, then default. A malformed value is a usage error.
+func applyEnv(c *command, e *env, fs *flag.FlagSet) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		m := envInUsage.FindStringSubmatch(f.Usage)
+		if err != nil || given[f.Name] || m == nil {
+			return
+		}
+		if v := e.env(m[1]); v != "" {
+			if setErr := fs.Set(f.Name, v); setErr != nil {
+				err = usagef(c, "%s=%q: %v", m[1], v, setErr)
+			}
+		}
+	})
+	return err
+}
+
+// app is an opened data directory.
+type app struct {
+	db         *sqlite.DB
+	ring       *keyring.Ring
+	master     []byte
+	masterNew  bool
+	dbCreated  bool
+	masterPath string
+}
+
+// databaseFile is the SQLite database in the data directory.
+const databaseFile = "latch.db"
+
+// openApp opens (creating if needed) the data directory, its database and
+// its key ring. The caller closes app.db.
+func openApp(e *env, d dataFlags) (*app, error) {
+	alg, err := jose.ParseAlgorithm(d.alg)
+	if err != nil {
+		return nil, err
+	}
+	if d.tokenTTL <= 0 {
+		return nil, errors.New("--access-ttl must be positive")
+	}
+	if err := os.MkdirAll(d.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	dbPath := filepath.Join(d.dir, databaseFile)
+	_, statErr := os.Stat(dbPath)
+	a := &app{dbCreated: errors.Is(statErr, os.ErrNotExist), masterPath: filepath.Join(d.dir, keyring.MasterKeyFile)}
+	a.master, a.masterNew, err = keyring.LoadMasterKey(d.dir, e.env("LATCH_MASTER_KEY"))
+	if err != nil {
+		return nil, err
+	}
+	ctx := e.context()
+	// Revocation records must outlive every access token they can cover.
+	revTTL := max(store.DefaultRevocationTTL, d.tokenTTL+time.Hour)
+	a.db, err = sqlite.Open(ctx, dbPath, sqlite.Options{Options: store.Options{RevocationTTL: revTTL}, FullSync: d.fullSync})
+	if err != nil {
+		return nil, err
+	}
+	rotation := d.rotation
+	if rotation == 0 {
+		rotation = -1 // keyring: negative disables automatic rotation
+	}
+	a.ring, err = keyring.New(ctx, a.db, a.master, keyring.Config{
+		Algorithm:      alg,
+		RotationPeriod: rotation,
+		JWKSMaxAge:     d.jwksMaxAge,
+		TokenTTL:       d.tokenTTL,
+		Now:            e.now,
+	})
+	if err != nil {
+		a.db.Close()
+		return nil, err
+	}
+	return a, nil
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"time"
+)
+
+// ringCommands are the "keys" commands that manage the server's signing
+// keys in a data directory (as opposed to key files).
+func ringCommands() []*command {
+	return []*command{
+		{name: "list", args: "[--json]", setup: keysList,
+			summary: "list the server's signing keys",
+			detail: "list shows the signing keys in the data directory with their state:\n" +
+				"pending (published, not yet signing), signing, active, retired (published\n" +
+				"until its tokens expire) or expired (removed at the next maintenance)."},
+		{name: "rotate", args: "[--now]", setup: keysRotate,
+			summary: "create the next signing key",
+			detail: "rotate creates a new signing key. It is published at once and starts signing\n" +
+				"after the JWKS max-age (plus a minute), when the current key retires, so no\n" +
+				"verifier sees an unknown key. --now makes it sign immediately, for a\n" +
+				"compromised key; verifiers then refetch the JWKS on the unknown kid."},
+		{name: "retire", args: "KID", setup: keysRetire,
+			summary: "stop a signing key",
+			detail: "retire stops key KID from signing now; it stays published until every token\n" +
+				"it signed has expired. The only active key cannot be retired: rotate first."},
+	}
+}
+
+func keysList(c *command, fs *flag.FlagSet) func(*env, []string) error {
+	var d dataFlags
+	addDataFlags(fs, &d)
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	return func(e *env, args []string) error {
+		if err := noArgs(c, args); err != nil {
+			return err
+		}
+		if err := applyEnv(c, e, fs); err != nil {
+			return err
+		}
+		a, err := openApp(e, d)
+		if err != nil {
+			return err
+		}
+		defer a.db.Close()
+		keys, err := a.ring.List(e.context())
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			type row struct {
+				ID         string     `json:"kid"`
+				Algorithm  string     `json:"alg"`
+				State      string     `json:"state"`
+				CreatedAt  time.Time  `json:"created_at"`
+				ActivateAt time.Time  `json:"activate_at"`
+				RetireAt   *time.Time `json:"retire_at,omitempty"`
+				RemoveAt   *time.Time `json:"remove_at,omitempty"`
+			}
+			rows := make([]row, 0, len(keys))
+			for _, k := range keys {
+				rows = append(rows, row{k.ID, k.Algorithm, k.State, k.CreatedAt.UTC(), k.ActivateAt.UTC(), optTime(k.RetireAt), optTime(k.RemoveAt)})
+			}
+			b, err := json.MarshalIndent(rows, "", "  ")
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%-44s  %-5s  %-8s  %-20s  %s\n", "KID", "ALG", "STATE", "SIGNS FROM", "RETIRES")
+		for _, k := range keys {
+			retire := "-"
+			if !k.RetireAt.IsZero() {
+				retire = k.RetireAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(e.stdout, "%-44s  %-5s  %-8s  %-20s  %s\n", k.ID, k.Algorithm, k.State, k.ActivateAt.UTC().Format(time.RFC3339), retire)
+		}
+		return nil
+	}
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func keysRotate(c *command, fs *flag.FlagSet) func(*env, []string) error {
+	var d dataFlags
+	addDataFlags(fs, &d)
+	now := fs.Bool("now", false, "sign with the new key immediately (compromised key)")
+	return func(e *env, args []string) error {
+		if err := noArgs(c, args); err != nil {
+			return err
+		}
+		if err := applyEnv(c, e, fs); err != nil {
+			return err
+		}
+		a, err := openApp(e, d)
+		if err != nil {
+			return err
+		}
+		defer a.db.Close()
+		k, err := a.ring.Rotate(e.context(), *now)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "created key %s (%s); it signs from %s\n", k.ID, k.Algorithm, k.ActivateAt.UTC().Format(time.RFC3339))
+		return nil
+	}
+}
+
+func keysRetire(c *command, fs *flag.FlagSet) func(*env, []string) error {
+	var d dataFlags
+	addDataFlags(fs, &d)
+	return func(e *env, args []string) error {
+		if len(args) != 1 {
+			return usagef(c, "want exactly one key ID")
+		}
+		if err := applyEnv(c, e, fs); err != nil {
+			return err
+		}
+		a, err := openApp(e, d)
+		if err != nil {
+			return err
+		}
+		defer a.db.Close()
+		if err := a.ring.Retire(e.context(), args[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "retired key %s\n", args[0])
+		return nil
+	}
+}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/latch-auth/latch/internal/issuer"
+	"github.com/latch-auth/latch/internal/keyring"
+	"github.com/latch-auth/latch/internal/login"
+	"github.com/latch-auth/latch/internal/password"
+	"github.com/latch-auth/latch/internal/server"
+	"github.com/latch-auth/latch/internal/session"
+)
+
+func serveCommand() *command {
+	return &command{name: "serve", args: "[flags]", setup: serve,
+		summary: "run the auth server",
+		detail: "serve runs the latch auth server: password login, refresh-token rotation,\n" +
+			"logout and sessions, the JWKS and discovery documents, health and metrics.\n" +
+			"With no flags it keeps its data in ./latch-data (SQLite database and master\n" +
+			"key, created on first start with a first ES256 signing key) and listens on\n" +
+			"127.0.0.1:8080. Every flag can also be set with the LATCH_* environment\n" +
+			"variable named in its description; a flag wins over the variable.\n\n" +
+			"The master key encrypts the signing keys at rest. It is read from\n" +
+			"LATCH_MASTER_KEY (64 hex digits or base64 of 32 bytes) or from master.key in\n" +
+			"the data directory, which is created on first start: back it up.\n\n" +
+			"SIGINT or SIGTERM stops the server gracefully: in-flight requests finish.",
+	}
+}
+
+// serveFlags are the server's settings beyond the data directory.
+type serveFlags struct {
+	addr         string
+	issuer       string
+	audience     string
+	allowSignup  bool
+	sessionIdle  time.Duration
+	sessionLife  time.Duration
+	grace        time.Duration
+	maxTokenSize int
+	maxBody      int
+	hashWorkers  int
+	trustProxy   bool
+	logLevel     string
+}
+
+func serve(c *command, fs *flag.FlagSet) func(*env, []string) error {
+	var d dataFlags
+	var s serveFlags
+	addDataFlags(fs, &d)
+	fs.StringVar(&s.addr, "addr", defaultAddr, "listen address `HOST:PORT` (env LATCH_ADDR)")
+	fs.StringVar(&s.issuer, "issuer", "", "issuer URL `URL` in tokens and discovery (default http://<addr>) (env LATCH_ISSUER)")
+	fs.StringVar(&s.audience, "audience", "", "token audience `AUD`, comma-separated for several; the first is what the server's own endpoints accept (default: the issuer URL) (env LATCH_AUDIENCE)")
+	fs.BoolVar(&s.allowSignup, "allow-signup", false, "enable public sign-up at POST /v1/signup (env LATCH_ALLOW_SIGNUP)")
+	fs.DurationVar(&s.sessionIdle, "session-idle", session.DefaultIdleTimeout, "end sessions not refreshed for `D` (env LATCH_SESSION_IDLE)")
+	fs.DurationVar(&s.sessionLife, "session-lifetime", session.DefaultLifetime, "end sessions `D` after login (env LATCH_SESSION_LIFETIME)")
+	fs.DurationVar(&s.grace, "refresh-grace", session.DefaultGrace, "window `D` in which a just-rotated refresh token returns the same successor (env LATCH_REFRESH_GRACE)")
+	fs.IntVar(&s.maxTokenSize, "max-token-size", issuer.DefaultMaxTokenSize, "refuse to issue access tokens over `N` bytes (env LATCH_MAX_TOKEN_SIZE)")
+	fs.IntVar(&s.maxBody, "max-body", server.DefaultMaxBody, "request body limit `N` in bytes (env LATCH_MAX_BODY)")
+	fs.IntVar(&s.hashWorkers, "hash-workers", 0, "concurrent password hashes `N`, bounding memory to N x 19 MiB (default: CPU count) (env LATCH_HASH_WORKERS)")
+	fs.BoolVar(&s.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (behind a reverse proxy only) (env LATCH_TRUST_PROXY)")
+	fs.StringVar(&s.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn, error (env LATCH_LOG_LEVEL)")
+	return func(e *env, args []string) error {
+		if err := noArgs(c, args); err != nil {
+			return err
+		}
+		if err := applyEnv(c, e, fs); err != nil {
+			return err
+		}
+		return runServer(e, d, s, nil)
+	}
+}
+
+// runServer starts the server and blocks until the context ends. ready,
+// when not nil, receives the listening address once requests are served
+// (for tests).
+func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
+	log, err := newLogger(e.stderr, s.logLevel)
+	if err != nil {
+		return err
+	}
+	a, err := openApp(e, d)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	ctx := e.context()
+	if a.dbCreated {
+		log.Info("created database", "path", d.dir+"/"+databaseFile)
+	}
+	if a.masterNew {
+		log.Warn("created master key: back it up, the signing keys cannot be decrypted without it", "path", a.masterPath)
+	}
+	created, err := a.ring.Ensure(ctx)
+	if err != nil {
+		return err
+	}
+	if created {
+		key, _ := a.ring.Signer()
+		log.Info("created signing key", "kid", key.KeyID(), "alg", key.Algorithm())
+	}
+
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", s.addr, err)
+	}
+	iss := s.issuer
+	if iss == "" {
+		iss = "http://" + ln.Addr().String()
+	}
+	aud := s.audience
+	if aud == "" {
+		aud = iss
+	}
+
+	secret, err := keyring.RefreshSecret(a.master)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	sessions, err := session.New(a.db, secret, session.Config{IdleTimeout: s.sessionIdle, Lifetime: s.sessionLife, Grace: s.grace})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	hasher, err := password.New(password.Params{}, s.hashWorkers)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	iss2, err := issuer.New(a.ring, issuer.Config{
+		Issuer: iss, Audience: strings.Split(aud, ","), AccessTTL: d.tokenTTL,
+		MaxTokenSize: s.maxTokenSize, Logger: log,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv, err := server.New(server.Config{
+		Issuer: iss, Audience: strings.Split(aud, ",")[0], AllowSignup: s.allowSignup,
+		MaxBody: int64(s.maxBody), TrustProxy: s.trustProxy, Logger: log,
+	}, server.Deps{
+		Users:    a.db,
+		Login:    login.New(a.db, a.db, hasher, login.Config{}),
+		Sessions: sessions,
+		Issuer:   iss2,
+		Keys:     a.ring,
+		Hasher:   hasher,
+		Ready:    a.db.Ping,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
+	users, err := a.db.ListUsers(ctx)
+	if err == nil && len(users) == 0 {
+		log.Info("no users yet; create the first one with: latch user add --data " + d.dir + " --email you@example.com --role admin")
+	}
+
+	httpSrv := srv.HTTPServer(s.addr)
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	go maintain(bg, a, log)
+
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "issuer", iss, "audience", aud, "data", d.dir)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// maintain runs the periodic chores: key rotation and removal (and picking
+// up keys rotated by the CLI or another node), and pruning ended sessions,
+// expired revocations and stale throttles.
+func maintain(ctx context.Context, a *app, log *slog.Logger) {
+	keys := time.NewTicker(time.Minute)
+	prune := time.NewTicker(10 * time.Minute)
+	defer keys.Stop()
+	defer prune.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-keys.C:
+			if err := a.ring.Maintain(ctx); err != nil {
+				log.Error("key maintenance", "err", err)
+			}
+		case <-prune.C:
+			now := time.Now()
+			if _, err := a.db.DeleteSessions(ctx, now.Add(-24*time.Hour)); err != nil {
+				log.Error("pruning sessions", "err", err)
+			}
+			if _, err := a.db.PruneRevocations(ctx, now); err != nil {
+				log.Error("pruning revocations", "err", err)
+			}
+			if _, err := a.db.PruneThrottles(ctx, now.Add(-login.DefaultWindow)); err != nil {
+				log.Error("pruning throttles", "err", err)
+			}
+		}
+	}
+}
+
+// newLogger returns a JSON logger at level.
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}

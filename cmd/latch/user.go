@@ -1,0 +1,281 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/latch-auth/latch/internal/login"
+	"github.com/latch-auth/latch/internal/password"
+	"github.com/latch-auth/latch/internal/server"
+	"github.com/latch-auth/latch/internal/store"
+)
+
+func userCommand() *command {
+	return (&command{name: "user", args: "<command> [arguments]", summary: "user administration",
+		detail: "The user commands work on the data directory directly; the server may be running."}).add(
+		&command{name: "add", args: "--email E [--password-stdin] [--role R]...", setup: userAdd,
+			summary: "create a user",
+			detail: "add creates a user. The password is read from standard input with\n" +
+				"--password-stdin (one line); otherwise a strong random password is generated\n" +
+				"and printed once.",
+		},
+		&command{name: "passwd", args: "--email E [--password-stdin]", setup: userPasswd,
+			summary: "set a user's password and end their sessions",
+			detail: "passwd sets a new password (from standard input with --password-stdin, or\n" +
+				"generated and printed) and revokes every session of the user.",
+		},
+		&command{name: "disable", args: "--email E", setup: userDisable(true),
+			summary: "disable a user and end their sessions"},
+		&command{name: "enable", args: "--email E", setup: userDisable(false),
+			summary: "enable a disabled user"},
+		&command{name: "list", args: "[--json]", setup: userList,
+			summary: "list users"},
+	)
+}
+
+// roleFlag collects repeated --role values.
+type roleFlag []string
+
+func (r *roleFlag) String() string { return strings.Join(*r, ",") }
+
+func (r *roleFlag) Set(v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" || strings.ContainsAny(v, " \t\r\n\"") || len(v) > 64 {
+		return errors.New("a role is 1 to 64 characters without spaces or quotes")
+	}
+	*r = append(*r, v)
+	return nil
+}
+
+func userAdd(c *command, fs *flag.FlagSet) func(*env, []string) error {
+	var d dataFlags
+	addDataFlags(fs, &d)
+	email := fs.String("email", "", "e-mail address `E` of the user (required)")
+	stdin := fs.Bool("password-stdin", false, "read the password from standard input")
+	var roles roleFlag
+	fs.Var(&roles, "role", "role `R` granted to the user (repeatable)")
+	return func(e *env, args []string) error {
+		if err := userPreamble(c, e, fs, args, *email); err != nil {
+			return err
+		}
+		addr := login.NormalizeEmail(*email)
+		if !server.PlausibleEmail(addr) {
+			return fmt.Errorf("%q is not a valid e-mail address", *email)
+		}
+		pw, generated, err := newPassword(e, *stdin)
+		if err != nil {
+			return err
+		}
+		a, err := openApp(e, d)
+		if err != nil {
+			return err
+		}
+		defer a.db.Close()
+		hash, err := hashPassword(e, pw)
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		u := store.User{ID: server.NewUserID(), Email: addr, PasswordHash: hash, Roles: roles, CreatedAt: now, UpdatedAt: now}
+		if err := a.db.CreateUser(e.context(), u); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("a user with e-mail %s already exists", addr)
+			}
+			return err
+		}
+		fmt.Fprintf(e.stdout, "created user %s (%s)\n", u.ID, addr)
+		if generated {
+			fmt.Fprintf(e.stdout, "password: %s\n", pw)
+		}
+		return nil
+	}
+}
+
+func userPasswd(c *command, fs *flag.FlagSet) func(*env, []string) error {
+	var d dataFlags
+	addDataFlags(fs, &d)
+	email := fs.String("email", "", "e-mail address `E` of the user (required)")
+	stdin := fs.Bool("password-stdin", false, "read the password from standard input")
+	return func(e *env, args []string) error {
+		if err := userPreamble(c, e, fs, args, *email); err != nil {
+			return err
+		}
+		pw, generated, err := newPassword(e, *stdin)
+		if err != nil {
+			return err
+		}
+		a, err := openApp(e, d)
+		if err != nil {
+			return err
+		}
+		defer a.db.Close()
+		u, err := findUser(e, a, *email)
+		if err != nil {
+			return err
+		}
+		hash, err := hashPassword(e, pw)
+		if err != nil {
+			return err
+		}
+		ctx := e.context()
+		if _, err := a.db.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
+			u.PasswordHash, u.UpdatedAt = hash, e.now()
+			return u, nil
+		}); err != nil {
+			return err
+		}
+		n, err := a.db.RevokeUserSessions(ctx, u.ID, store.ReasonPasswordChange, e.now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "password changed for %s; %d session(s) revoked\n", u.Email, n)
+		if generated {
+			fmt.Fprintf(e.stdout, "password: %s\n", pw)
+		}
+		return nil
+	}
+}
+
+func userDisable(disable bool) func(c *command, fs *flag.FlagSet) func(*env, []string) error {
+	return func(c *command, fs *flag.FlagSet) func(*env, []string) error {
+		var d dataFlags
+		addDataFlags(fs, &d)
+		email := fs.String("email", "", "e-mail address `E` of the user (required)")
+		return func(e *env, args []string) error {
+			if err := userPreamble(c, e, fs, args, *email); err != nil {
+				return err
+			}
+			a, err := openApp(e, d)
+			if err != nil {
+				return err
+			}
+			defer a.db.Close()
+			u, err := findUser(e, a, *email)
+			if err != nil {
+				return err
+			}
+			ctx := e.context()
+			if _, err := a.db.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
+				u.Disabled, u.UpdatedAt = disable, e.now()
+				return u, nil
+			}); err != nil {
+				return err
+			}
+			if !disable {
+				fmt.Fprintf(e.stdout, "enabled %s\n", u.Email)
+				return nil
+			}
+			n, err := a.db.RevokeUserSessions(ctx, u.ID, store.ReasonDisabled, e.now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "disabled %s; %d session(s) revoked\n", u.Email, n)
+			return nil
+		}
+	}
+}
+
+func userList(c *command, fs *flag.FlagSet) func(*env, []string) error {
+	var d dataFlags
+	addDataFlags(fs, &d)
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	return func(e *env, args []string) error {
+		if err := noArgs(c, args); err != nil {
+			return err
+		}
+		if err := applyEnv(c, e, fs); err != nil {
+			return err
+		}
+		a, err := openApp(e, d)
+		if err != nil {
+			return err
+		}
+		defer a.db.Close()
+		users, err := a.db.ListUsers(e.context())
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			type row struct {
+				ID        string    `json:"id"`
+				Email     string    `json:"email"`
+				Roles     []string  `json:"roles"`
+				Disabled  bool      `json:"disabled"`
+				CreatedAt time.Time `json:"created_at"`
+			}
+			rows := make([]row, 0, len(users))
+			for _, u := range users {
+				rows = append(rows, row{u.ID, u.Email, append([]string{}, u.Roles...), u.Disabled, u.CreatedAt.UTC()})
+			}
+			b, err := json.MarshalIndent(rows, "", "  ")
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%-34s  %-32s  %-8s  %s\n", "ID", "EMAIL", "STATUS", "ROLES")
+		for _, u := range users {
+			status := "active"
+			if u.Disabled {
+				status = "disabled"
+			}
+			fmt.Fprintf(e.stdout, "%-34s  %-32s  %-8s  %s\n", u.ID, u.Email, status, strings.Join(u.Roles, ","))
+		}
+		return nil
+	}
+}
+
+// userPreamble checks what every user command needs.
+func userPreamble(c *command, e *env, fs *flag.FlagSet, args []string, email string) error {
+	if err := noArgs(c, args); err != nil {
+		return err
+	}
+	if err := applyEnv(c, e, fs); err != nil {
+		return err
+	}
+	return required(c, "email", email)
+}
+
+func findUser(e *env, a *app, email string) (store.User, error) {
+	u, err := a.db.UserByEmail(e.context(), login.NormalizeEmail(email))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, fmt.Errorf("no user with e-mail %s", login.NormalizeEmail(email))
+	}
+	return u, err
+}
+
+// newPassword reads the password from standard input, or generates one.
+func newPassword(e *env, fromStdin bool) (pw string, generated bool, err error) {
+	if !fromStdin {
+		var b [18]byte
+		rand.Read(b[:])
+		return strings.NewReplacer("+", "-", "/", "_").Replace(fmt.Sprintf("%x", b[:])), true, nil
+	}
+	data, err := e.readInput("-", "password", password.MaxBytes+2)
+	if err != nil {
+		return "", false, err
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	pw = strings.TrimSuffix(line, "\r")
+	if pw == "" {
+		return "", false, errors.New("no password on standard input")
+	}
+	if err := password.CheckPolicy(pw); err != nil {
+		return "", false, err
+	}
+	return pw, false, nil
+}
+
+func hashPassword(e *env, pw string) (string, error) {
+	h, err := password.New(password.Params{}, 1)
+	if err != nil {
+		return "", err
+	}
+	return h.Hash(e.context(), pw)
+}

@@ -1,0 +1,525 @@
+// Package keyring runs the lifecycle of the server's signing keys: it
+// creates them, keeps their private halves encrypted at rest, rotates them
+// on schedule, and says which key signs now and which keys are published.
+//
+// A key moves through four states, by its times in the store:
+//
+//	pending   CreatedAt <= now < ActivateAt: published in the JWKS, not signing
+//	active    ActivateAt <= now < RetireAt:  signing (the newest active key signs)
+//	retired   RetireAt <= now < RemoveAt:    published so its tokens still verify
+//	removed   RemoveAt <= now:               deleted by Maintain
+//
+// A rotated-in key is published for PublishAhead (at least the JWKS
+// max-age) before it signs anything, so every verifier that honours the
+// JWKS Cache-Control already has it; a retired key stays published until
+// every token it signed has expired (RetireAt + TokenTTL + a clock-skew
+// margin). No token fails to verify during a rotation.
+//
+// Private keys are stored as private JWKs sealed with AES-256-GCM under a
+// subkey of the master key (HKDF-SHA256), with the key ID as additional
+// data, so a sealed key cannot be swapped onto another ID.
+package keyring
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/latch-auth/latch/internal/store"
+	"github.com/latch-auth/latch/jose"
+)
+
+// Defaults for Config's zero fields.
+const (
+	DefaultAlgorithm      = jose.ES256
+	DefaultRotationPeriod = 30 * 24 * time.Hour
+	DefaultJWKSMaxAge     = 15 * time.Minute
+	DefaultTokenTTL       = 10 * time.Minute
+	// skewMargin is added wherever a key's removal depends on token expiry,
+	// for clocks that disagree and verifiers' leeway.
+	skewMargin = 5 * time.Minute
+)
+
+// Errors.
+var (
+	// ErrNoSigningKey reports that no key is active.
+	ErrNoSigningKey = errors.New("keyring: no active signing key")
+	// ErrUnknownKey reports a key ID the ring does not hold.
+	ErrUnknownKey = errors.New("keyring: unknown key")
+	// ErrLastKey reports a retirement that would leave nothing to sign with.
+	ErrLastKey = errors.New("keyring: refusing to retire the only active key; rotate first")
+	// ErrSealed reports a stored key that does not decrypt under the master
+	// key (wrong master key, or tampering).
+	ErrSealed = errors.New("keyring: cannot decrypt signing key (wrong master key?)")
+)
+
+// Config tunes a Ring. Zero fields take the defaults.
+type Config struct {
+	// Algorithm is used for new keys. Default ES256.
+	Algorithm jose.Algorithm
+	// RotationPeriod is how long a key signs before Maintain rotates it.
+	// Default 30 days; negative disables automatic rotation.
+	RotationPeriod time.Duration
+	// JWKSMaxAge is the Cache-Control max-age of the JWKS. Default 15 min.
+	JWKSMaxAge time.Duration
+	// PublishAhead is how long a new key is published before it signs. It
+	// is at least JWKSMaxAge plus a minute; that is also the default.
+	PublishAhead time.Duration
+	// TokenTTL is the longest lifetime of a token the keys sign; retired
+	// keys stay published that long (plus a margin). Default 10 min.
+	TokenTTL time.Duration
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) fill() error {
+	if c.Algorithm == "" {
+		c.Algorithm = DefaultAlgorithm
+	}
+	if _, err := jose.ParseAlgorithm(string(c.Algorithm)); err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
+	if c.RotationPeriod == 0 {
+		c.RotationPeriod = DefaultRotationPeriod
+	}
+	if c.JWKSMaxAge <= 0 {
+		c.JWKSMaxAge = DefaultJWKSMaxAge
+	}
+	if min := c.JWKSMaxAge + time.Minute; c.PublishAhead < min {
+		c.PublishAhead = min
+	}
+	if c.TokenTTL <= 0 {
+		c.TokenTTL = DefaultTokenTTL
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// Ring holds the signing keys. It is safe for concurrent use; the hot
+// paths (Signer, JWKS, VerificationKeys) read an immutable snapshot.
+type Ring struct {
+	st   store.Keys
+	aead cipher.AEAD
+	cfg  Config
+
+	mu      sync.Mutex           // serializes Reload and writes
+	decoded map[string]*jose.Key // kid -> decrypted key
+	keys    []store.SigningKey   // as last loaded
+	snap    atomic.Pointer[snapshot]
+}
+
+// snapshot is what the ring looks like from its time until validUntil,
+// the next scheduled state change.
+type snapshot struct {
+	signer     *jose.Key
+	verify     *jose.KeySet
+	jwks       []byte
+	validUntil time.Time
+}
+
+// New returns a Ring over st whose private keys are sealed under master.
+// It loads the stored keys; call Ensure to create the first one.
+func New(ctx context.Context, st store.Keys, master []byte, cfg Config) (*Ring, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	sub, err := derive(master, "signing keys v1")
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(sub)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	r := &Ring{st: st, aead: aead, cfg: cfg, decoded: map[string]*jose.Key{}}
+	if err := r.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Config returns the ring's configuration with defaults filled in.
+func (r *Ring) Config() Config { return r.cfg }
+
+// Ensure creates a key that signs immediately if none is active, and
+// reports whether it did. With no verifier caching a JWKS yet (first
+// start), there is nothing to publish ahead for.
+func (r *Ring) Ensure(ctx context.Context) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, err := r.currentLocked(); err == nil {
+		return false, nil
+	}
+	now := r.cfg.Now()
+	if _, err := r.createLocked(ctx, now, now); err != nil {
+		return false, err
+	}
+	return true, r.reloadLocked(ctx)
+}
+
+// Signer returns the key that signs now.
+func (r *Ring) Signer() (*jose.Key, error) {
+	s, err := r.current()
+	if err != nil {
+		return nil, err
+	}
+	if s.signer == nil {
+		return nil, ErrNoSigningKey
+	}
+	return s.signer, nil
+}
+
+// VerificationKeys returns every published key (for HMAC keys, the
+// secret), for the server's own verification of tokens it issued.
+func (r *Ring) VerificationKeys() (*jose.KeySet, error) {
+	s, err := r.current()
+	if err != nil {
+		return nil, err
+	}
+	return s.verify, nil
+}
+
+// JWKS returns the published JWK Set and how long clients may cache it.
+// HMAC keys are never published.
+func (r *Ring) JWKS() ([]byte, time.Duration, error) {
+	s, err := r.current()
+	if err != nil {
+		return nil, 0, err
+	}
+	return s.jwks, r.cfg.JWKSMaxAge, nil
+}
+
+// current returns the snapshot for now, rebuilding it from the loaded keys
+// when a scheduled change has come.
+func (r *Ring) current() (*snapshot, error) {
+	if s := r.snap.Load(); s != nil && r.cfg.Now().Before(s.validUntil) {
+		return s, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.currentLocked()
+}
+
+func (r *Ring) currentLocked() (*snapshot, error) {
+	now := r.cfg.Now()
+	if s := r.snap.Load(); s != nil && now.Before(s.validUntil) {
+		if s.signer == nil {
+			return s, ErrNoSigningKey
+		}
+		return s, nil
+	}
+	s, err := r.build(now)
+	if err != nil {
+		return nil, err
+	}
+	r.snap.Store(s)
+	if s.signer == nil {
+		return s, ErrNoSigningKey
+	}
+	return s, nil
+}
+
+// build computes the snapshot at now from r.keys.
+func (r *Ring) build(now time.Time) (*snapshot, error) {
+	s := &snapshot{validUntil: now.Add(time.Hour)}
+	var published []*jose.Key
+	var public []*jose.Key
+	var signerAt time.Time
+	for _, k := range r.keys {
+		for _, t := range []time.Time{k.ActivateAt, k.RetireAt, k.RemoveAt} {
+			if t.After(now) && t.Before(s.validUntil) {
+				s.validUntil = t
+			}
+		}
+		if now.Before(k.CreatedAt) || (!k.RemoveAt.IsZero() && !now.Before(k.RemoveAt)) {
+			continue
+		}
+		key := r.decoded[k.ID]
+		if key == nil {
+			continue
+		}
+		published = append(published, key)
+		if !key.IsSymmetric() {
+			pub, err := key.Public()
+			if err != nil {
+				return nil, fmt.Errorf("keyring: %w", err)
+			}
+			public = append(public, pub)
+		}
+		active := !now.Before(k.ActivateAt) && (k.RetireAt.IsZero() || now.Before(k.RetireAt))
+		if active && (s.signer == nil || k.ActivateAt.After(signerAt)) {
+			s.signer, signerAt = key, k.ActivateAt
+		}
+	}
+	var err error
+	if s.verify, err = jose.NewKeySet(published...); err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	pubSet, err := jose.NewKeySet(public...)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	if s.jwks, err = pubSet.PublicJWKS(); err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	return s, nil
+}
+
+// Reload reads the keys from the store, for changes made by another node
+// or by the CLI.
+func (r *Ring) Reload(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reloadLocked(ctx)
+}
+
+func (r *Ring) reloadLocked(ctx context.Context) error {
+	keys, err := r.st.ListKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("keyring: loading keys: %w", err)
+	}
+	decoded := make(map[string]*jose.Key, len(keys))
+	for _, k := range keys {
+		if key := r.decoded[k.ID]; key != nil {
+			decoded[k.ID] = key
+			continue
+		}
+		key, err := r.unseal(k)
+		if err != nil {
+			return err
+		}
+		decoded[k.ID] = key
+	}
+	r.keys, r.decoded = keys, decoded
+	s, err := r.build(r.cfg.Now())
+	if err != nil {
+		return err
+	}
+	r.snap.Store(s)
+	return nil
+}
+
+// Rotate creates a new key. Normally it is published now and starts
+// signing PublishAhead later, when the current key retires. With
+// immediate (for a compromised key) the new key signs at once and the
+// current one retires now; verifiers that have not refetched the JWKS
+// will fetch it on the unknown kid.
+func (r *Ring) Rotate(ctx context.Context, immediate bool) (store.SigningKey, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.reloadLocked(ctx); err != nil {
+		return store.SigningKey{}, err
+	}
+	now := r.cfg.Now()
+	activate := now.Add(r.cfg.PublishAhead)
+	if immediate {
+		activate = now
+	}
+	k, err := r.createLocked(ctx, now, activate)
+	if err != nil {
+		return store.SigningKey{}, err
+	}
+	// Schedule the retirement of every key that would still be signing.
+	for _, old := range r.keys {
+		if old.ID == k.ID || (!old.RetireAt.IsZero() && !old.RetireAt.After(activate)) {
+			continue
+		}
+		if err := r.retireLocked(ctx, old.ID, activate); err != nil {
+			return store.SigningKey{}, err
+		}
+	}
+	return k, r.reloadLocked(ctx)
+}
+
+// Retire stops key id from signing now. Its tokens keep verifying until
+// they expire, then Maintain removes it. Retiring the only active key is
+// refused (ErrLastKey).
+func (r *Ring) Retire(ctx context.Context, id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.reloadLocked(ctx); err != nil {
+		return err
+	}
+	now := r.cfg.Now()
+	i := slices.IndexFunc(r.keys, func(k store.SigningKey) bool { return k.ID == id })
+	if i < 0 {
+		return fmt.Errorf("%w: %q", ErrUnknownKey, id)
+	}
+	others := 0
+	for _, k := range r.keys {
+		if k.ID != id && !now.Before(k.ActivateAt) && (k.RetireAt.IsZero() || now.Before(k.RetireAt)) {
+			others++
+		}
+	}
+	if others == 0 {
+		return ErrLastKey
+	}
+	if err := r.retireLocked(ctx, id, now); err != nil {
+		return err
+	}
+	return r.reloadLocked(ctx)
+}
+
+// Maintain rotates the signing key when it has signed for RotationPeriod
+// and deletes keys past their removal time. The server calls it
+// periodically; it also picks up changes made by other nodes.
+func (r *Ring) Maintain(ctx context.Context) error {
+	r.mu.Lock()
+	if err := r.reloadLocked(ctx); err != nil {
+		r.mu.Unlock()
+		return err
+	}
+	now := r.cfg.Now()
+	var newest store.SigningKey
+	for _, k := range r.keys {
+		if !k.RemoveAt.IsZero() && !now.Before(k.RemoveAt) {
+			if err := r.st.DeleteKey(ctx, k.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				r.mu.Unlock()
+				return fmt.Errorf("keyring: removing key: %w", err)
+			}
+		}
+		if k.ActivateAt.After(newest.ActivateAt) {
+			newest = k
+		}
+	}
+	due := r.cfg.RotationPeriod > 0 && newest.ID != "" && !now.Before(newest.ActivateAt.Add(r.cfg.RotationPeriod))
+	if err := r.reloadLocked(ctx); err != nil {
+		r.mu.Unlock()
+		return err
+	}
+	r.mu.Unlock()
+	if due {
+		if _, err := r.Rotate(ctx, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Info describes a stored key for listings.
+type Info struct {
+	store.SigningKey
+	State string // pending, active, signing, retired or expired
+}
+
+// List returns every stored key with its state at now.
+func (r *Ring) List(ctx context.Context) ([]Info, error) {
+	if err := r.Reload(ctx); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.cfg.Now()
+	snap := r.snap.Load()
+	out := make([]Info, 0, len(r.keys))
+	for _, k := range r.keys {
+		state := "active"
+		switch {
+		case !k.RemoveAt.IsZero() && !now.Before(k.RemoveAt):
+			state = "expired"
+		case !k.RetireAt.IsZero() && !now.Before(k.RetireAt):
+			state = "retired"
+		case now.Before(k.ActivateAt):
+			state = "pending"
+		case snap != nil && snap.signer != nil && snap.signer.KeyID() == k.ID:
+			state = "signing"
+		}
+		k.Sealed = nil
+		out = append(out, Info{SigningKey: k, State: state})
+	}
+	return out, nil
+}
+
+// createLocked generates, seals and stores a new key.
+func (r *Ring) createLocked(ctx context.Context, now, activate time.Time) (store.SigningKey, error) {
+	key, err := jose.GenerateKey(r.cfg.Algorithm)
+	if err != nil {
+		return store.SigningKey{}, fmt.Errorf("keyring: %w", err)
+	}
+	sealed, public, err := r.seal(key)
+	if err != nil {
+		return store.SigningKey{}, err
+	}
+	k := store.SigningKey{
+		ID:         key.KeyID(),
+		Algorithm:  string(key.Algorithm()),
+		Sealed:     sealed,
+		Public:     public,
+		CreatedAt:  now,
+		ActivateAt: activate,
+	}
+	if err := r.st.CreateKey(ctx, k); err != nil {
+		return store.SigningKey{}, fmt.Errorf("keyring: storing key: %w", err)
+	}
+	r.decoded[k.ID] = key
+	return k, nil
+}
+
+// retireLocked sets a key's retirement to at (never later than already
+// set) and its removal after every token it can have signed has expired.
+func (r *Ring) retireLocked(ctx context.Context, id string, at time.Time) error {
+	_, err := r.st.UpdateKey(ctx, id, func(k store.SigningKey) (store.SigningKey, error) {
+		if k.RetireAt.IsZero() || at.Before(k.RetireAt) {
+			k.RetireAt = at
+		}
+		k.RemoveAt = k.RetireAt.Add(r.cfg.TokenTTL + skewMargin)
+		return k, nil
+	})
+	if err != nil {
+		return fmt.Errorf("keyring: retiring key %s: %w", id, err)
+	}
+	return nil
+}
+
+// seal encrypts key's private JWK and returns it with the public JWK
+// (empty for HMAC keys, which are never published).
+func (r *Ring) seal(key *jose.Key) (sealed, public []byte, err error) {
+	priv, err := key.PrivateJWK()
+	if err != nil {
+		return nil, nil, fmt.Errorf("keyring: %w", err)
+	}
+	nonce := make([]byte, r.aead.NonceSize(), r.aead.NonceSize()+len(priv)+r.aead.Overhead())
+	rand.Read(nonce)
+	sealed = r.aead.Seal(nonce, nonce, priv, []byte(key.KeyID()))
+	clear(priv)
+	if !key.IsSymmetric() {
+		if public, err = key.PublicJWK(); err != nil {
+			return nil, nil, fmt.Errorf("keyring: %w", err)
+		}
+	}
+	return sealed, public, nil
+}
+
+// unseal decrypts a stored key and checks it is what the record says.
+func (r *Ring) unseal(k store.SigningKey) (*jose.Key, error) {
+	n := r.aead.NonceSize()
+	if len(k.Sealed) < n+r.aead.Overhead() {
+		return nil, fmt.Errorf("%w: key %s", ErrSealed, k.ID)
+	}
+	priv, err := r.aead.Open(nil, k.Sealed[:n], k.Sealed[n:], []byte(k.ID))
+	if err != nil {
+		return nil, fmt.Errorf("%w: key %s", ErrSealed, k.ID)
+	}
+	defer clear(priv)
+	key, err := jose.ParseJWK(priv, jose.Algorithm(k.Algorithm))
+	if err != nil {
+		return nil, fmt.Errorf("keyring: stored key %s: %w", k.ID, err)
+	}
+	if key.KeyID() != k.ID || string(key.Algorithm()) != k.Algorithm {
+		return nil, fmt.Errorf("keyring: stored key %s does not match its record", k.ID)
+	}
+	return key, nil
+}

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/latch-auth/latch/internal/session"
+	"github.com/latch-auth/latch/jwt"
+)
+
+// Cookie names. The access cookie uses the __Host- prefix: Secure, Path=/
+// and no Domain, so no subdomain can plant or read it. The refresh cookie
+// is scoped to the refresh endpoint (which rules out __Host-) and is
+// SameSite=Strict.
+const (
+	accessCookie  = "__Host-latch_at"
+	refreshCookie = "__Secure-latch_rt"
+	refreshPath   = "/v1/token/refresh"
+)
+
+// authed wraps a handler that needs a valid access token, from the
+// Authorization header (RFC 6750 §2.1) or the access cookie. The server
+// has the database at hand, so on its own endpoints it also checks that
+// the token's session is still active: logout takes effect here at once.
+func (s *Server) authed(h func(http.ResponseWriter, *http.Request, principal)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, err := bearerToken(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		keys, err := s.d.Keys.VerificationKeys()
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		v, err := jwt.NewValidator(keys, s.cfg.Issuer, s.cfg.Audience, jwt.ValidatorOptions{Type: jwt.TypeAccessToken})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		claims, err := v.Parse(tok)
+		if err != nil {
+			s.writeError(w, r, invalidToken(describeTokenError(err)))
+			return
+		}
+		if claims.SessionID == "" {
+			s.writeError(w, r, invalidToken("token has no session"))
+			return
+		}
+		if _, err := s.d.Sessions.Active(r.Context(), claims.SessionID); err != nil {
+			if errors.Is(err, session.ErrEnded) {
+				s.writeError(w, r, invalidToken("session ended"))
+				return
+			}
+			s.writeError(w, r, err)
+			return
+		}
+		h(w, r, principal{claims: claims})
+	}
+}
+
+// bearerToken extracts the access token from the request.
+func bearerToken(r *http.Request) (string, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
+			return "", invalidToken("Authorization header must be: Bearer <token>")
+		}
+		return tok, nil
+	}
+	if c, err := r.Cookie(accessCookie); err == nil && c.Value != "" {
+		return c.Value, nil
+	}
+	return "", errNoToken
+}
+
+// describeTokenError is the client-facing reason a token was refused:
+// coarse, with no internal detail and never the token.
+func describeTokenError(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrExpired):
+		return "token expired"
+	case errors.Is(err, jwt.ErrNotYetValid), errors.Is(err, jwt.ErrIssuedInFuture):
+		return "token not yet valid"
+	case errors.Is(err, jwt.ErrAudience), errors.Is(err, jwt.ErrIssuer), errors.Is(err, jwt.ErrType):
+		return "token not meant for this service"
+	case errors.Is(err, jwt.ErrTooLarge):
+		return "token too large"
+	}
+	return "token invalid"
+}
+
+// setTokenCookies puts both tokens in cookies for browser clients.
+func setTokenCookies(w http.ResponseWriter, access string, accessTTL time.Duration, refresh string, refreshTTL time.Duration) {
+	http.SetCookie(w, &http.Cookie{
+		Name: accessCookie, Value: access, Path: "/", MaxAge: int(accessTTL / time.Second),
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
+	})
+	http.SetCookie(w, &http.Cookie{
+		Name: refreshCookie, Value: refresh, Path: refreshPath, MaxAge: int(refreshTTL / time.Second),
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// clearTokenCookies deletes both cookies.
+func clearTokenCookies(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: accessCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: refreshCookie, Path: refreshPath, MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+}

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/latch-auth/latch/internal/login"
+	"github.com/latch-auth/latch/internal/session"
+	"github.com/latch-auth/latch/internal/store"
+)
+
+// apiError is an error with its wire form: an HTTP status and an RFC 6749
+// / RFC 6750 style code. Handlers return them (or errors that errorFor
+// maps) and writeError is the one place that writes errors.
+type apiError struct {
+	status int
+	code   string
+	desc   string
+	err    error // cause, logged for 5xx, never sent
+}
+
+func (e *apiError) Error() string {
+	if e.err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.code, e.desc, e.err)
+	}
+	return e.code + ": " + e.desc
+}
+
+func (e *apiError) Unwrap() error { return e.err }
+
+func badRequest(desc string) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: "invalid_request", desc: desc}
+}
+
+var (
+	errNotFound = &apiError{status: http.StatusNotFound, code: "not_found", desc: "no such resource"}
+	errNoToken  = &apiError{status: http.StatusUnauthorized, code: "invalid_token", desc: "missing access token"}
+)
+
+func invalidToken(desc string) *apiError {
+	return &apiError{status: http.StatusUnauthorized, code: "invalid_token", desc: desc}
+}
+
+// errorFor maps any error to its wire form.
+func errorFor(err error) *apiError {
+	var ae *apiError
+	var te *login.ThrottledError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &te):
+		return &apiError{status: http.StatusTooManyRequests, code: "too_many_requests", desc: "too many attempts; retry later"}
+	case errors.Is(err, login.ErrInvalidCredentials):
+		return &apiError{status: http.StatusUnauthorized, code: "invalid_credentials", desc: "e-mail address or password is wrong"}
+	case errors.Is(err, login.ErrDisabled):
+		return &apiError{status: http.StatusForbidden, code: "account_disabled", desc: "this account is disabled"}
+	case errors.Is(err, session.ErrReuse):
+		return &apiError{status: http.StatusBadRequest, code: "invalid_grant", desc: "refresh token reuse detected; the session has been revoked"}
+	case errors.Is(err, session.ErrInvalidToken):
+		return &apiError{status: http.StatusBadRequest, code: "invalid_grant", desc: "refresh token is invalid, expired or revoked"}
+	case errors.Is(err, store.ErrNotFound):
+		return errNotFound
+	case errors.Is(err, store.ErrConflict):
+		return &apiError{status: http.StatusConflict, code: "conflict", desc: "already exists"}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &apiError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: "request cancelled or timed out", err: err}
+	}
+	return &apiError{status: http.StatusInternalServerError, code: "server_error", desc: "internal error", err: err}
+}
+
+// writeError writes err as `{"error", "error_description"}` with its
+// status, and logs server-side failures. Nothing secret is ever in desc.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ae := errorFor(err)
+	var te *login.ThrottledError
+	if errors.As(err, &te) {
+		w.Header().Set("Retry-After", strconv.Itoa(int((te.RetryAfter+time.Second-1)/time.Second)))
+	}
+	if ae.status == http.StatusUnauthorized && ae.code == "invalid_token" {
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="latch", error="invalid_token", error_description=%q`, ae.desc))
+	}
+	if ae.status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	} else {
+		s.log.DebugContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "code", ae.code)
+	}
+	writeJSON(w, ae.status, struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}{ae.code, ae.desc})
+}
+
+// writeJSON writes v as the JSON response body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		slog.Error("encoding response", "err", err)
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":"server_error","error_description":"internal error"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

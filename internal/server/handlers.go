@@ -1,0 +1,416 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latch-auth/latch/internal/login"
+	"github.com/latch-auth/latch/internal/password"
+	"github.com/latch-auth/latch/internal/session"
+	"github.com/latch-auth/latch/internal/store"
+	"github.com/latch-auth/latch/internal/strictjson"
+	"github.com/latch-auth/latch/jose"
+	"github.com/latch-auth/latch/jwt"
+)
+
+// tokenResponse is the body of a successful login or refresh. In cookie
+// mode the tokens travel in cookies only and are omitted here.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token,omitempty"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	SessionID    string `json:"session_id"`
+}
+
+// cookieMode reports whether the client asked for tokens in cookies.
+func cookieMode(r *http.Request) (bool, error) {
+	switch r.URL.Query().Get("mode") {
+	case "", "json":
+		return false, nil
+	case "cookie":
+		return true, nil
+	}
+	return false, badRequest(`mode must be "json" or "cookie"`)
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	cookies, err := cookieMode(r)
+	if err == nil {
+		err = s.decodeJSON(w, r, &req)
+	}
+	if err == nil && (req.Email == "" || req.Password == "") {
+		err = badRequest("email and password are required")
+	}
+	if err != nil {
+		s.d.Metrics.logins.WithLabelValues("bad_request").Inc()
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := s.d.Login.Login(r.Context(), req.Email, req.Password, s.clientAddr(r))
+	if err != nil {
+		s.d.Metrics.logins.WithLabelValues(loginOutcome(err)).Inc()
+		s.writeError(w, r, err)
+		return
+	}
+	s.startSession(w, r, u, cookies, http.StatusOK)
+	s.d.Metrics.logins.WithLabelValues("success").Inc()
+}
+
+func loginOutcome(err error) string {
+	var te *login.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		return "throttled"
+	case errors.Is(err, login.ErrInvalidCredentials):
+		return "invalid_credentials"
+	case errors.Is(err, login.ErrDisabled):
+		return "disabled"
+	}
+	return "error"
+}
+
+// startSession opens a session for u and answers with its tokens.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User, cookies bool, status int) {
+	sess, refresh, err := s.d.Sessions.Start(r.Context(), u.ID, session.Client{UserAgent: r.UserAgent(), IP: s.clientAddr(r)})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.respondTokens(w, r, u, sess, refresh, cookies, status)
+}
+
+// respondTokens issues an access token and writes the token response.
+func (s *Server) respondTokens(w http.ResponseWriter, r *http.Request, u store.User, sess store.Session, refresh string, cookies bool, status int) {
+	access, _, err := s.d.Issuer.Issue(u, sess)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.d.Metrics.issued.Inc()
+	ttl := s.d.Issuer.AccessTTL()
+	resp := tokenResponse{TokenType: "Bearer", ExpiresIn: int(ttl / time.Second), SessionID: sess.ID}
+	if cookies {
+		setTokenCookies(w, access, ttl, refresh, time.Until(sess.ExpiresAt))
+	} else {
+		resp.AccessToken, resp.RefreshToken = access, refresh
+	}
+	writeJSON(w, status, resp)
+}
+
+func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
+	cookies, err := cookieMode(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var refresh string
+	if cookies {
+		c, err := r.Cookie(refreshCookie)
+		if err != nil || c.Value == "" {
+			s.d.Metrics.refreshes.WithLabelValues("bad_request").Inc()
+			s.writeError(w, r, badRequest("no refresh token cookie"))
+			return
+		}
+		refresh = c.Value
+	} else {
+		var req struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		if err := s.decodeJSON(w, r, &req); err != nil {
+			s.d.Metrics.refreshes.WithLabelValues("bad_request").Inc()
+			s.writeError(w, r, err)
+			return
+		}
+		if req.RefreshToken == "" {
+			s.d.Metrics.refreshes.WithLabelValues("bad_request").Inc()
+			s.writeError(w, r, badRequest("refresh_token is required"))
+			return
+		}
+		refresh = req.RefreshToken
+	}
+	sess, next, err := s.d.Sessions.Rotate(r.Context(), refresh)
+	if err != nil {
+		outcome := "invalid"
+		if errors.Is(err, session.ErrReuse) {
+			outcome = "reuse"
+			s.d.Metrics.reuse.Inc()
+			s.d.Metrics.revoked.WithLabelValues(string(store.ReasonReuse)).Inc()
+			s.log.WarnContext(r.Context(), "refresh token reuse: session revoked", "err", err)
+		}
+		s.d.Metrics.refreshes.WithLabelValues(outcome).Inc()
+		if cookies {
+			clearTokenCookies(w)
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	// Permissions are re-read on every refresh, so a changed role or a
+	// disabled account takes effect within one access-token lifetime.
+	u, err := s.d.Users.UserByID(r.Context(), sess.UserID)
+	if err == nil && u.Disabled {
+		if endErr := s.d.Sessions.End(r.Context(), sess.ID, "", store.ReasonDisabled); endErr != nil {
+			err = endErr
+		} else {
+			err = session.ErrInvalidToken
+		}
+	}
+	if err != nil {
+		s.d.Metrics.refreshes.WithLabelValues("invalid").Inc()
+		s.writeError(w, r, err)
+		return
+	}
+	s.respondTokens(w, r, u, sess, next, cookies, http.StatusOK)
+	s.d.Metrics.refreshes.WithLabelValues("success").Inc()
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, p principal) {
+	cookies, err := cookieMode(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	req := struct {
+		Scope string `json:"scope"`
+	}{Scope: "session"}
+	if r.ContentLength != 0 {
+		if err := s.decodeJSON(w, r, &req); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	var n int
+	switch req.Scope {
+	case "session":
+		err = s.d.Sessions.End(r.Context(), p.claims.SessionID, p.claims.Subject, store.ReasonLogout)
+		n = 1
+	case "others":
+		n, err = s.d.Sessions.EndAll(r.Context(), p.claims.Subject, p.claims.SessionID, store.ReasonLogout)
+	case "all":
+		n, err = s.d.Sessions.EndAll(r.Context(), p.claims.Subject, "", store.ReasonLogout)
+	default:
+		err = badRequest(`scope must be "session", "others" or "all"`)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.d.Metrics.revoked.WithLabelValues(string(store.ReasonLogout)).Add(float64(n))
+	if cookies && req.Scope != "others" {
+		clearTokenCookies(w)
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Revoked int `json:"revoked_sessions"`
+	}{n})
+}
+
+type sessionView struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	UserAgent  string    `json:"user_agent"`
+	IP         string    `json:"ip"`
+	Current    bool      `json:"current"`
+}
+
+func (s *Server) handleSessions(w http.ResponseWriter, r *http.Request, p principal) {
+	list, err := s.d.Sessions.List(r.Context(), p.claims.Subject)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]sessionView, 0, len(list))
+	for _, x := range list {
+		out = append(out, sessionView{
+			ID: x.ID, CreatedAt: x.CreatedAt.UTC(), LastUsedAt: x.LastUsedAt.UTC(), ExpiresAt: x.ExpiresAt.UTC(),
+			UserAgent: x.UserAgent, IP: x.IP, Current: x.ID == p.claims.SessionID,
+		})
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Sessions []sessionView `json:"sessions"`
+	}{out})
+}
+
+func (s *Server) handleEndSession(w http.ResponseWriter, r *http.Request, p principal) {
+	id := r.PathValue("id")
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		s.writeError(w, r, errNotFound)
+		return
+	}
+	if err := s.d.Sessions.End(r.Context(), id, p.claims.Subject, store.ReasonLogout); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.d.Metrics.revoked.WithLabelValues(string(store.ReasonLogout)).Inc()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p principal) {
+	u, err := s.d.Users.UserByID(r.Context(), p.claims.Subject)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	roles := u.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Claims json.RawMessage `json:"claims"`
+		User   any             `json:"user"`
+	}{
+		Claims: p.claims.Raw(),
+		User: struct {
+			ID        string    `json:"id"`
+			Email     string    `json:"email"`
+			Roles     []string  `json:"roles"`
+			CreatedAt time.Time `json:"created_at"`
+		}{u.ID, u.Email, roles, u.CreatedAt.UTC()},
+	})
+}
+
+func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	cookies, err := cookieMode(r)
+	if err == nil {
+		err = s.decodeJSON(w, r, &req)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	email := login.NormalizeEmail(req.Email)
+	if !PlausibleEmail(email) {
+		s.writeError(w, r, badRequest("email is not a valid address"))
+		return
+	}
+	if err := password.CheckPolicy(req.Password); err != nil {
+		s.writeError(w, r, &apiError{status: http.StatusBadRequest, code: "weak_password", desc: err.Error()})
+		return
+	}
+	hash, err := s.d.Hasher.Hash(r.Context(), req.Password)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	now := time.Now()
+	u := store.User{ID: NewUserID(), Email: email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	if err := s.d.Users.CreateUser(r.Context(), u); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.startSession(w, r, u, cookies, http.StatusCreated)
+}
+
+// NewUserID returns a random user ID.
+func NewUserID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "u_" + hex.EncodeToString(b[:])
+}
+
+// PlausibleEmail is a light syntax check: one @, something on both sides,
+// a dot in the domain, no spaces, bounded length.
+func PlausibleEmail(e string) bool {
+	at := strings.IndexByte(e, '@')
+	return len(e) <= 254 && at > 0 && at == strings.LastIndexByte(e, '@') &&
+		strings.Contains(e[at+1:], ".") && !strings.ContainsAny(e, " \t\r\n<>\"") &&
+		!strings.HasSuffix(e, ".")
+}
+
+func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	body, maxAge, err := s.d.Keys.JWKS()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/jwk-set+json")
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(maxAge/time.Second)))
+	w.Write(body)
+}
+
+func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
+	iss := strings.TrimRight(s.cfg.Issuer, "/")
+	doc := map[string]any{
+		"issuer":                                s.cfg.Issuer,
+		"jwks_uri":                              iss + "/.well-known/jwks.json",
+		"login_endpoint":                        iss + "/v1/login",
+		"token_endpoint":                        iss + "/v1/token/refresh",
+		"logout_endpoint":                       iss + "/v1/logout",
+		"sessions_endpoint":                     iss + "/v1/sessions",
+		"userinfo_endpoint":                     iss + "/v1/me",
+		"grant_types_supported":                 []string{"password", "refresh_token"},
+		"token_endpoint_auth_methods_supported": []string{"none"},
+	}
+	if s.cfg.AllowSignup {
+		doc["registration_endpoint"] = iss + "/v1/signup"
+	}
+	if key, err := s.d.Keys.Signer(); err == nil {
+		doc["access_token_signing_alg_values_supported"] = []jose.Algorithm{key.Algorithm()}
+	}
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	writeJSONCached(w, doc)
+}
+
+// writeJSONCached writes v without overriding the caller's Cache-Control.
+func writeJSONCached(w http.ResponseWriter, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(append(b, '\n'))
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.d.Ready(ctx); err != nil {
+		s.log.WarnContext(r.Context(), "not ready", "err", err)
+		s.writeError(w, r, &apiError{status: http.StatusServiceUnavailable, code: "not_ready", desc: "database unreachable"})
+		return
+	}
+	if _, err := s.d.Keys.Signer(); err != nil {
+		s.writeError(w, r, &apiError{status: http.StatusServiceUnavailable, code: "not_ready", desc: "no active signing key"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// checkNoDuplicates refuses bodies with duplicate or invalid members,
+// which encoding/json would silently accept (last one wins).
+func checkNoDuplicates(body []byte) error {
+	if err := strictjson.Validate(body); err != nil {
+		var se *strictjson.SyntaxError
+		switch {
+		case errors.Is(err, strictjson.ErrDuplicateName):
+			return badRequest("duplicate field in JSON object")
+		case errors.As(err, &se):
+			return badRequest("malformed JSON at byte " + strconv.Itoa(se.Offset))
+		}
+		return badRequest("malformed JSON")
+	}
+	return nil
+}
+
+// principal is the verified caller of a protected endpoint.
+type principal struct {
+	claims jwt.Claims
+}

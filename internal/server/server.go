@@ -1,0 +1,244 @@
+// Package server is latch's HTTP API: login, refresh, logout, sessions,
+// the JWKS and discovery documents, health and metrics.
+//
+// Every response is JSON; every error is `{"error": CODE,
+// "error_description": TEXT}` with the status RFC 6749 and RFC 6750 give
+// it, written in one place (writeError). Request bodies are limited in
+// size, must be `application/json`, and may not hold unknown or duplicate
+// fields. State-changing cross-site browser requests are refused
+// (http.CrossOriginProtection).
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/latch-auth/latch/internal/issuer"
+	"github.com/latch-auth/latch/internal/keyring"
+	"github.com/latch-auth/latch/internal/login"
+	"github.com/latch-auth/latch/internal/password"
+	"github.com/latch-auth/latch/internal/session"
+	"github.com/latch-auth/latch/internal/store"
+)
+
+// DefaultMaxBody is the request body limit when Config.MaxBody is zero.
+const DefaultMaxBody = 64 << 10
+
+// Config tunes the HTTP API.
+type Config struct {
+	// Issuer is the issuer URL, as in the tokens and discovery document.
+	Issuer string
+	// Audience is the audience of the tokens the server accepts on its own
+	// endpoints (/v1/me, /v1/sessions, /v1/logout).
+	Audience string
+	// AllowSignup enables POST /v1/signup.
+	AllowSignup bool
+	// MaxBody limits request bodies in bytes. Default 64 KiB.
+	MaxBody int64
+	// TrustProxy takes the client address from the last entry of
+	// X-Forwarded-For, for a server behind a reverse proxy. Off by default.
+	TrustProxy bool
+	// Logger receives request failures; nil discards.
+	Logger *slog.Logger
+}
+
+// Deps are the components the API is wired from; cmd/latch assembles them.
+type Deps struct {
+	Users    store.Users
+	Login    *login.Authenticator
+	Sessions *session.Manager
+	Issuer   *issuer.Issuer
+	Keys     *keyring.Ring
+	Hasher   *password.Hasher
+	// Ready reports whether the database answers, for /readyz.
+	Ready   func(context.Context) error
+	Metrics *Metrics
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg Config
+	d   Deps
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// New returns the API server.
+func New(cfg Config, d Deps) (*Server, error) {
+	if cfg.Issuer == "" || cfg.Audience == "" {
+		return nil, errors.New("server: issuer and audience are required")
+	}
+	if d.Users == nil || d.Login == nil || d.Sessions == nil || d.Issuer == nil || d.Keys == nil || d.Hasher == nil || d.Ready == nil {
+		return nil, errors.New("server: missing dependency")
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics()
+	}
+	s := &Server{cfg: cfg, d: d, log: cfg.Logger, mux: http.NewServeMux()}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("POST /v1/login", s.handleLogin)
+	m.HandleFunc("POST /v1/token/refresh", s.handleRefresh)
+	m.HandleFunc("POST /v1/logout", s.authed(s.handleLogout))
+	m.HandleFunc("GET /v1/sessions", s.authed(s.handleSessions))
+	m.HandleFunc("DELETE /v1/sessions/{id}", s.authed(s.handleEndSession))
+	m.HandleFunc("GET /v1/me", s.authed(s.handleMe))
+	if s.cfg.AllowSignup {
+		m.HandleFunc("POST /v1/signup", s.handleSignup)
+	}
+	m.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
+	m.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
+	m.HandleFunc("GET /healthz", s.handleHealth)
+	m.HandleFunc("GET /readyz", s.handleReady)
+	m.Handle("GET /metrics", s.d.Metrics.Handler())
+}
+
+// Handler returns the API with its middleware: panic recovery, metrics,
+// JSON errors for unmatched routes, and cross-origin protection.
+func (s *Server) Handler() http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, &apiError{status: http.StatusForbidden, code: "cross_origin_refused", desc: "cross-origin request refused"})
+	}))
+	return s.recover(s.d.Metrics.instrument(s.mux, cop.Handler(http.HandlerFunc(s.dispatch))))
+}
+
+// dispatch serves matched routes and turns the mux's plain-text 404 and
+// 405 answers into JSON errors.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		h.ServeHTTP(w, r)
+		return
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if allow := rec.Header().Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	switch rec.Code {
+	case http.StatusMethodNotAllowed:
+		s.writeError(w, r, &apiError{status: rec.Code, code: "method_not_allowed", desc: "method not allowed on this path"})
+	default:
+		s.writeError(w, r, errNotFound)
+	}
+}
+
+// recover turns a panic into a 500 instead of a dropped connection.
+func (s *Server) recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.writeError(w, r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// decodeJSON reads the request body strictly into v: JSON content type,
+// size limit, one object, no unknown fields, no trailing data.
+func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || mt != "application/json" {
+		return &apiError{status: http.StatusUnsupportedMediaType, code: "invalid_request", desc: "Content-Type must be application/json"}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &apiError{status: http.StatusRequestEntityTooLarge, code: "invalid_request", desc: fmt.Sprintf("body larger than %d bytes", mbe.Limit)}
+		}
+		return badRequest("cannot read body")
+	}
+	if err := checkNoDuplicates(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest(describeJSONError(err))
+	}
+	if dec.More() {
+		return badRequest("body must hold one JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("data after the JSON object")
+	}
+	return nil
+}
+
+// describeJSONError says what is wrong with a body without echoing it.
+func describeJSONError(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("malformed JSON at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q must be %s", te.Field, te.Type)
+	case errors.Is(err, io.EOF):
+		return "empty body"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	}
+	return "malformed JSON"
+}
+
+// clientAddr is the client's IP address for throttling and the session
+// list.
+func (s *Server) clientAddr(r *http.Request) string {
+	if s.cfg.TrustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			parts := strings.Split(xff, ",")
+			if ip := net.ParseIP(strings.TrimSpace(parts[len(parts)-1])); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// HTTPServer returns an http.Server for addr with timeouts suitable for a
+// public API.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
