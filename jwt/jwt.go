@@ -64,6 +64,9 @@ const TypeAccessToken = "at+jwt"
 // ValidatorOptions.Leeway is zero.
 const DefaultLeeway = 30 * time.Second
 
+// NoLeeway, as ValidatorOptions.Leeway, tolerates no clock skew at all.
+const NoLeeway time.Duration = -1
+
 // errorsIsDuplicate reports a duplicate-member rejection from strictjson.
 func errorsIsDuplicate(err error) bool { return errors.Is(err, strictjson.ErrDuplicateName) }
 
@@ -87,7 +90,7 @@ func Sign(key *jose.Key, c *Claims, opts jose.SignOptions) (string, error) {
 // ValidatorOptions refine a Validator. The zero value is a sound default.
 type ValidatorOptions struct {
 	// Leeway is the clock skew tolerated on exp, nbf and iat. Zero means
-	// DefaultLeeway; a negative value means none.
+	// DefaultLeeway; NoLeeway (or any negative value) means none.
 	Leeway time.Duration
 	// Type, when set, is the header "typ" the token must carry, compared
 	// case-insensitively with an optional "application/" prefix
@@ -142,27 +145,37 @@ func NewValidator(keys *jose.KeySet, issuer, audience string, opts ValidatorOpti
 // Parse verifies token and its claims and returns them. On error the
 // claims are zero.
 func (v *Validator) Parse(token string) (Claims, error) {
+	_, c, err := v.ParseWithHeader(token)
+	return c, err
+}
+
+// ParseWithHeader is Parse that also returns the verified JWS header, for
+// callers that need to know which key signed the token. On error both are
+// zero.
+func (v *Validator) ParseWithHeader(token string) (jose.Header, Claims, error) {
 	hdr, payload, err := jose.Verify(token, v.keys, &v.jopts)
 	if err != nil {
-		return Claims{}, err
+		return jose.Header{}, Claims{}, err
 	}
 	if v.opts.Type != "" && !typeMatches(hdr.Type, v.opts.Type) {
-		return Claims{}, fmt.Errorf("%w: typ %q, want %q", ErrType, truncate(hdr.Type), v.opts.Type)
+		return jose.Header{}, Claims{}, fmt.Errorf("%w: typ %q, want %q", ErrType, truncate(hdr.Type), v.opts.Type)
 	}
 	c, err := parseClaims(payload)
 	if err != nil {
-		return Claims{}, err
+		return jose.Header{}, Claims{}, err
 	}
-	if err := v.check(&c); err != nil {
-		return Claims{}, err
+	if err := v.Validate(&c); err != nil {
+		return jose.Header{}, Claims{}, err
 	}
-	return c, nil
+	return hdr, c, nil
 }
 
-// check applies the claim expectations to verified claims.
-func (v *Validator) check(c *Claims) error {
+// Validate applies the claim expectations (issuer, audience, exp, nbf,
+// iat, max age) to claims whose signature was verified earlier, such as a
+// cached token: time passes, so a token valid then may have expired now.
+func (v *Validator) Validate(c *Claims) error {
 	if c.Issuer != v.issuer {
-		return fmt.Errorf("%w: %q", ErrIssuer, truncate(c.Issuer))
+		return fmt.Errorf("%w: token has %q, want %q", ErrIssuer, truncate(c.Issuer), v.issuer)
 	}
 	if !c.Audience.Contains(v.audience) {
 		return fmt.Errorf("%w: token is not for %q", ErrAudience, v.audience)

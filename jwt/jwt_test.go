@@ -160,7 +160,7 @@ func TestValidationRejects(t *testing.T) {
 		{name: "valid", edit: func(*Claims) {}},
 		{name: "expired", edit: func(c *Claims) { c.ExpiresAt = epoch.Add(-time.Minute) }, wantErr: ErrExpired},
 		{name: "expired within default leeway", edit: func(c *Claims) { c.ExpiresAt = epoch.Add(-10 * time.Second) }},
-		{name: "expired exactly now without leeway", edit: func(c *Claims) { c.ExpiresAt = epoch }, opts: ValidatorOptions{Leeway: -1}, wantErr: ErrExpired},
+		{name: "expired exactly now without leeway", edit: func(c *Claims) { c.ExpiresAt = epoch }, opts: ValidatorOptions{Leeway: NoLeeway}, wantErr: ErrExpired},
 		{name: "expired beyond custom leeway", edit: func(c *Claims) { c.ExpiresAt = epoch.Add(-2 * time.Minute) }, opts: ValidatorOptions{Leeway: time.Minute}, wantErr: ErrExpired},
 		{name: "expired within custom leeway", edit: func(c *Claims) { c.ExpiresAt = epoch.Add(-50 * time.Second) }, opts: ValidatorOptions{Leeway: time.Minute}},
 		{name: "missing exp", edit: func(c *Claims) { c.ExpiresAt = time.Time{} }, wantErr: ErrMissingClaim},

@@ -1,0 +1,20 @@
+#!/bin/sh
+# bench.sh runs the interop benchmarks (bench_test.go) and prints median
+# ns/op, B/op, allocs/op and the latch-vs-peer and latch-vs-stdlib time
+# ratios as markdown (cmd/benchtable), ready for BENCHMARKS.md.
+#
+#	./bench.sh                       # -count 5 -benchtime 1s
+#	COUNT=3 ./bench.sh               # fewer runs
+#	BENCH='Verify/(HS|ES)256' ./bench.sh
+#
+# The raw `go test` output is kept in $OUT (bench.txt by default) so it
+# can be fed to benchstat as well.
+set -eu
+cd "$(dirname "$0")"
+COUNT=${COUNT:-5}
+BENCHTIME=${BENCHTIME:-1s}
+BENCH=${BENCH:-.}
+OUT=${OUT:-bench.txt}
+go test -run '^$' -bench "$BENCH" -benchmem -count "$COUNT" -benchtime "$BENCHTIME" | tee "$OUT"
+echo
+go run ./cmd/benchtable < "$OUT"

@@ -1,0 +1,187 @@
+// Command benchtable turns `go test -bench` output into markdown tables
+// for BENCHMARKS.md, without benchstat.
+//
+//	go test -run '^$' -bench . -benchmem -count 5 | go run ./cmd/benchtable
+//
+// Benchmarks must be named Benchmark<Op>/<alg>/<lib> (a -N GOMAXPROCS
+// suffix is ignored). For each op it prints the median ns/op, B/op and
+// allocs/op of every alg and lib, then the time ratios: each peer's time
+// over the reference library's (above 1 means the reference is faster),
+// and the reference's time over the floor's (its overhead over the bare
+// primitive).
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+func main() {
+	ref := flag.String("ref", "latch", "the library the others are compared with")
+	floor := flag.String("floor", "stdlib", "the bare-primitive baseline")
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: go test -bench . -benchmem | benchtable [-ref latch] [-floor stdlib]")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() != 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	res, err := parse(os.Stdin)
+	if err == nil && len(res.ops) == 0 {
+		err = fmt.Errorf("no Benchmark<Op>/<alg>/<lib> lines on stdin")
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "benchtable: error: %v\n", err)
+		os.Exit(1)
+	}
+	res.write(os.Stdout, *ref, *floor)
+}
+
+// sample is one benchmark's measurements across runs.
+type sample struct {
+	ns, bytes, allocs []float64
+}
+
+// results keeps names in order of first appearance.
+type results struct {
+	ops, algs, libs []string
+	runs            map[[3]string]*sample
+}
+
+// parse reads benchmark lines such as
+//
+//	BenchmarkVerify/HS256/latch-2  70273  3356 ns/op  336 B/op  3 allocs/op
+func parse(r io.Reader) (*results, error) {
+	res := &results{runs: make(map[[3]string]*sample)}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		name := f[0]
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i]
+			}
+		}
+		parts := strings.Split(strings.TrimPrefix(name, "Benchmark"), "/")
+		if len(parts) != 3 {
+			continue
+		}
+		key := [3]string{parts[0], parts[1], parts[2]}
+		s := res.runs[key]
+		if s == nil {
+			s = &sample{}
+			res.runs[key] = s
+			for i, list := range []*[]string{&res.ops, &res.algs, &res.libs} {
+				if !slices.Contains(*list, key[i]) {
+					*list = append(*list, key[i])
+				}
+			}
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s: value %q: %v", f[0], f[i], err)
+			}
+			switch f[i+1] {
+			case "ns/op":
+				s.ns = append(s.ns, v)
+			case "B/op":
+				s.bytes = append(s.bytes, v)
+			case "allocs/op":
+				s.allocs = append(s.allocs, v)
+			}
+		}
+	}
+	return res, sc.Err()
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// duration prints nanoseconds with three significant digits.
+func duration(ns float64) string {
+	switch {
+	case ns >= 1e6:
+		return fmt.Sprintf("%.3g ms", ns/1e6)
+	case ns >= 1e3:
+		return fmt.Sprintf("%.3g µs", ns/1e3)
+	}
+	return fmt.Sprintf("%.3g ns", ns)
+}
+
+func (res *results) write(w io.Writer, ref, floor string) {
+	for _, op := range res.ops {
+		runs := 0
+		for k, s := range res.runs {
+			if k[0] == op {
+				runs = max(runs, len(s.ns))
+			}
+		}
+		fmt.Fprintf(w, "### %s (median of %d runs)\n\n", op, runs)
+		fmt.Fprintf(w, "| alg | lib | time/op | B/op | allocs/op |\n|---|---|--:|--:|--:|\n")
+		for _, alg := range res.algs {
+			for _, lib := range res.libs {
+				s := res.runs[[3]string{op, alg, lib}]
+				if s == nil {
+					continue
+				}
+				fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.0f |\n", alg, lib, duration(median(s.ns)), median(s.bytes), median(s.allocs))
+			}
+		}
+
+		var peers []string
+		for _, lib := range res.libs {
+			if lib != ref && lib != floor {
+				peers = append(peers, lib)
+			}
+		}
+		fmt.Fprintf(w, "\n%s time ratios: peer / %s (above 1: %s is faster); %s / %s (%s's cost over the bare primitive).\n\n", op, ref, ref, ref, floor, ref)
+		fmt.Fprintf(w, "| alg |")
+		for _, p := range peers {
+			fmt.Fprintf(w, " %s / %s |", p, ref)
+		}
+		fmt.Fprintf(w, " %s / %s |\n|---|", ref, floor)
+		fmt.Fprint(w, strings.Repeat("--:|", len(peers)+1), "\n")
+		for _, alg := range res.algs {
+			r := res.runs[[3]string{op, alg, ref}]
+			if r == nil {
+				continue
+			}
+			refNs := median(r.ns)
+			fmt.Fprintf(w, "| %s |", alg)
+			for _, lib := range append(peers, floor) {
+				s := res.runs[[3]string{op, alg, lib}]
+				switch {
+				case s == nil || refNs == 0 || median(s.ns) == 0:
+					fmt.Fprint(w, " – |")
+				case lib == floor:
+					fmt.Fprintf(w, " %.2f× |", refNs/median(s.ns))
+				default:
+					fmt.Fprintf(w, " %.2f× |", median(s.ns)/refNs)
+				}
+			}
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintln(w)
+	}
+}
