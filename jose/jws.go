@@ -391,6 +391,12 @@ func (k *Key) verify(data, sig []byte) error {
 		}
 		return nil
 	}
+	if k.alg.family() == famEdDSA {
+		if k.edPub == nil || !ed25519.Verify(k.edPub, data, sig) {
+			return ErrSignature
+		}
+		return nil
+	}
 	var dbuf [64]byte
 	switch k.alg.family() {
 	case famRSA:
@@ -410,10 +416,6 @@ func (k *Key) verify(data, sig []byte) error {
 		}
 		var der [160]byte
 		if !ecdsa.VerifyASN1(k.ecPub, digest(k.alg, data, &dbuf), appendDERSignature(der[:0], sig[:n], sig[n:])) {
-			return ErrSignature
-		}
-	default:
-		if k.edPub == nil || !ed25519.Verify(k.edPub, data, sig) {
 			return ErrSignature
 		}
 	}
