@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/latch-auth/latch/internal/keyring"
@@ -46,7 +47,8 @@ type Config struct {
 	Issuer string
 	// Audience is the "aud" of every token; required.
 	Audience []string
-	// AccessTTL is the lifetime of access tokens. Default 10 minutes.
+	// AccessTTL is the lifetime of access tokens. Default 10 minutes; at
+	// most the keyring's TokenTTL.
 	AccessTTL time.Duration
 	// Scope is the "scope" of tokens from a password login. Default
 	// DefaultScope.
@@ -65,13 +67,22 @@ type Issuer struct {
 	cfg  Config
 }
 
-// New returns an Issuer signing with ring's current key.
+// New returns an Issuer signing with ring's current key. It refuses a
+// missing issuer or audience and an AccessTTL over the ring's TokenTTL.
 func New(ring *keyring.Ring, cfg Config) (*Issuer, error) {
-	if cfg.Issuer == "" || len(cfg.Audience) == 0 {
+	if cfg.Issuer == "" || len(cfg.Audience) == 0 || slices.Contains(cfg.Audience, "") {
 		return nil, errors.New("issuer: issuer and audience are required")
+	}
+	if ring == nil {
+		return nil, errors.New("issuer: keyring is required")
 	}
 	if cfg.AccessTTL <= 0 {
 		cfg.AccessTTL = DefaultAccessTTL
+	}
+	// The ring keeps a retired key published for its TokenTTL: a token
+	// living longer would fail to verify once its key is removed.
+	if limit := ring.Config().TokenTTL; cfg.AccessTTL > limit {
+		return nil, fmt.Errorf("issuer: access token lifetime %v exceeds the keyring's token TTL %v", cfg.AccessTTL, limit)
 	}
 	if cfg.Scope == "" {
 		cfg.Scope = DefaultScope

@@ -160,6 +160,9 @@ func (r *Ring) Config() Config { return r.cfg }
 func (r *Ring) Ensure(ctx context.Context) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.reloadLocked(ctx); err != nil {
+		return false, err
+	}
 	if _, err := r.currentLocked(); err == nil {
 		return false, nil
 	}
@@ -210,7 +213,11 @@ func (r *Ring) current() (*snapshot, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.currentLocked()
+	s, err := r.currentLocked()
+	if s != nil {
+		return s, nil // without a signer: Signer reports it, JWKS need not
+	}
+	return nil, err
 }
 
 func (r *Ring) currentLocked() (*snapshot, error) {
@@ -239,7 +246,7 @@ func (r *Ring) build(now time.Time) (*snapshot, error) {
 	var public []*jose.Key
 	var signerAt time.Time
 	for _, k := range r.keys {
-		for _, t := range []time.Time{k.ActivateAt, k.RetireAt, k.RemoveAt} {
+		for _, t := range []time.Time{k.CreatedAt, k.ActivateAt, k.RetireAt, k.RemoveAt} {
 			if t.After(now) && t.Before(s.validUntil) {
 				s.validUntil = t
 			}
@@ -345,8 +352,9 @@ func (r *Ring) Rotate(ctx context.Context, immediate bool) (store.SigningKey, er
 }
 
 // Retire stops key id from signing now. Its tokens keep verifying until
-// they expire, then Maintain removes it. Retiring the only active key is
-// refused (ErrLastKey).
+// they expire, then Maintain removes it. Retiring the only active key, or
+// a pending key that the active one is scheduled to hand over to, is
+// refused (ErrLastKey): from now on some key must always sign.
 func (r *Ring) Retire(ctx context.Context, id string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -358,19 +366,37 @@ func (r *Ring) Retire(ctx context.Context, id string) error {
 	if i < 0 {
 		return fmt.Errorf("%w: %q", ErrUnknownKey, id)
 	}
-	others := 0
-	for _, k := range r.keys {
-		if k.ID != id && !now.Before(k.ActivateAt) && (k.RetireAt.IsZero() || now.Before(k.RetireAt)) {
-			others++
-		}
-	}
-	if others == 0 {
+	if !signsWithout(r.keys, id, now) {
 		return ErrLastKey
 	}
 	if err := r.retireLocked(ctx, id, now); err != nil {
 		return err
 	}
 	return r.reloadLocked(ctx)
+}
+
+// signsWithout reports whether keys other than id leave no moment from now
+// on without an active key: a key scheduled to retire when id activates
+// does not count as a replacement for id.
+func signsWithout(keys []store.SigningKey, id string, now time.Time) bool {
+	for t := now; ; {
+		next := t
+		for _, k := range keys {
+			if k.ID == id || t.Before(k.ActivateAt) || (!k.RetireAt.IsZero() && !t.Before(k.RetireAt)) {
+				continue
+			}
+			if k.RetireAt.IsZero() {
+				return true
+			}
+			if k.RetireAt.After(next) {
+				next = k.RetireAt
+			}
+		}
+		if !next.After(t) {
+			return false
+		}
+		t = next
+	}
 }
 
 // Maintain rotates the signing key when it has signed for RotationPeriod

@@ -65,7 +65,8 @@ type Config struct {
 	// AddressLimit is the same for one client address. Default 50, higher
 	// because many users can share an address.
 	AddressLimit int
-	// Window is how long a failure counts. Default 15 minutes.
+	// Window is how long a failure counts, from the failure or from the
+	// end of the lock it caused. Default 15 minutes.
 	Window time.Duration
 	// BaseLock is the first lock's length; each further failure doubles
 	// it, up to MaxLock. Defaults 1 s and 15 minutes.
@@ -183,7 +184,10 @@ func (a *Authenticator) fail(ctx context.Context, keys []string, limits []int) e
 	var wait time.Duration
 	for i, k := range keys {
 		t, err := a.throttles.UpdateThrottle(ctx, k, func(t store.Throttle) (store.Throttle, error) {
-			if now.Sub(t.LastFailure) > a.cfg.Window {
+			// A failure counts for Window after it, or after the lock it
+			// caused ended: otherwise a lock of Window or longer would
+			// reset the count and the exponential growth with it.
+			if now.Sub(later(t.LastFailure, t.LockedUntil)) > a.cfg.Window {
 				t.Failures = 0
 			}
 			t.Key = k
@@ -205,6 +209,14 @@ func (a *Authenticator) fail(ctx context.Context, keys []string, limits []int) e
 		return fmt.Errorf("%w (%w)", ErrInvalidCredentials, &ThrottledError{RetryAfter: wait})
 	}
 	return ErrInvalidCredentials
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // lockFor is BaseLock doubled for each failure over the limit, capped.
