@@ -174,7 +174,10 @@ func writeFlags(b *strings.Builder, fs *flag.FlagSet) {
 			first = false
 		}
 		name, usage := flag.UnquoteUsage(f)
-		fmt.Fprintf(b, "  --%s %s\n        %s", f.Name, name, usage)
+		if name != "" {
+			name = " " + name // boolean flags take no value
+		}
+		fmt.Fprintf(b, "  --%s%s\n        %s", f.Name, name, usage)
 		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
 			fmt.Fprintf(b, " (default %s)", f.DefValue)
 		}

@@ -163,11 +163,15 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		if endErr := s.d.Sessions.End(r.Context(), sess.ID, "", store.ReasonDisabled); endErr != nil {
 			err = endErr
 		} else {
+			s.d.Metrics.revoked.WithLabelValues(string(store.ReasonDisabled)).Inc()
 			err = session.ErrInvalidToken
 		}
 	}
 	if err != nil {
 		s.d.Metrics.refreshes.WithLabelValues("invalid").Inc()
+		if cookies {
+			clearTokenCookies(w)
+		}
 		s.writeError(w, r, err)
 		return
 	}

@@ -129,7 +129,9 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
-		h.ServeHTTP(w, r)
+		// Through the mux, not h: ServeMux.ServeHTTP is what sets the
+		// request's path values ({id}) and Pattern.
+		s.mux.ServeHTTP(w, r)
 		return
 	}
 	rec := httptest.NewRecorder()
@@ -178,6 +180,12 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error
 	}
 	if err := checkNoDuplicates(body); err != nil {
 		return err
+	}
+	// encoding/json decodes null into a struct as a no-op, which would
+	// make `null` stand for an empty object (a logout with the default
+	// scope, say).
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) > 0 && t[0] != '{' {
+		return badRequest("body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
