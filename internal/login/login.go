@@ -33,6 +33,10 @@ var (
 	ErrDisabled = errors.New("login: account disabled")
 	// ErrThrottled reports too many recent failures; see ThrottledError.
 	ErrThrottled = errors.New("login: too many attempts")
+	// ErrBusy reports that no password-hashing slot came free within
+	// Config.HashWait: the server is saturated and the client should
+	// retry later. Nothing was checked or recorded.
+	ErrBusy = errors.New("login: busy")
 )
 
 // ThrottledError says how long to wait before trying again. It matches
@@ -55,6 +59,7 @@ const (
 	DefaultWindow       = 15 * time.Minute
 	DefaultBaseLock     = time.Second
 	DefaultMaxLock      = 15 * time.Minute
+	DefaultHashWait     = 10 * time.Second
 )
 
 // Config tunes an Authenticator.
@@ -71,6 +76,10 @@ type Config struct {
 	// BaseLock is the first lock's length; each further failure doubles
 	// it, up to MaxLock. Defaults 1 s and 15 minutes.
 	BaseLock, MaxLock time.Duration
+	// HashWait bounds the wait for a password-hashing slot; past it Login
+	// returns ErrBusy, so a burst of logins is shed instead of queueing
+	// past the HTTP write timeout. Default 10 s.
+	HashWait time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -100,6 +109,9 @@ func New(users store.Users, throttles store.Throttles, hasher *password.Hasher, 
 	if cfg.MaxLock <= 0 {
 		cfg.MaxLock = DefaultMaxLock
 	}
+	if cfg.HashWait <= 0 {
+		cfg.HashWait = DefaultHashWait
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -125,16 +137,16 @@ func (a *Authenticator) Login(ctx context.Context, email, pw, addr string) (stor
 	u, err := a.users.UserByEmail(ctx, email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		if err := a.hasher.VerifyDummy(ctx, pw); err != nil {
-			return store.User{}, fmt.Errorf("login: %w", err)
+		if err := a.verifyDummy(ctx, pw); err != nil {
+			return store.User{}, err
 		}
 		return store.User{}, a.fail(ctx, keys, limits)
 	case err != nil:
 		return store.User{}, fmt.Errorf("login: %w", err)
 	}
-	ok, rehash, err := a.hasher.Verify(ctx, pw, u.PasswordHash)
+	ok, rehash, err := a.verify(ctx, pw, u.PasswordHash)
 	if err != nil {
-		return store.User{}, fmt.Errorf("login: %w", err)
+		return store.User{}, err
 	}
 	if !ok {
 		return store.User{}, a.fail(ctx, keys, limits)
@@ -154,6 +166,34 @@ func (a *Authenticator) Login(ctx context.Context, email, pw, addr string) (stor
 		}
 	}
 	return u, nil
+}
+
+// verify runs the password check, waiting at most HashWait for a hashing
+// slot (ErrBusy after that).
+func (a *Authenticator) verify(ctx context.Context, pw, hash string) (ok, rehash bool, err error) {
+	hctx, cancel := context.WithTimeout(ctx, a.cfg.HashWait)
+	defer cancel()
+	ok, rehash, err = a.hasher.Verify(hctx, pw, hash)
+	return ok, rehash, a.hashErr(ctx, err)
+}
+
+// verifyDummy spends a verification's cost for an unknown user.
+func (a *Authenticator) verifyDummy(ctx context.Context, pw string) error {
+	hctx, cancel := context.WithTimeout(ctx, a.cfg.HashWait)
+	defer cancel()
+	return a.hashErr(ctx, a.hasher.VerifyDummy(hctx, pw))
+}
+
+// hashErr turns the expiry of the hash wait (but not of the caller's own
+// context) into ErrBusy.
+func (a *Authenticator) hashErr(ctx context.Context, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		return ErrBusy
+	}
+	return fmt.Errorf("login: %w", err)
 }
 
 // checkLocks refuses when any key is locked, with the longest wait.

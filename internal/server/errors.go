@@ -68,8 +68,10 @@ func errorFor(err error) *apiError {
 		return errNotFound
 	case errors.Is(err, store.ErrConflict):
 		return &apiError{status: http.StatusConflict, code: "conflict", desc: "already exists"}
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &apiError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: "request cancelled or timed out", err: err}
+	case errors.Is(err, login.ErrBusy), errors.Is(err, context.DeadlineExceeded):
+		return &apiError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: "server busy; retry later", err: err}
+	case errors.Is(err, context.Canceled):
+		return &apiError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: "request cancelled", err: err}
 	}
 	return &apiError{status: http.StatusInternalServerError, code: "server_error", desc: "internal error", err: err}
 }
@@ -82,11 +84,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &te) {
 		w.Header().Set("Retry-After", strconv.Itoa(int((te.RetryAfter+time.Second-1)/time.Second)))
 	}
+	if ae.status == http.StatusServiceUnavailable && ae.code == "temporarily_unavailable" {
+		w.Header().Set("Retry-After", "2")
+	}
 	if ae.status == http.StatusUnauthorized && ae.code == "invalid_token" {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="latch", error="invalid_token", error_description=%q`, ae.desc))
 	}
-	if ae.status >= 500 {
+	if ae.status >= 500 && ae.status != http.StatusServiceUnavailable {
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	} else if ae.status == http.StatusServiceUnavailable {
+		s.log.WarnContext(r.Context(), "request shed", "method", r.Method, "path", r.URL.Path, "code", ae.code)
 	} else {
 		s.log.DebugContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "code", ae.code)
 	}

@@ -77,6 +77,8 @@ func loginOutcome(err error) string {
 		return "invalid_credentials"
 	case errors.Is(err, login.ErrDisabled):
 		return "disabled"
+	case errors.Is(err, login.ErrBusy):
+		return "overloaded"
 	}
 	return "error"
 }
@@ -307,7 +309,9 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{status: http.StatusBadRequest, code: "weak_password", desc: err.Error()})
 		return
 	}
-	hash, err := s.d.Hasher.Hash(r.Context(), req.Password)
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HashQueueTimeout)
+	hash, err := s.d.Hasher.Hash(ctx, req.Password)
+	cancel()
 	if err != nil {
 		s.writeError(w, r, err)
 		return

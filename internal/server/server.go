@@ -35,6 +35,10 @@ import (
 // DefaultMaxBody is the request body limit when Config.MaxBody is zero.
 const DefaultMaxBody = 64 << 10
 
+// DefaultHashQueueTimeout is Config.HashQueueTimeout's default, well under
+// the server's 30 s write timeout.
+const DefaultHashQueueTimeout = 10 * time.Second
+
 // Config tunes the HTTP API.
 type Config struct {
 	// Issuer is the issuer URL, as in the tokens and discovery document.
@@ -46,6 +50,12 @@ type Config struct {
 	AllowSignup bool
 	// MaxBody limits request bodies in bytes. Default 64 KiB.
 	MaxBody int64
+	// HashQueueTimeout bounds how long a sign-up waits for a free
+	// password-hashing slot before it is answered 503 with Retry-After, so
+	// a burst is shed instead of queueing past the write timeout (logins
+	// have the same bound in login.Config.HashWait). Default
+	// DefaultHashQueueTimeout.
+	HashQueueTimeout time.Duration
 	// TrustProxy takes the client address from the last entry of
 	// X-Forwarded-For, for a server behind a reverse proxy. Off by default.
 	TrustProxy bool
@@ -84,6 +94,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.HashQueueTimeout <= 0 {
+		cfg.HashQueueTimeout = DefaultHashQueueTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

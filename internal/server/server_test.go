@@ -61,6 +61,11 @@ type options struct {
 	trustProxy bool
 	grace      time.Duration // refresh grace window; default session.DefaultGrace
 	login      login.Config
+	// hashParams, hashSlots and hashQueue override the cheap hashing the
+	// tests normally use.
+	hashParams password.Params
+	hashSlots  int
+	hashQueue  time.Duration
 }
 
 // api is a running server and the components behind it.
@@ -105,7 +110,11 @@ func newAPI(t *testing.T, o options) *api {
 		t.Fatalf("session.New = %v, want nil", err)
 	}
 	// The smallest cost the hasher accepts: tests log in often.
-	hasher, err := password.New(password.Params{Memory: 8 * 1024, Time: 1}, 0)
+	params := password.Params{Memory: 8 * 1024, Time: 1}
+	if o.hashParams != (password.Params{}) {
+		params = o.hashParams
+	}
+	hasher, err := password.New(params, o.hashSlots)
 	if err != nil {
 		t.Fatalf("password.New = %v, want nil", err)
 	}
@@ -113,7 +122,7 @@ func newAPI(t *testing.T, o options) *api {
 	if err != nil {
 		t.Fatalf("issuer.New = %v, want nil", err)
 	}
-	srv, err := server.New(server.Config{Issuer: testIssuer, Audience: testAudience, AllowSignup: o.signup, TrustProxy: o.trustProxy}, server.Deps{
+	srv, err := server.New(server.Config{Issuer: testIssuer, Audience: testAudience, AllowSignup: o.signup, TrustProxy: o.trustProxy, HashQueueTimeout: o.hashQueue}, server.Deps{
 		Users:    db,
 		Login:    login.New(db, db, hasher, o.login),
 		Sessions: sessions,

@@ -1,0 +1,379 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeLatch implements the endpoints latchload uses: sign-up, login and
+// refresh with rotation (a token works once), and counts what it served.
+type fakeLatch struct {
+	password  string
+	failEvery int64 // refresh: every failEvery'th request answers 503; 0 never
+	delay     time.Duration
+
+	mu     sync.Mutex
+	users  map[string]bool
+	tokens map[string]bool // current refresh tokens
+	seq    int
+
+	signups, logins, refreshes, failed, refused atomic.Int64
+	inFlight, maxInFlight                       atomic.Int64
+}
+
+func newFakeLatch(t *testing.T, f *fakeLatch) *url.URL {
+	t.Helper()
+	f.users = make(map[string]bool)
+	f.tokens = make(map[string]bool)
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func (f *fakeLatch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := f.inFlight.Add(1)
+	defer f.inFlight.Add(-1)
+	for m := f.maxInFlight.Load(); n > m && !f.maxInFlight.CompareAndSwap(m, n); m = f.maxInFlight.Load() {
+	}
+	time.Sleep(f.delay)
+	var req struct {
+		Email, Password string
+		RefreshToken    string `json:"refresh_token"`
+	}
+	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" ||
+		json.NewDecoder(r.Body).Decode(&req) != nil {
+		http.Error(w, `{"error":"invalid_request"}`, http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch r.URL.Path {
+	case "/v1/signup":
+		f.signups.Add(1)
+		if f.users[req.Email] {
+			http.Error(w, `{"error":"conflict"}`, http.StatusConflict)
+			return
+		}
+		f.users[req.Email] = true
+		f.issue(w, http.StatusCreated)
+	case "/v1/login":
+		f.logins.Add(1)
+		if !f.users[req.Email] || req.Password != f.password {
+			http.Error(w, `{"error":"invalid_credentials"}`, http.StatusUnauthorized)
+			return
+		}
+		f.issue(w, http.StatusOK)
+	case "/v1/token/refresh":
+		n := f.refreshes.Add(1)
+		if f.failEvery > 0 && n%f.failEvery == 0 {
+			f.failed.Add(1)
+			http.Error(w, `{"error":"temporarily_unavailable"}`, http.StatusServiceUnavailable)
+			return
+		}
+		if !f.tokens[req.RefreshToken] {
+			f.refused.Add(1)
+			http.Error(w, `{"error":"invalid_grant"}`, http.StatusBadRequest)
+			return
+		}
+		delete(f.tokens, req.RefreshToken)
+		f.issue(w, http.StatusOK)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// issue answers with a new token pair; f.mu is held.
+func (f *fakeLatch) issue(w http.ResponseWriter, status int) {
+	f.seq++
+	tok := fmt.Sprintf("rt-%d", f.seq)
+	f.tokens[tok] = true
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{
+		"access_token": "at", "token_type": "Bearer", "expires_in": 600, "refresh_token": tok, "session_id": "s",
+	})
+}
+
+func TestRunRefresh(t *testing.T) {
+	tests := []struct {
+		name       string
+		failEvery  int64
+		wantFailed bool
+	}{
+		{name: "no errors"},
+		{name: "every 20th is 503", failEvery: 20, wantFailed: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeLatch{password: DefaultPassword, failEvery: tt.failEvery}
+			u := newFakeLatch(t, f)
+			const conc = 4
+			rep, err := Run(t.Context(), Config{
+				URL: u, Scenario: ScenarioRefresh, Concurrency: conc, Duration: 300 * time.Millisecond,
+				Users: 2, Signup: true, Password: DefaultPassword, EmailPrefix: "u", EmailDomain: "example.com",
+				Timeout: 5 * time.Second, ServerPID: os.Getpid(),
+			})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if rep.Server == nil {
+				t.Errorf("report server CPU = nil, want it measured with ServerPID")
+			}
+			if got := f.signups.Load(); got != 2 {
+				t.Errorf("signups served = %d, want 2", got)
+			}
+			if got := f.logins.Load(); got != conc {
+				t.Errorf("logins served = %d, want %d (one per worker, in set-up)", got, conc)
+			}
+			if got, want := int64(rep.Total.Requests), f.refreshes.Load(); got != want || got == 0 {
+				t.Errorf("report requests = %d, want the %d refreshes served (> 0)", got, want)
+			}
+			if got, want := int64(rep.Total.Errors), f.failed.Load(); got != want {
+				t.Errorf("report errors = %d, want %d", got, want)
+			}
+			if got, want := int64(rep.Total.Statuses["503"]), f.failed.Load(); got != want {
+				t.Errorf("report statuses[503] = %d, want %d", got, want)
+			}
+			if got, want := int64(rep.Total.Statuses["200"]), f.refreshes.Load()-f.failed.Load(); got != want {
+				t.Errorf("report statuses[200] = %d, want %d", got, want)
+			}
+			// A 503 leaves the token valid, so no refresh is ever refused.
+			if got := f.refused.Load(); got != 0 || rep.Relogins != 0 {
+				t.Errorf("refused refreshes = %d, relogins = %d, want 0, 0", got, rep.Relogins)
+			}
+			if got := f.maxInFlight.Load(); got > conc {
+				t.Errorf("max requests in flight = %d, want <= %d", got, conc)
+			}
+			if got := rep.Failure() != ""; got != tt.wantFailed {
+				t.Errorf("Failure() = %q, want failed = %v", rep.Failure(), tt.wantFailed)
+			}
+			if rep.ElapsedSeconds < 0.3 || rep.ElapsedSeconds > 2 {
+				t.Errorf("elapsed = %.2fs, want about 0.3s", rep.ElapsedSeconds)
+			}
+		})
+	}
+}
+
+func TestRunLoginRequestLimit(t *testing.T) {
+	f := &fakeLatch{password: DefaultPassword, delay: time.Millisecond}
+	u := newFakeLatch(t, f)
+	rep, err := Run(t.Context(), Config{
+		URL: u, Scenario: ScenarioLogin, Concurrency: 50, Duration: 10 * time.Second, Requests: 200,
+		Users: 5, Signup: true, Password: DefaultPassword, EmailPrefix: "u", EmailDomain: "example.com",
+		Timeout: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if rep.Total.Requests != 200 || f.logins.Load() != 200 {
+		t.Errorf("requests = %d reported, %d served, want 200, 200", rep.Total.Requests, f.logins.Load())
+	}
+	if rep.Total.Errors != 0 || rep.Failure() != "" {
+		t.Errorf("errors = %d, Failure() = %q, want 0, \"\"", rep.Total.Errors, rep.Failure())
+	}
+	if rep.ElapsedSeconds > 5 {
+		t.Errorf("elapsed = %.2fs, want the -n limit to end the run early", rep.ElapsedSeconds)
+	}
+	if got := f.maxInFlight.Load(); got > 50 {
+		t.Errorf("max requests in flight = %d, want <= 50", got)
+	}
+}
+
+func TestRunMixed(t *testing.T) {
+	f := &fakeLatch{password: DefaultPassword}
+	u := newFakeLatch(t, f)
+	// Sign up first, then run against the existing accounts (a second
+	// sign-up run would see 409s and carry on).
+	cfg := Config{
+		URL: u, Scenario: ScenarioMixed, Concurrency: 3, Duration: 300 * time.Millisecond,
+		Users: 3, Signup: true, Password: DefaultPassword, EmailPrefix: "m", EmailDomain: "example.com",
+		LoginEvery: 3, Timeout: 5 * time.Second,
+	}
+	for range 2 {
+		rep, err := Run(t.Context(), cfg)
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		logins, refreshes := rep.Ops[opLogin], rep.Ops[opRefresh]
+		if logins == nil || refreshes == nil {
+			t.Fatalf("ops = %v, want login and refresh", rep.Ops)
+		}
+		// Each worker's every 3rd request is a login: a worker with n
+		// requests made n/3 logins (rounded down) and the rest refreshes.
+		if d := refreshes.Requests - 2*logins.Requests; d < 0 || d > 2*cfg.Concurrency {
+			t.Errorf("refreshes = %d, logins = %d, want 2 refreshes per login", refreshes.Requests, logins.Requests)
+		}
+		if rep.Total.Errors != 0 || f.refused.Load() != 0 {
+			t.Errorf("errors = %d, refused = %d, want 0, 0", rep.Total.Errors, f.refused.Load())
+		}
+	}
+}
+
+func TestRunSetupFailure(t *testing.T) {
+	f := &fakeLatch{password: "the right one"}
+	u := newFakeLatch(t, f)
+	_, err := Run(t.Context(), Config{
+		URL: u, Scenario: ScenarioRefresh, Concurrency: 2, Duration: time.Second,
+		Users: 1, Signup: false, Password: "wrong password", EmailPrefix: "x", EmailDomain: "example.com",
+		Timeout: time.Second,
+	})
+	if err == nil || !strings.Contains(err.Error(), "HTTP 401 invalid_credentials") {
+		t.Errorf("Run with unknown accounts: err = %v, want HTTP 401 invalid_credentials", err)
+	}
+	if got := f.refreshes.Load(); got != 0 {
+		t.Errorf("refreshes served after failed set-up = %d, want 0", got)
+	}
+}
+
+func TestRemoteRefused(t *testing.T) {
+	tests := []struct {
+		host string
+		ok   bool
+	}{
+		{"127.0.0.1", true},
+		{"127.3.4.5", true},
+		{"::1", true},
+		{"localhost", true},
+		{"192.0.2.1", false},
+		{"10.0.0.1", false},
+		{"::ffff:192.0.2.1", false},
+	}
+	for _, tt := range tests {
+		err := checkHost(t.Context(), tt.host)
+		if (err == nil) != tt.ok {
+			t.Errorf("checkHost(%q) = %v, want ok = %v", tt.host, err, tt.ok)
+		}
+	}
+	u, _ := url.Parse("http://192.0.2.1:9/")
+	_, err := Run(t.Context(), Config{
+		URL: u, Scenario: ScenarioLogin, Concurrency: 1, Duration: time.Second,
+		Users: 1, Password: "p", EmailDomain: "example.com", Timeout: time.Second,
+	})
+	if err == nil || !strings.Contains(err.Error(), "-allow-remote") {
+		t.Errorf("Run against 192.0.2.1 = %v, want a refusal naming -allow-remote", err)
+	}
+}
+
+func TestProcessCPU(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	// Burn some CPU, then compare /proc's view of this process with
+	// getrusage's: they agree to within a few clock ticks.
+	for t0 := time.Now(); time.Since(t0) < 100*time.Millisecond; {
+	}
+	got, err := processCPU(os.Getpid())
+	want := cpuTime()
+	if err != nil || got <= 0 || got > want+50*time.Millisecond || got < want-50*time.Millisecond {
+		t.Errorf("processCPU(self) = %v, %v, want about %v", got, err, want)
+	}
+	if _, err := processCPU(1 << 30); err == nil {
+		t.Errorf("processCPU(no such pid) = nil error, want one")
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	seq := func(n int) []time.Duration {
+		s := make([]time.Duration, n)
+		for i := range s {
+			s[i] = time.Duration(i+1) * time.Millisecond
+		}
+		return s
+	}
+	tests := []struct {
+		name    string
+		samples []time.Duration
+		p       float64
+		want    time.Duration
+	}{
+		{"empty", nil, 50, 0},
+		{"one sample p50", seq(1), 50, time.Millisecond},
+		{"one sample p99", seq(1), 99, time.Millisecond},
+		{"1..100 p50", seq(100), 50, 50 * time.Millisecond},
+		{"1..100 p90", seq(100), 90, 90 * time.Millisecond},
+		{"1..100 p99", seq(100), 99, 99 * time.Millisecond},
+		{"1..100 max", seq(100), 100, 100 * time.Millisecond},
+		{"1..10 p50", seq(10), 50, 5 * time.Millisecond},
+		{"1..10 p90", seq(10), 90, 9 * time.Millisecond},
+		{"1..10 p99", seq(10), 99, 10 * time.Millisecond},
+		{"1..1000 p99", seq(1000), 99, 990 * time.Millisecond},
+		{"1..1000 p99.9", seq(1000), 99.9, 999 * time.Millisecond},
+		{"1..3 p50", seq(3), 50, 2 * time.Millisecond},
+		{"1..4 p50", seq(4), 50, 2 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := percentile(tt.samples, tt.p); got != tt.want {
+				t.Errorf("percentile(%s, %v) = %v, want %v", tt.name, tt.p, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	// 200 requests over 2 s: 1..200 ms, 3 of them failed.
+	s := &opStats{statuses: map[string]int{"200": 197, "500": 2, "transport": 1}, errors: 3}
+	for i := 200; i >= 1; i-- {
+		s.samples = append(s.samples, time.Duration(i)*time.Millisecond)
+	}
+	r := summarize(s, 2*time.Second)
+	want := OpReport{
+		Requests: 200, Errors: 3, ErrorRate: 0.015, Throughput: 100, Goodput: 98.5,
+		LatencyMS: Latency{Mean: 100.5, P50: 100, P90: 180, P99: 198, Max: 200},
+	}
+	r.Statuses = nil
+	if !reflect.DeepEqual(*r, want) {
+		t.Errorf("summarize() = %+v, want %+v", *r, want)
+	}
+	rep := &Report{Total: *r}
+	if rep.Failure() == "" {
+		t.Errorf("Failure() with 1.5%% errors = \"\", want a failure")
+	}
+	rep.Total.Errors, rep.Total.ErrorRate = 2, 0.01
+	if msg := rep.Failure(); msg != "" {
+		t.Errorf("Failure() with exactly 1%% errors = %q, want \"\"", msg)
+	}
+}
+
+func TestRunExitStatus(t *testing.T) {
+	f := &fakeLatch{password: DefaultPassword, failEvery: 2}
+	u := newFakeLatch(t, f)
+	tests := []struct {
+		name string
+		args []string
+		want int
+		out  string
+	}{
+		{"errors over 1%", []string{"-url", u.String(), "-signup", "-c", "2", "-d", "100ms"}, 1, "503="},
+		{"json", []string{"-url", u.String(), "-signup", "-c", "1", "-d", "100ms", "-json"}, 1, `"503":`},
+		{"bad scenario", []string{"-scenario", "nope"}, 2, ""},
+		{"bad flag", []string{"-nope"}, 2, ""},
+		{"remote", []string{"-url", "http://192.0.2.1/"}, 1, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if got := run(tt.args, &stdout, &stderr); got != tt.want {
+				t.Errorf("run(%q) = %d, want %d; stderr:\n%s", tt.args, got, tt.want, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.out) {
+				t.Errorf("run(%q) stdout = %q, want it to contain %q", tt.args, stdout.String(), tt.out)
+			}
+		})
+	}
+}

@@ -1,0 +1,485 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Scenarios.
+const (
+	ScenarioRefresh = "refresh"
+	ScenarioLogin   = "login"
+	ScenarioMixed   = "mixed"
+)
+
+// Operations, as reported.
+const (
+	opLogin   = "login"
+	opRefresh = "refresh"
+)
+
+// DefaultPassword is the accounts' password when none is given.
+const DefaultPassword = "latchload correct horse battery staple"
+
+// maxConcurrency bounds -c: each worker holds one connection.
+const maxConcurrency = 10000
+
+// maxBody bounds a response body read.
+const maxBody = 1 << 20
+
+// Config is one load run.
+type Config struct {
+	URL         *url.URL      // base URL of the server
+	Scenario    string        // ScenarioRefresh, ScenarioLogin or ScenarioMixed
+	Concurrency int           // workers; also the connection limit
+	Duration    time.Duration // measured window
+	Requests    int           // total measured requests; 0 means no limit
+	Users       int           // accounts; worker i uses account i mod Users
+	Signup      bool          // create the accounts first
+	Password    string
+	EmailPrefix string
+	EmailDomain string
+	LoginEvery  int           // mixed: one login every LoginEvery requests
+	Timeout     time.Duration // per request
+	AllowRemote bool          // permit a non-loopback host
+	ServerPID   int           // local server process to measure the CPU time of (Linux); 0 none
+	Log         io.Writer     // set-up progress; nil discards
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.URL == nil || (c.URL.Scheme != "http" && c.URL.Scheme != "https") || c.URL.Host == "":
+		return errors.New("-url must be an absolute http or https URL")
+	case c.URL.User != nil || c.URL.RawQuery != "" || c.URL.Fragment != "":
+		return errors.New("-url must not carry user info, a query or a fragment")
+	case c.Scenario != ScenarioRefresh && c.Scenario != ScenarioLogin && c.Scenario != ScenarioMixed:
+		return fmt.Errorf("-scenario %q: want refresh, login or mixed", c.Scenario)
+	case c.Concurrency < 1 || c.Concurrency > maxConcurrency:
+		return fmt.Errorf("-c %d: want 1 to %d", c.Concurrency, maxConcurrency)
+	case c.Duration <= 0:
+		return errors.New("-d must be positive")
+	case c.Requests < 0:
+		return errors.New("-n must not be negative")
+	case c.Users < 1:
+		return errors.New("-users must be positive")
+	case c.Password == "":
+		return errors.New("-password must not be empty")
+	case c.EmailDomain == "":
+		return errors.New("-email-domain must not be empty")
+	case c.Scenario == ScenarioMixed && c.LoginEvery < 1:
+		return errors.New("-login-every must be positive")
+	case c.Timeout <= 0:
+		return errors.New("-timeout must be positive")
+	case c.ServerPID < 0:
+		return errors.New("-pid must not be negative")
+	}
+	return nil
+}
+
+func (c *Config) email(i int) string {
+	return c.EmailPrefix + strconv.Itoa(i) + "@" + c.EmailDomain
+}
+
+func (c *Config) logf(format string, args ...any) {
+	if c.Log != nil {
+		fmt.Fprintf(c.Log, "latchload: "+format+"\n", args...)
+	}
+}
+
+// checkHost refuses a host that is not, or does not resolve only to,
+// loopback addresses.
+func checkHost(ctx context.Context, host string) error {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if !ip.Unmap().IsLoopback() {
+			return fmt.Errorf("host %s is not a loopback address; load against other machines needs -allow-remote", host)
+		}
+		return nil
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return fmt.Errorf("resolving %s: %w", host, err)
+	}
+	for _, ip := range ips {
+		if !ip.Unmap().IsLoopback() {
+			return fmt.Errorf("host %s resolves to %s, not a loopback address; load against other machines needs -allow-remote", host, ip)
+		}
+	}
+	return nil
+}
+
+// newClient returns the one client of a run: keep-alive connections, at
+// most conc of them, no proxy, no redirects and, unless allowRemote, no
+// connection to a non-loopback address whatever the resolver says.
+func newClient(conc int, timeout time.Duration, allowRemote bool) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	dial := d.DialContext
+	if !allowRemote {
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			if a, ok := conn.RemoteAddr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+				conn.Close()
+				return nil, fmt.Errorf("refusing connection to non-loopback address %s", conn.RemoteAddr())
+			}
+			return conn, nil
+		}
+	}
+	tr := &http.Transport{
+		Proxy:               nil,
+		DialContext:         dial,
+		MaxIdleConns:        conc,
+		MaxIdleConnsPerHost: conc,
+		MaxConnsPerHost:     conc,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+		DisableCompression:  true,
+	}
+	return &http.Client{
+		Transport: tr,
+		Timeout:   timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// runner is the state of one run.
+type runner struct {
+	cfg    Config
+	client *http.Client
+	base   string // URL without a trailing slash
+	// tickets counts requests started, for Config.Requests.
+	tickets atomic.Int64
+}
+
+// Run performs the set-up and the measured load of cfg and returns the
+// report. It returns an error for an invalid config, a refused host or a
+// failed set-up; request failures during the measured window are in the
+// report.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if !cfg.AllowRemote {
+		if err := checkHost(ctx, cfg.URL.Hostname()); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.ServerPID > 0 {
+		if _, err := processCPU(cfg.ServerPID); err != nil {
+			return nil, fmt.Errorf("-pid: %w", err)
+		}
+	}
+	r := &runner{
+		cfg:    cfg,
+		client: newClient(cfg.Concurrency, cfg.Timeout, cfg.AllowRemote),
+		base:   trimSlash(cfg.URL.String()),
+	}
+	defer r.client.CloseIdleConnections()
+	if cfg.Signup {
+		if err := r.signup(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return r.load(ctx)
+}
+
+func trimSlash(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// signup creates the accounts, at most Concurrency at a time. An account
+// that exists already (409) is kept.
+func (r *runner) signup(ctx context.Context) error {
+	r.cfg.logf("signing up %d accounts", r.cfg.Users)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		created  int
+	)
+	next := make(chan int)
+	for range min(r.cfg.Concurrency, r.cfg.Users) {
+		wg.Go(func() {
+			for i := range next {
+				res := r.do(ctx, "/v1/signup", credentials(r.cfg.email(i), r.cfg.Password))
+				mu.Lock()
+				switch {
+				case res.status == http.StatusCreated:
+					created++
+				case res.status == http.StatusConflict:
+				case firstErr == nil:
+					firstErr = fmt.Errorf("signing up %s: %s", r.cfg.email(i), res.describe())
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range r.cfg.Users {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	r.cfg.logf("signed up %d accounts (%d existed)", created, r.cfg.Users-created)
+	return nil
+}
+
+// load runs the workers: set-up logins, then the measured window.
+func (r *runner) load(ctx context.Context) (*Report, error) {
+	needToken := r.cfg.Scenario != ScenarioLogin
+	if needToken {
+		r.cfg.logf("logging in %d workers", r.cfg.Concurrency)
+	}
+	workers := make([]*workerStats, r.cfg.Concurrency)
+	var (
+		setup    sync.WaitGroup
+		done     sync.WaitGroup
+		mu       sync.Mutex
+		setupErr error
+		deadline time.Time
+	)
+	start := make(chan struct{})
+	for i := range workers {
+		w := newWorkerStats()
+		workers[i] = w
+		setup.Add(1)
+		done.Go(func() {
+			email := r.cfg.email(i % r.cfg.Users)
+			var token string
+			if needToken {
+				res := r.login(ctx, email)
+				if res.token == "" {
+					mu.Lock()
+					if setupErr == nil {
+						setupErr = fmt.Errorf("logging in %s: %s", email, res.describe())
+					}
+					mu.Unlock()
+				}
+				token = res.token
+			}
+			setup.Done()
+			<-start
+			mu.Lock()
+			failed := setupErr != nil
+			mu.Unlock()
+			if !failed {
+				r.work(ctx, deadline, email, token, w)
+			}
+		})
+	}
+	setup.Wait()
+	cpu0 := cpuTime()
+	srv0 := r.serverCPU()
+	began := time.Now()
+	deadline = began.Add(r.cfg.Duration)
+	close(start) // publishes deadline to the workers
+	done.Wait()
+	elapsed := time.Since(began)
+	cpu := cpuTime() - cpu0
+	srv := r.serverCPU() - srv0
+	if setupErr != nil {
+		return nil, setupErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rep := newReport(r.cfg, elapsed, cpu, workers)
+	if r.cfg.ServerPID > 0 {
+		rep.setServerCPU(srv)
+	}
+	return rep, nil
+}
+
+// serverCPU returns the server's CPU time so far, or 0 without -pid.
+func (r *runner) serverCPU() time.Duration {
+	if r.cfg.ServerPID == 0 {
+		return 0
+	}
+	d, err := processCPU(r.cfg.ServerPID)
+	if err != nil {
+		r.cfg.logf("reading the server's CPU time: %v", err)
+	}
+	return d
+}
+
+// take reports whether another request may start.
+func (r *runner) take() bool {
+	return r.cfg.Requests == 0 || r.tickets.Add(1) <= int64(r.cfg.Requests)
+}
+
+// work is one worker's measured loop.
+func (r *runner) work(ctx context.Context, deadline time.Time, email, token string, w *workerStats) {
+	for n := 0; ctx.Err() == nil && time.Now().Before(deadline); {
+		if r.cfg.Scenario != ScenarioLogin && token == "" {
+			// The session was refused: log in again, unmeasured.
+			res := r.login(ctx, email)
+			w.relogins++
+			if res.token == "" {
+				w.reloginErrors++
+				sleepUntil(ctx, deadline, 100*time.Millisecond)
+				continue
+			}
+			token = res.token
+		}
+		if !r.take() {
+			return
+		}
+		n++
+		op := opRefresh
+		switch {
+		case r.cfg.Scenario == ScenarioLogin,
+			r.cfg.Scenario == ScenarioMixed && n%r.cfg.LoginEvery == 0:
+			op = opLogin
+		}
+		t0 := time.Now()
+		var res result
+		if op == opLogin {
+			res = r.login(ctx, email)
+		} else {
+			res = r.refresh(ctx, token)
+		}
+		lat := time.Since(t0)
+		if ctx.Err() != nil {
+			return // interrupted: not a server failure
+		}
+		w.record(op, res.key(), res.ok(), lat)
+		if res.status == 0 && w.transportErr == "" {
+			w.transportErr = res.err.Error()
+		}
+		switch {
+		case res.token != "":
+			token = res.token
+		case op == opRefresh && res.status >= 400 && res.status < 500:
+			token = "" // refused: the session is gone
+		}
+		// On a 5xx or transport error the token is kept: if the server
+		// rotated it, the grace window hands out the same successor.
+	}
+}
+
+func sleepUntil(ctx context.Context, deadline time.Time, d time.Duration) {
+	d = min(d, time.Until(deadline))
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// result is the outcome of one request. status 0 is a transport error.
+type result struct {
+	status int
+	token  string // refresh_token of a successful token response
+	err    error
+	body   []byte // of an error response, for set-up messages
+}
+
+// ok reports whether the request succeeded: a 2xx token response.
+func (res result) ok() bool { return res.status/100 == 2 && res.err == nil && res.token != "" }
+
+// key is the outcome as reported: the status code, "transport" for a
+// request that got no response, "bad_response" for a 2xx without tokens.
+func (res result) key() string {
+	switch {
+	case res.status == 0:
+		return "transport"
+	case res.status/100 == 2 && !res.ok():
+		return "bad_response"
+	}
+	return strconv.Itoa(res.status)
+}
+
+func (res result) describe() string {
+	if res.status == 0 {
+		return fmt.Sprintf("request failed: %v", res.err)
+	}
+	var e struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if json.Unmarshal(res.body, &e) == nil && e.Error != "" {
+		return fmt.Sprintf("HTTP %d %s: %s", res.status, e.Error, e.Description)
+	}
+	if res.err != nil {
+		return fmt.Sprintf("HTTP %d: %v", res.status, res.err)
+	}
+	return fmt.Sprintf("HTTP %d", res.status)
+}
+
+func credentials(email, password string) []byte {
+	b, _ := json.Marshal(struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}{email, password})
+	return b
+}
+
+func (r *runner) login(ctx context.Context, email string) result {
+	return r.do(ctx, "/v1/login", credentials(email, r.cfg.Password))
+}
+
+func (r *runner) refresh(ctx context.Context, token string) result {
+	b, _ := json.Marshal(struct {
+		RefreshToken string `json:"refresh_token"`
+	}{token})
+	return r.do(ctx, "/v1/token/refresh", b)
+}
+
+// do POSTs body as JSON to path and reads the whole response, so that the
+// connection is reused.
+func (r *runner) do(ctx context.Context, path string, body []byte) result {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.base+path, bytes.NewReader(body))
+	if err != nil {
+		return result{err: err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return result{err: err}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return result{err: err} // a broken response counts as a transport error
+	}
+	res := result{status: resp.StatusCode}
+	if resp.StatusCode/100 != 2 {
+		res.body = b
+		return res
+	}
+	var tr struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.Unmarshal(b, &tr); err != nil {
+		res.err = fmt.Errorf("decoding response: %w", err)
+	} else if tr.RefreshToken == "" {
+		res.err = errors.New("response has no refresh_token")
+	}
+	res.token = tr.RefreshToken
+	return res
+}

@@ -1,0 +1,150 @@
+// Command latchload is a closed-loop HTTP load generator for a latch
+// server's login and refresh endpoints. It uses the standard library only.
+//
+// Usage:
+//
+//	latchload [-url http://127.0.0.1:8080] [-scenario refresh|login|mixed]
+//	          [-c 8] [-d 10s] [-n 0] [-users N] [-signup]
+//	          [-password P] [-email-prefix latchload-user] [-email-domain example.com]
+//	          [-login-every 10] [-timeout 30s] [-pid PID] [-json] [-allow-remote]
+//
+// Set-up, outside the measured window: with -signup, -users accounts are
+// created through POST /v1/signup (the server must run with
+// --allow-signup; an account that already exists is reused); without it,
+// the accounts PREFIX0@DOMAIN ... PREFIX{N-1}@DOMAIN must already exist
+// with the given -password. Worker i uses account i mod N.
+//
+// Scenarios, each run by -c workers that send one request at a time
+// (closed loop, so never more than -c requests in flight):
+//
+//   - refresh: every worker logs in once during set-up, then loops
+//     POST /v1/token/refresh with its own current refresh token, so each
+//     request is one rotation plus one access-token issuance on the
+//     server. A worker whose token is refused (4xx) logs in again; that
+//     login is counted under "relogins", not in the measured requests.
+//   - login: workers loop POST /v1/login (one argon2id verification per
+//     request on the server).
+//   - mixed: like refresh, but every -login-every'th request of a worker
+//     is a login whose new session the worker continues with.
+//
+// The run stops issuing requests after -d, or once -n requests (in total,
+// over all workers) have been sent, whichever comes first; requests in
+// flight then finish, each bounded by -timeout. SIGINT stops at once.
+//
+// Only the host of -url is contacted, through a transport that ignores
+// proxy settings and follows no redirects. Hosts that are not loopback
+// addresses are refused (and connections to non-loopback addresses
+// dropped) unless -allow-remote is given: never point a load generator at
+// a machine you are not allowed to load.
+//
+// The report (stdout; JSON with -json) gives requests, errors by status
+// code, throughput and latency percentiles (nearest rank over every
+// measured request) per operation and in total, and latchload's own CPU
+// time. With -pid, the server's CPU time in the measured window too (from
+// /proc, Linux), and from it the CPU cost per request: on a shared machine
+// that figure holds when throughput does not.
+//
+// Exit status: 0 on success; 1 when set-up fails, no request completes or
+// more than 1% of the measured requests fail; 2 on a usage error.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// errUsage marks a command-line error (exit status 2).
+var errUsage = errors.New("usage")
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, asJSON, err := parseFlags(args, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintf(stderr, "latchload: error: %v\n", err)
+		}
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "latchload: error: %v\n", err)
+		return 1
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(rep)
+	} else {
+		rep.WriteTable(stdout)
+	}
+	if msg := rep.Failure(); msg != "" {
+		fmt.Fprintf(stderr, "latchload: error: %s\n", msg)
+		return 1
+	}
+	return 0
+}
+
+// parseFlags returns the run's Config and whether to print JSON.
+func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
+	fs := flag.NewFlagSet("latchload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		cfg    Config
+		rawURL string
+		asJSON bool
+	)
+	fs.StringVar(&rawURL, "url", "http://127.0.0.1:8080", "base `URL` of the latch server (loopback only unless -allow-remote)")
+	fs.StringVar(&cfg.Scenario, "scenario", ScenarioRefresh, "`SCENARIO`: refresh, login or mixed")
+	fs.IntVar(&cfg.Concurrency, "c", 8, "concurrent workers `N` (= maximum requests in flight and connections)")
+	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "measured duration `D`")
+	fs.IntVar(&cfg.Requests, "n", 0, "stop after `N` measured requests in total (0: no limit; -d still applies)")
+	fs.IntVar(&cfg.Users, "users", 0, "number of accounts `N` (default: min(c, 16))")
+	fs.BoolVar(&cfg.Signup, "signup", false, "create the accounts through POST /v1/signup first (server needs --allow-signup)")
+	fs.StringVar(&cfg.Password, "password", DefaultPassword, "password `P` of every account")
+	fs.StringVar(&cfg.EmailPrefix, "email-prefix", "latchload-user", "accounts are `PREFIX`0@DOMAIN, PREFIX1@DOMAIN, ...")
+	fs.StringVar(&cfg.EmailDomain, "email-domain", "example.com", "`DOMAIN` of the account e-mail addresses")
+	fs.IntVar(&cfg.LoginEvery, "login-every", 10, "mixed scenario: one login every `N` requests per worker")
+	fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "per-request timeout `D`")
+	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	fs.IntVar(&cfg.ServerPID, "pid", 0, "also report the CPU time of the local server process `PID` in the measured window (Linux)")
+	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a non-loopback host (only with permission to load it)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, false, err
+		}
+		return Config{}, false, errUsage
+	}
+	if fs.NArg() > 0 {
+		return Config{}, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return Config{}, false, fmt.Errorf("-url: %v", err)
+	}
+	cfg.URL = u
+	cfg.Log = stderr
+	if cfg.Users == 0 {
+		cfg.Users = min(cfg.Concurrency, 16)
+	}
+	if err := cfg.validate(); err != nil {
+		return Config{}, false, err
+	}
+	return cfg, asJSON, nil
+}
