@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -346,9 +347,23 @@ func TestClaimsHelpers(t *testing.T) {
 	}
 }
 
+// skipUnderRace skips allocation tests in race builds, where sync.Pool
+// drops items at random; the ordinary test run still checks them.
+func skipUnderRace(t *testing.T) {
+	t.Helper()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "-race" && s.Value == "true" {
+				t.Skip("allocation counts are not meaningful under the race detector")
+			}
+		}
+	}
+}
+
 // TestParseAllocations holds the hot path to its allocation budget: the
 // payload buffer, the audience and the roles.
 func TestParseAllocations(t *testing.T) {
+	skipUnderRace(t)
 	for _, tt := range []struct {
 		alg  jose.Algorithm
 		max  float64
@@ -374,6 +389,7 @@ func TestParseAllocations(t *testing.T) {
 }
 
 func TestSignAllocations(t *testing.T) {
+	skipUnderRace(t)
 	k := mustKey(t, jose.HS256)
 	c := accessClaims()
 	got := testing.AllocsPerRun(200, func() {

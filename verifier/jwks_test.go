@@ -1,0 +1,291 @@
+package verifier_test
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latch-auth/latch/jose"
+	"github.com/latch-auth/latch/jwt"
+	"github.com/latch-auth/latch/verifier"
+)
+
+// TestUnknownKidFlood: tokens with made-up key IDs make the verifier
+// refetch the JWKS at most once per MinRefreshInterval, however many
+// arrive and however concurrently.
+func TestUnknownKidFlood(t *testing.T) {
+	const (
+		tokens     = 10_000
+		goroutines = 50
+		interval   = time.Second
+	)
+	key := newKey(t, jose.ES256, "k1")
+	srv := newJWKSServer(t, key)
+	v := newVerifier(t, verifier.Config{
+		Issuers:            []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, JWKSURL: srv.URL}},
+		MinRefreshInterval: interval,
+	})
+	before := srv.count()
+
+	attacker := newKey(t, jose.HS256, "x")
+	c := claimsAt(time.Now())
+	toks := make([]string, tokens)
+	for i := range toks {
+		toks[i] = mint(t, attacker.WithKeyID(randomKid()), c)
+	}
+
+	start := time.Now()
+	errs := make(chan error, tokens)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := g; i < tokens; i += goroutines {
+				_, err := v.Verify(t.Context(), toks[i])
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(errs)
+
+	for err := range errs {
+		if !errors.Is(err, jwt.ErrUnknownKey) {
+			t.Fatalf("Verify(random kid) = %v, want ErrUnknownKey", err)
+		}
+	}
+	extra := srv.count() - before
+	limit := 1 + int64(elapsed/interval)
+	t.Logf("%d tokens from %d goroutines in %v: %d extra JWKS fetches", tokens, goroutines, elapsed, extra)
+	if extra > limit {
+		t.Errorf("unknown-kid flood caused %d JWKS fetches in %v, want at most %d (1 per %v)", extra, elapsed, limit, interval)
+	}
+	if extra < 1 {
+		t.Errorf("unknown-kid flood caused no JWKS fetch, want 1: a new key must be looked for")
+	}
+}
+
+func randomKid() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// TestRotation: the verifier follows the issuer's key rotation, both on an
+// unknown kid and on its background schedule.
+func TestRotation(t *testing.T) {
+	t.Run("new key published next to the old one", func(t *testing.T) {
+		oldKey := newKey(t, jose.ES256, "old")
+		newK := newKey(t, jose.ES256, "new")
+		srv := newJWKSServer(t, oldKey)
+		v := newVerifier(t, verifier.Config{
+			Issuers: []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, JWKSURL: srv.URL}},
+		})
+		oldTok := mint(t, oldKey, claimsAt(time.Now()))
+		if _, err := v.Verify(t.Context(), oldTok); err != nil {
+			t.Fatalf("Verify(old key) before rotation = %v, want nil", err)
+		}
+		srv.setKeys(t, oldKey, newK)
+		before := srv.count()
+
+		// The first token of the new key is unknown to the cached set: one
+		// refetch, then it verifies.
+		if _, err := v.Verify(t.Context(), mint(t, newK, claimsAt(time.Now()))); err != nil {
+			t.Fatalf("Verify(new key) = %v, want nil after a refetch", err)
+		}
+		if got := srv.count() - before; got != 1 {
+			t.Errorf("JWKS fetches for the first new-key token = %d, want 1", got)
+		}
+		for _, tok := range []string{oldTok, mint(t, oldKey, claimsAt(time.Now())), mint(t, newK, claimsAt(time.Now()))} {
+			if _, err := v.Verify(t.Context(), tok); err != nil {
+				t.Errorf("Verify() after rotation = %v, want nil", err)
+			}
+		}
+		if got := srv.count() - before; got != 1 {
+			t.Errorf("JWKS fetches after rotation = %d, want still 1", got)
+		}
+	})
+
+	t.Run("concurrent first tokens of a new key", func(t *testing.T) {
+		oldKey := newKey(t, jose.ES256, "old")
+		newK := newKey(t, jose.ES256, "new")
+		srv := newJWKSServer(t, oldKey)
+		v := newVerifier(t, verifier.Config{
+			Issuers: []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, JWKSURL: srv.URL}},
+		})
+		srv.setKeys(t, oldKey, newK)
+		srv.slow(50 * time.Millisecond) // let requests pile up on the fetch
+		toks := mintN(t, newK, claimsAt(time.Now()), 64)
+		var wg sync.WaitGroup
+		errs := make(chan error, len(toks))
+		for _, tok := range toks {
+			wg.Go(func() {
+				_, err := v.Verify(t.Context(), tok)
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("Verify(new key) during the refetch = %v, want nil", err)
+			}
+		}
+	})
+
+	t.Run("background refresh honours max-age", func(t *testing.T) {
+		oldKey := newKey(t, jose.ES256, "old")
+		newK := newKey(t, jose.ES256, "new")
+		srv := newJWKSServer(t, oldKey)
+		srv.setCacheControl("public, max-age=1")
+		v := newVerifier(t, verifier.Config{
+			Issuers:            []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, JWKSURL: srv.URL}},
+			MinCacheAge:        time.Millisecond,
+			MinRefreshInterval: time.Millisecond,
+		})
+		start := time.Now()
+		srv.setKeys(t, oldKey, newK)
+		before := srv.count()
+		srv.waitFetches(t, before, 5*time.Second)
+		// Refreshed at 80% of the one-second max-age.
+		if d := time.Since(start); d < 500*time.Millisecond {
+			t.Errorf("background refresh after %v, want about 800ms (80%% of max-age=1)", d)
+		}
+		after := srv.count()
+		waitFor(t, 2*time.Second, "new key verifies", func() bool {
+			_, err := v.Verify(t.Context(), mint(t, newK, claimsAt(time.Now())))
+			return err == nil
+		})
+		// Picked up on schedule, not because of an unknown kid: a verify
+		// with the new kid right after the refresh fetched nothing more.
+		if got := srv.count(); got > after+1 {
+			t.Errorf("JWKS fetches = %d, want at most %d", got, after+1)
+		}
+	})
+}
+
+// TestCacheAge: the JWKS is kept as long as its Cache-Control says, within
+// MinCacheAge and MaxCacheAge.
+func TestCacheAge(t *testing.T) {
+	tests := []struct {
+		name         string
+		cacheControl string
+		min, max     time.Duration
+		wantRefresh  bool // within the 600ms watched
+	}{
+		{name: "max-age=3600 kept", cacheControl: "max-age=3600", min: time.Millisecond, wantRefresh: false},
+		{name: "max-age above MaxCacheAge", cacheControl: "public, max-age=3600", min: time.Millisecond, max: 200 * time.Millisecond, wantRefresh: true},
+		{name: "no-store below MinCacheAge", cacheControl: "no-store", min: time.Hour, wantRefresh: false},
+		{name: "no-store", cacheControl: "no-store, max-age=3600", min: 100 * time.Millisecond, wantRefresh: true},
+		{name: "no header", cacheControl: "", min: 100 * time.Millisecond, wantRefresh: true},
+		{name: "malformed max-age", cacheControl: "max-age=soon", min: 100 * time.Millisecond, wantRefresh: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newJWKSServer(t, newKey(t, jose.ES256, "k1"))
+			srv.setCacheControl(tt.cacheControl)
+			newVerifier(t, verifier.Config{
+				Issuers:            []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, JWKSURL: srv.URL}},
+				MinCacheAge:        tt.min,
+				MaxCacheAge:        tt.max,
+				MinRefreshInterval: time.Millisecond,
+			})
+			time.Sleep(600 * time.Millisecond)
+			if got := srv.count() > 1; got != tt.wantRefresh {
+				t.Errorf("Cache-Control %q, MinCacheAge %v, MaxCacheAge %v: refetched = %v (%d fetches), want %v",
+					tt.cacheControl, tt.min, tt.max, got, srv.count(), tt.wantRefresh)
+			}
+		})
+	}
+}
+
+// TestStaleIfError: while the issuer is unreachable the cached keys keep
+// serving; the outage is logged once, and so is the recovery.
+func TestStaleIfError(t *testing.T) {
+	tests := []struct {
+		name   string
+		outage func(*jwksServer)
+		repair func(*jwksServer)
+	}{
+		{name: "500s", outage: func(s *jwksServer) { s.fail(http.StatusInternalServerError) }, repair: func(s *jwksServer) { s.fail(0) }},
+		{name: "timeouts", outage: func(s *jwksServer) { s.slow(time.Second) }, repair: func(s *jwksServer) { s.slow(0) }},
+		{name: "garbage", outage: func(s *jwksServer) {
+			s.mu.Lock()
+			s.body = []byte(`<html>`)
+			s.mu.Unlock()
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			key := newKey(t, jose.ES256, "k1")
+			srv := newJWKSServer(t, key)
+			logs := &logRecorder{}
+			v := newVerifier(t, verifier.Config{
+				Issuers:            []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, JWKSURL: srv.URL}},
+				MinCacheAge:        20 * time.Millisecond,
+				MinRefreshInterval: 20 * time.Millisecond,
+				FetchTimeout:       50 * time.Millisecond,
+				CacheSize:          -1, // every Verify checks the signature with the cached keys
+				Logger:             slog.New(logs),
+			})
+			tt.outage(srv)
+			srv.waitFetches(t, srv.count()+3, 5*time.Second) // several failed refreshes
+			for i := range 3 {
+				if _, err := v.Verify(t.Context(), mint(t, key, claimsAt(time.Now()))); err != nil {
+					t.Fatalf("Verify() #%d during the outage = %v, want nil from the cached keys", i, err)
+				}
+			}
+			if n := logs.count(slog.LevelWarn, "JWKS fetch failed"); n != 1 {
+				t.Errorf("warnings during the outage = %d, want 1:\n%s", n, logs.text())
+			}
+			if tt.repair == nil {
+				srv.setKeys(t, key)
+			} else {
+				tt.repair(srv)
+			}
+			waitFor(t, 5*time.Second, "recovery logged", func() bool {
+				return logs.count(slog.LevelInfo, "JWKS fetch recovered") == 1
+			})
+			srv.waitFetches(t, srv.count()+2, 5*time.Second)
+			if n := logs.count(slog.LevelWarn, "JWKS fetch failed"); n != 1 {
+				t.Errorf("warnings after recovery = %d, want still 1", n)
+			}
+			if n := logs.count(slog.LevelInfo, "JWKS fetch recovered"); n != 1 {
+				t.Errorf("recoveries logged = %d, want 1", n)
+			}
+			if strings.Contains(logs.text(), "eyJ") {
+				t.Errorf("logs mention a token:\n%s", logs.text())
+			}
+		})
+	}
+}
+
+// TestFetchTimeout: an unknown kid while the JWKS answers slowly costs the
+// request at most FetchTimeout, and the cached keys keep working.
+func TestFetchTimeout(t *testing.T) {
+	key := newKey(t, jose.ES256, "k1")
+	srv := newJWKSServer(t, key)
+	v := newVerifier(t, verifier.Config{
+		Issuers:      []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, JWKSURL: srv.URL}},
+		FetchTimeout: 100 * time.Millisecond,
+	})
+	srv.slow(5 * time.Second)
+	start := time.Now()
+	_, err := v.Verify(t.Context(), mint(t, newKey(t, jose.ES256, "k2"), claimsAt(time.Now())))
+	if !errors.Is(err, jwt.ErrUnknownKey) {
+		t.Errorf("Verify(unknown kid, slow JWKS) = %v, want ErrUnknownKey", err)
+	}
+	if d := time.Since(start); d < 100*time.Millisecond || d > 2*time.Second {
+		t.Errorf("Verify(unknown kid, slow JWKS) took %v, want about FetchTimeout (100ms)", d)
+	}
+	if _, err := v.Verify(t.Context(), mint(t, key, claimsAt(time.Now()))); err != nil {
+		t.Errorf("Verify(known kid) after a timed-out fetch = %v, want nil", err)
+	}
+}

@@ -1,0 +1,179 @@
+package verifier
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/latch-auth/latch/jwt"
+)
+
+// AccessCookie is the cookie latch's cookie mode puts the access token in.
+// The middleware reads it when there is no Authorization header.
+const AccessCookie = "__Host-latch_at"
+
+// contextKey is unexported so only this package can set claims.
+type contextKey struct{}
+
+// FromContext returns the verified claims the middleware stored in ctx.
+func FromContext(ctx context.Context) (jwt.Claims, bool) {
+	c, ok := ctx.Value(contextKey{}).(*jwt.Claims)
+	if !ok {
+		return jwt.Claims{}, false
+	}
+	return *c, true
+}
+
+// NewContext returns ctx carrying claims, as the middleware does; for
+// tests of handlers behind it.
+func NewContext(ctx context.Context, claims jwt.Claims) context.Context {
+	return context.WithValue(ctx, contextKey{}, &claims)
+}
+
+// Require passes requests with a valid access token to next, with the
+// claims in the request context (FromContext), and answers others with 401
+// and a WWW-Authenticate challenge (RFC 6750 §3).
+func (v *Verifier) Require(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, err := tokenFrom(r)
+		if err != nil {
+			challenge(w, err)
+			return
+		}
+		claims, err := v.Verify(r.Context(), tok)
+		if err != nil {
+			challenge(w, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), claims)))
+	})
+}
+
+// Optional passes every request to next; one with a valid token carries
+// its claims in the context. A request with an invalid token is refused
+// (401), since a client that sends one expects it to count.
+func (v *Verifier) Optional(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, err := tokenFrom(r)
+		if errors.Is(err, errNoToken) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err != nil {
+			challenge(w, err)
+			return
+		}
+		claims, err := v.Verify(r.Context(), tok)
+		if err != nil {
+			challenge(w, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), claims)))
+	})
+}
+
+// RequireScope returns middleware that lets through only requests whose
+// verified token has every one of scopes, answering others 403
+// insufficient_scope. Put it inside Require.
+func RequireScope(scopes ...string) func(http.Handler) http.Handler {
+	return require(func(c *jwt.Claims) bool {
+		for _, s := range scopes {
+			if !c.HasScope(s) {
+				return false
+			}
+		}
+		return true
+	}, "scope", strings.Join(scopes, " "))
+}
+
+// RequireRole returns middleware that lets through only requests whose
+// verified token has at least one of roles. Put it inside Require.
+func RequireRole(roles ...string) func(http.Handler) http.Handler {
+	return require(func(c *jwt.Claims) bool {
+		for _, r := range roles {
+			if c.HasRole(r) {
+				return true
+			}
+		}
+		return false
+	}, "role", strings.Join(roles, " "))
+}
+
+func require(ok func(*jwt.Claims) bool, what, want string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, found := r.Context().Value(contextKey{}).(*jwt.Claims)
+			if !found {
+				challenge(w, errNoToken)
+				return
+			}
+			if !ok(c) {
+				h := w.Header()
+				h.Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_scope", error_description="missing %s", scope=%q`, what, want))
+				writeError(w, http.StatusForbidden, "insufficient_scope", "missing "+what+" "+want)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+var errNoToken = errors.New("verifier: no access token")
+
+// tokenFrom reads the token from the Authorization header or the access
+// cookie.
+func tokenFrom(r *http.Request) (string, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
+			return "", fmt.Errorf("%w: malformed Authorization header", jwt.ErrMalformed)
+		}
+		return tok, nil
+	}
+	if c, err := r.Cookie(AccessCookie); err == nil && c.Value != "" {
+		return c.Value, nil
+	}
+	return "", errNoToken
+}
+
+// challenge answers 401 with a description that names the kind of failure
+// but no internal detail and never the token.
+func challenge(w http.ResponseWriter, err error) {
+	if errors.Is(err, errNoToken) {
+		w.Header().Set("WWW-Authenticate", `Bearer`)
+		writeError(w, http.StatusUnauthorized, "invalid_request", "access token required")
+		return
+	}
+	desc := describe(err)
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="invalid_token", error_description=%q`, desc))
+	writeError(w, http.StatusUnauthorized, "invalid_token", desc)
+}
+
+func describe(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrExpired):
+		return "token expired"
+	case errors.Is(err, jwt.ErrNotYetValid), errors.Is(err, jwt.ErrIssuedInFuture):
+		return "token not yet valid"
+	case errors.Is(err, jwt.ErrAudience), errors.Is(err, jwt.ErrIssuer), errors.Is(err, jwt.ErrType):
+		return "token not meant for this service"
+	case errors.Is(err, jwt.ErrTooLarge):
+		return "token too large"
+	}
+	return "token invalid"
+}
+
+func writeError(w http.ResponseWriter, status int, code, desc string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}{code, desc})
+	w.Write(append(b, '\n'))
+}

@@ -1,0 +1,359 @@
+// Package verifier is what a resource service imports to accept latch
+// access tokens: it verifies them locally against the issuer's published
+// keys, with no network or database on the request path.
+//
+//	v, err := verifier.New(ctx, verifier.Config{
+//		Issuers: []verifier.Issuer{{
+//			Issuer:   "https://auth.example.com",
+//			Audience: "orders",
+//			JWKSURL:  "https://auth.example.com/.well-known/jwks.json",
+//		}},
+//	})
+//	defer v.Close()
+//	mux.Handle("/orders/", v.Require(verifier.RequireScope("orders:read")(ordersHandler)))
+//
+// Keys. The JWKS is fetched when the Verifier is created and cached as its
+// Cache-Control max-age says (within MinCacheAge and MaxCacheAge), then
+// refreshed in the background before it expires. A token signed by a key
+// the cache does not know triggers one refetch, shared by all concurrent
+// requests and at most once per MinRefreshInterval, so a flood of tokens
+// with made-up key IDs cannot become a flood of fetches. When the issuer is
+// unreachable the last good key set keeps serving (stale-if-error), with a
+// warning logged. Static keys (Issuer.Keys) serve tests and air-gapped
+// deployments.
+//
+// Speed. Tokens that verified are kept in a bounded cache keyed by a seeded
+// hash of the exact token; a hit compares the whole token in constant time
+// and re-checks exp, nbf, issuer and audience, so it costs a fraction of a
+// signature check and never accepts an expired or altered token. Tokens of
+// a key that leaves the JWKS are dropped from the cache.
+//
+// The checks are jwt's: the algorithm is pinned to the key, issuer,
+// audience and exp are mandatory, "typ" must be "at+jwt" unless configured
+// otherwise, and errors match jwt's kinds with errors.Is.
+package verifier
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/latch-auth/latch/internal/strictjson"
+	"github.com/latch-auth/latch/jose"
+	"github.com/latch-auth/latch/jwt"
+)
+
+// Defaults for Config's zero fields.
+const (
+	DefaultMinRefreshInterval = 30 * time.Second
+	DefaultMinCacheAge        = time.Minute
+	DefaultMaxCacheAge        = 24 * time.Hour
+	DefaultFetchTimeout       = 5 * time.Second
+	DefaultCacheSize          = 10_000
+)
+
+// ErrUnknownIssuer reports a token whose "iss" is none of the configured
+// issuers. It also matches jwt.ErrIssuer.
+var ErrUnknownIssuer = fmt.Errorf("%w: unknown issuer", jwt.ErrIssuer)
+
+// Issuer is one token issuer a service accepts.
+type Issuer struct {
+	// Issuer is the exact "iss" value; required.
+	Issuer string
+	// Audience is the "aud" value this service must find in tokens from
+	// this issuer; required.
+	Audience string
+	// JWKSURL is where the issuer publishes its keys. Exactly one of
+	// JWKSURL and Keys must be set.
+	JWKSURL string
+	// Keys is a fixed set of verification keys instead of a JWKS URL.
+	Keys *jose.KeySet
+}
+
+// Config configures a Verifier. Issuers is required; every other zero
+// field takes its default.
+type Config struct {
+	Issuers []Issuer
+
+	// Type is the required header "typ". Default jwt.TypeAccessToken
+	// ("at+jwt"); set "-" to accept any.
+	Type string
+	// Leeway is the tolerated clock skew; see jwt.ValidatorOptions.
+	Leeway time.Duration
+	// MaxTokenSize is the largest token accepted; default
+	// jose.DefaultMaxTokenSize.
+	MaxTokenSize int
+
+	// MinRefreshInterval spaces refetches caused by unknown key IDs and
+	// retries after failed fetches. Default 30 s.
+	MinRefreshInterval time.Duration
+	// MinCacheAge and MaxCacheAge bound how long a fetched JWKS is used,
+	// whatever its Cache-Control says. Defaults 1 min and 24 h.
+	MinCacheAge, MaxCacheAge time.Duration
+	// FetchTimeout bounds each JWKS fetch. Default 5 s.
+	FetchTimeout time.Duration
+	// HTTPClient fetches the JWKS; default a client with FetchTimeout.
+	HTTPClient *http.Client
+
+	// CacheSize is the number of verified tokens kept. Default 10,000;
+	// negative disables the cache.
+	CacheSize int
+
+	// Logger receives JWKS fetch problems; nil discards.
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) now() time.Time {
+	if c.Now == nil {
+		return time.Now()
+	}
+	return c.Now()
+}
+
+// Verifier verifies access tokens. It is safe for concurrent use; Close it
+// to stop background refreshes.
+type Verifier struct {
+	cfg     Config
+	issuers map[string]*issuerState
+	single  *issuerState // the only issuer, when there is one
+	cache   *tokenCache
+	stop    context.CancelFunc
+}
+
+type issuerState struct {
+	cfg  Issuer
+	src  *keySource
+	opts jwt.ValidatorOptions
+	val  atomic.Pointer[boundValidator]
+}
+
+// boundValidator is a jwt.Validator for one key set.
+type boundValidator struct {
+	keys *jose.KeySet
+	v    *jwt.Validator
+}
+
+// validator returns a jwt.Validator over keys, reusing the last one built
+// while the key set is unchanged.
+func (st *issuerState) validator(keys *jose.KeySet) (*jwt.Validator, error) {
+	if b := st.val.Load(); b != nil && b.keys == keys {
+		return b.v, nil
+	}
+	v, err := jwt.NewValidator(keys, st.cfg.Issuer, st.cfg.Audience, st.opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: issuer %s has no keys", jwt.ErrUnknownKey, st.cfg.Issuer)
+	}
+	st.val.Store(&boundValidator{keys: keys, v: v})
+	return v, nil
+}
+
+// New returns a Verifier. It fetches every configured JWKS before
+// returning, so a service that starts without reaching its issuer fails
+// fast instead of refusing every request.
+func New(ctx context.Context, cfg Config) (*Verifier, error) {
+	if len(cfg.Issuers) == 0 {
+		return nil, errors.New("verifier: at least one issuer is required")
+	}
+	if cfg.Type == "" {
+		cfg.Type = jwt.TypeAccessToken
+	}
+	if cfg.MinRefreshInterval <= 0 {
+		cfg.MinRefreshInterval = DefaultMinRefreshInterval
+	}
+	if cfg.MinCacheAge <= 0 {
+		cfg.MinCacheAge = DefaultMinCacheAge
+	}
+	if cfg.MaxCacheAge <= 0 {
+		cfg.MaxCacheAge = DefaultMaxCacheAge
+	}
+	if cfg.FetchTimeout <= 0 {
+		cfg.FetchTimeout = DefaultFetchTimeout
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: cfg.FetchTimeout}
+	}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = DefaultCacheSize
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	v := &Verifier{cfg: cfg, issuers: make(map[string]*issuerState, len(cfg.Issuers))}
+	if cfg.CacheSize > 0 {
+		v.cache = newTokenCache(cfg.CacheSize)
+	}
+	typ := cfg.Type
+	if typ == "-" {
+		typ = ""
+	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	v.stop = stop
+	for _, iss := range cfg.Issuers {
+		switch {
+		case iss.Issuer == "" || iss.Audience == "":
+			stop()
+			return nil, errors.New("verifier: every issuer needs Issuer and Audience")
+		case (iss.JWKSURL == "") == (iss.Keys == nil):
+			stop()
+			return nil, fmt.Errorf("verifier: issuer %s needs exactly one of JWKSURL and Keys", iss.Issuer)
+		case v.issuers[iss.Issuer] != nil:
+			stop()
+			return nil, fmt.Errorf("verifier: issuer %s configured twice", iss.Issuer)
+		}
+		st := &issuerState{cfg: iss, opts: jwt.ValidatorOptions{
+			Leeway: cfg.Leeway, Type: typ, MaxTokenSize: cfg.MaxTokenSize, Now: cfg.Now,
+		}}
+		if iss.Keys != nil {
+			st.src = staticSource(iss.Keys)
+		} else {
+			st.src = &keySource{url: iss.JWKSURL, client: cfg.HTTPClient, cfg: &v.cfg,
+				log: cfg.Logger.With("issuer", iss.Issuer), life: bg}
+			if v.cache != nil {
+				st.src.onChange = func(old, _ *jose.KeySet) { v.cache.purge(old) }
+			}
+			if err := st.src.refresh(ctx); err != nil {
+				stop()
+				return nil, fmt.Errorf("verifier: issuer %s: %w", iss.Issuer, err)
+			}
+			go st.src.run(bg)
+		}
+		v.issuers[iss.Issuer] = st
+	}
+	if len(v.issuers) == 1 {
+		for _, st := range v.issuers {
+			v.single = st
+		}
+	}
+	return v, nil
+}
+
+// Close stops the background JWKS refreshes and cancels fetches in flight.
+func (v *Verifier) Close() { v.stop() }
+
+// Verify checks token and returns its claims. Errors match the jwt
+// package's kinds (jwt.ErrExpired, jwt.ErrSignature, jwt.ErrAudience,
+// ...). The returned claims share memory with the cache: do not modify
+// their slices.
+func (v *Verifier) Verify(ctx context.Context, token string) (jwt.Claims, error) {
+	if v.cache != nil {
+		if e, ok := v.cache.get(token, v.cfg.now()); ok {
+			// The hit's time claims were checked by get; the rest of the
+			// validation holds as long as the issuer's key set is the one
+			// the token verified against.
+			if st := v.issuers[e.claims.Issuer]; st != nil && st.src.current() == e.keys {
+				return e.claims, nil
+			}
+		}
+	}
+	st, err := v.issuerFor(token)
+	if err != nil {
+		return jwt.Claims{}, err
+	}
+	keys := st.src.current()
+	hdr, claims, err := st.parse(keys, token)
+	if errors.Is(err, jose.ErrUnknownKey) {
+		// A token of another issuer is no reason to refetch (with several
+		// issuers, issuerFor has already matched "iss").
+		if v.single != nil {
+			if iss, perr := peekIssuer(token, v.cfg.MaxTokenSize); perr == nil && iss != st.cfg.Issuer {
+				return jwt.Claims{}, ErrUnknownIssuer
+			}
+		}
+		// The key may be new: refetch (rate limited), or use the set
+		// another request's refetch brought meanwhile.
+		st.src.refreshUnknown(ctx)
+		if now := st.src.current(); now != keys {
+			keys = now
+			hdr, claims, err = st.parse(keys, token)
+		}
+	}
+	if err != nil {
+		return jwt.Claims{}, err
+	}
+	if v.cache != nil && hdr.KeyID != "" {
+		e := &cacheEntry{token: token, kid: hdr.KeyID, keys: keys, claims: claims, expires: claims.ExpiresAt}
+		if !claims.NotBefore.IsZero() {
+			e.notBefore = claims.NotBefore.Add(-v.leeway())
+		}
+		v.cache.put(e, v.cfg.now())
+	}
+	return claims, nil
+}
+
+func (st *issuerState) parse(keys *jose.KeySet, token string) (jose.Header, jwt.Claims, error) {
+	val, err := st.validator(keys)
+	if err != nil {
+		return jose.Header{}, jwt.Claims{}, err
+	}
+	return val.ParseWithHeader(token)
+}
+
+// issuerFor picks the issuer whose keys should verify token. With several
+// issuers it reads the (not yet verified) "iss" claim; the signature and
+// the issuer are then checked against that issuer's keys and name.
+func (v *Verifier) issuerFor(token string) (*issuerState, error) {
+	if v.single != nil {
+		return v.single, nil
+	}
+	iss, err := peekIssuer(token, v.cfg.MaxTokenSize)
+	if err != nil {
+		return nil, err
+	}
+	st := v.issuers[iss]
+	if st == nil {
+		return nil, ErrUnknownIssuer
+	}
+	return st, nil
+}
+
+// peekIssuer reads "iss" from an unverified token, strictly.
+func peekIssuer(token string, maxSize int) (string, error) {
+	if maxSize <= 0 {
+		maxSize = jose.DefaultMaxTokenSize
+	}
+	if len(token) > maxSize {
+		return "", jwt.ErrTooLarge
+	}
+	_, rest, ok := strings.Cut(token, ".")
+	payload, _, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 {
+		return "", fmt.Errorf("%w: not a compact JWS", jwt.ErrMalformed)
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(payload)
+	if err != nil {
+		return "", fmt.Errorf("%w: payload is not base64url", jwt.ErrMalformed)
+	}
+	o := strictjson.NewObject(raw)
+	for o.Next(raw) {
+		if string(o.Name(raw)) == "iss" && o.Value().Kind == strictjson.String {
+			return string(strictjson.Unquote(raw, o.Value(), nil)), nil
+		}
+	}
+	if err := o.Err(); err != nil {
+		return "", fmt.Errorf("%w: claims: %v", jwt.ErrMalformed, err)
+	}
+	return "", fmt.Errorf("%w: no iss claim", ErrUnknownIssuer)
+}
+
+// bytesOf views s as bytes without copying; callers only read it.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// leeway is the clock skew jwt applies, for the cache's nbf check.
+func (v *Verifier) leeway() time.Duration {
+	switch {
+	case v.cfg.Leeway == 0:
+		return jwt.DefaultLeeway
+	case v.cfg.Leeway < 0:
+		return 0
+	}
+	return v.cfg.Leeway
+}
