@@ -22,10 +22,12 @@ func ringCommands() []*command {
 				"after the JWKS max-age (plus a minute), when the current key retires, so no\n" +
 				"verifier sees an unknown key. --now makes it sign immediately, for a\n" +
 				"compromised key; verifiers then refetch the JWKS on the unknown kid."},
-		{name: "retire", args: "KID", setup: keysRetire,
+		{name: "retire", args: "--kid KID | KID", setup: keysRetire,
 			summary: "stop a signing key",
 			detail: "retire stops key KID from signing now; it stays published until every token\n" +
-				"it signed has expired. The only active key cannot be retired: rotate first."},
+				"it signed has expired. The only active key cannot be retired: rotate first.\n" +
+				"Key IDs are base64url and may start with \"-\": give those with --kid (or\n" +
+				"after \"--\")."},
 	}
 }
 
@@ -118,7 +120,11 @@ func keysRotate(c *command, fs *flag.FlagSet) func(*env, []string) error {
 func keysRetire(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	var d dataFlags
 	addDataFlags(fs, &d)
+	kid := fs.String("kid", "", "ID `KID` of the key to retire")
 	return func(e *env, args []string) error {
+		if *kid != "" {
+			args = append([]string{*kid}, args...)
+		}
 		if len(args) != 1 {
 			return usagef(c, "want exactly one key ID")
 		}

@@ -786,7 +786,7 @@ func TestServeKeysCommands(t *testing.T) {
 	}
 	// The pending key does not sign yet, so the signing key is the only
 	// active one.
-	wantCLI(t, 1, `^latch: error: keyring: refusing to retire the only active key; rotate first\n$`, "keys", "retire", "--data", data, first)
+	wantCLI(t, 1, `^latch: error: keyring: refusing to retire the only active key; rotate first\n$`, "keys", "retire", "--data", data, "--kid", first)
 	wantCLI(t, 1, `^latch: error: keyring: unknown key: "nope"\n$`, "keys", "retire", "--data", data, "nope")
 	wantCLI(t, 2, `^latch: error: want exactly one key ID\n`, "keys", "retire", "--data", data)
 
@@ -796,13 +796,13 @@ func TestServeKeysCommands(t *testing.T) {
 		t.Fatalf("latch keys rotate --now: want \"created key KID (ES256); ...\"")
 	}
 	now := m[1]
-	if out := mustCLI(t, "", "keys", "retire", "--data", data, first); out != "retired key "+first+"\n" {
+	if out := mustCLI(t, "", "keys", "retire", "--data", data, "--kid", first); out != "retired key "+first+"\n" {
 		t.Errorf("latch keys retire %s = %q", first, out)
 	}
 	if keys := listKeys(t, data); keys[now] != "signing" || keys[first] != "retired" || keys[pending] != "retired" {
 		t.Errorf("latch keys list after rotate --now and retire = %v, want %s signing, %s and %s retired", keys, now, first, pending)
 	}
-	wantCLI(t, 1, `only active key`, "keys", "retire", "--data", data, now)
+	wantCLI(t, 1, `only active key`, "keys", "retire", "--data", data, "--kid", now)
 
 	// A restarted server signs with the new key and still publishes the
 	// retired ones, whose tokens may not have expired.
