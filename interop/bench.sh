@@ -7,13 +7,18 @@
 #	COUNT=3 ./bench.sh               # fewer runs
 #	BENCH='Verify/(HS|ES)256' ./bench.sh
 #
+# The session-lookup comparison (store_bench_test.go) needs Redis and
+# PostgreSQL and is run on its own:
+#
+#	go test -run '^$' -bench SessionCheck -benchmem -count 5
+#
 # The raw `go test` output is kept in $OUT (bench.txt by default) so it
 # can be fed to benchstat as well.
 set -eu
 cd "$(dirname "$0")"
 COUNT=${COUNT:-5}
 BENCHTIME=${BENCHTIME:-1s}
-BENCH=${BENCH:-.}
+BENCH=${BENCH:-'^(BenchmarkVerify|BenchmarkSign)$'}
 OUT=${OUT:-bench.txt}
 go test -run '^$' -bench "$BENCH" -benchmem -count "$COUNT" -benchtime "$BENCHTIME" | tee "$OUT"
 echo

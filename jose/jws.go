@@ -143,14 +143,28 @@ func Verify(token string, keys *KeySet, opts *VerifyOptions) (Header, []byte, er
 	if strings.IndexByte(token[j+1:], '.') >= 0 {
 		return Header{}, nil, fmt.Errorf("%w: more than three segments (a JWE or garbage)", ErrMalformed)
 	}
-	var hbuf [512]byte
-	hraw, err := decodeSegment(hbuf[:0], token[:i], "header")
-	if err != nil {
-		return Header{}, nil, err
-	}
-	alg, h, err := parseHeader(hraw)
-	if err != nil {
-		return Header{}, nil, err
+	// Tokens signed by one key nearly always share their header bytes, so
+	// the result of strictly parsing the last header that verified is kept
+	// and reused for a byte-identical header segment.
+	seg := token[:i]
+	var alg Algorithm
+	var h rawHeader
+	var typ, cty string
+	memo := keys.memo.Load()
+	if memo != nil && memo.seg == seg {
+		alg, typ, cty = memo.alg, memo.typ, memo.cty
+		h.kid, h.hasKid = bytesOf(memo.kid), memo.hasKid
+	} else {
+		memo = nil
+		var hbuf [512]byte
+		hraw, err := decodeSegment(hbuf[:0], seg, "header")
+		if err != nil {
+			return Header{}, nil, err
+		}
+		if alg, h, err = parseHeader(hraw); err != nil {
+			return Header{}, nil, err
+		}
+		typ, cty = internName(h.typ), internName(h.cty)
 	}
 	var sbuf [1024]byte
 	sig, err := decodeSegment(sbuf[:0], token[j+1:], "signature")
@@ -166,11 +180,27 @@ func Verify(token string, keys *KeySet, opts *VerifyOptions) (Header, []byte, er
 	if err != nil {
 		return Header{}, nil, err
 	}
-	out := Header{Algorithm: key.alg, Type: internName(h.typ), ContentType: internName(h.cty)}
+	out := Header{Algorithm: key.alg, Type: typ, ContentType: cty}
 	if h.hasKid {
 		out.KeyID = key.kid
 	}
+	if memo == nil && len(seg) <= maxMemoHeader {
+		keys.memo.Store(&headerMemo{seg: strings.Clone(seg), alg: alg, kid: string(h.kid), hasKid: h.hasKid, typ: typ, cty: cty})
+	}
 	return out, payload, nil
+}
+
+// maxMemoHeader is the longest encoded header Verify remembers.
+const maxMemoHeader = 512
+
+// headerMemo is the parse of one encoded header segment, remembered by a
+// KeySet after a token with that header verified against it.
+type headerMemo struct {
+	seg      string
+	alg      Algorithm
+	kid      string
+	hasKid   bool
+	typ, cty string
 }
 
 // selectKey finds the trusted key for h and checks the signature with it.

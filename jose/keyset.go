@@ -1,13 +1,17 @@
 package jose
 
-import "fmt"
+import (
+	"fmt"
+	"sync/atomic"
+)
 
 // KeySet is an immutable set of trusted keys, each with a distinct key ID.
 // It is what verification selects a key from; nothing in a token can add
-// to it.
+// to it. It is safe for concurrent use.
 type KeySet struct {
 	keys []*Key
 	byID map[string]*Key
+	memo atomic.Pointer[headerMemo] // see Verify
 }
 
 // NewKeySet returns a set of the given keys. Two keys with the same key ID
