@@ -98,6 +98,21 @@ type app struct {
 	masterPath string
 }
 
+// withApp applies the LATCH_* variables to fs, opens the data directory
+// d, runs f on it and closes it: the frame of every command that works on
+// the server's data.
+func withApp(c *command, e *env, fs *flag.FlagSet, d *dataFlags, f func(a *app) error) error {
+	if err := applyEnv(c, e, fs); err != nil {
+		return err
+	}
+	a, err := openApp(e, *d)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	return f(a)
+}
+
 // databaseFile is the SQLite database in the data directory.
 const databaseFile = "latch.db"
 

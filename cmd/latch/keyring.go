@@ -39,48 +39,42 @@ func keysList(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		if err := noArgs(c, args); err != nil {
 			return err
 		}
-		if err := applyEnv(c, e, fs); err != nil {
-			return err
-		}
-		a, err := openApp(e, d)
-		if err != nil {
-			return err
-		}
-		defer a.db.Close()
-		keys, err := a.ring.List(e.context())
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			type row struct {
-				ID         string     `json:"kid"`
-				Algorithm  string     `json:"alg"`
-				State      string     `json:"state"`
-				CreatedAt  time.Time  `json:"created_at"`
-				ActivateAt time.Time  `json:"activate_at"`
-				RetireAt   *time.Time `json:"retire_at,omitempty"`
-				RemoveAt   *time.Time `json:"remove_at,omitempty"`
-			}
-			rows := make([]row, 0, len(keys))
-			for _, k := range keys {
-				rows = append(rows, row{k.ID, k.Algorithm, k.State, k.CreatedAt.UTC(), k.ActivateAt.UTC(), optTime(k.RetireAt), optTime(k.RemoveAt)})
-			}
-			b, err := json.MarshalIndent(rows, "", "  ")
+		return withApp(c, e, fs, &d, func(a *app) error {
+			keys, err := a.ring.List(e.context())
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(e.stdout, "%s\n", b)
-			return err
-		}
-		fmt.Fprintf(e.stdout, "%-44s  %-5s  %-8s  %-20s  %s\n", "KID", "ALG", "STATE", "SIGNS FROM", "RETIRES")
-		for _, k := range keys {
-			retire := "-"
-			if !k.RetireAt.IsZero() {
-				retire = k.RetireAt.UTC().Format(time.RFC3339)
+			if *asJSON {
+				type row struct {
+					ID         string     `json:"kid"`
+					Algorithm  string     `json:"alg"`
+					State      string     `json:"state"`
+					CreatedAt  time.Time  `json:"created_at"`
+					ActivateAt time.Time  `json:"activate_at"`
+					RetireAt   *time.Time `json:"retire_at,omitempty"`
+					RemoveAt   *time.Time `json:"remove_at,omitempty"`
+				}
+				rows := make([]row, 0, len(keys))
+				for _, k := range keys {
+					rows = append(rows, row{k.ID, k.Algorithm, k.State, k.CreatedAt.UTC(), k.ActivateAt.UTC(), optTime(k.RetireAt), optTime(k.RemoveAt)})
+				}
+				b, err := json.MarshalIndent(rows, "", "  ")
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+				return err
 			}
-			fmt.Fprintf(e.stdout, "%-44s  %-5s  %-8s  %-20s  %s\n", k.ID, k.Algorithm, k.State, k.ActivateAt.UTC().Format(time.RFC3339), retire)
-		}
-		return nil
+			fmt.Fprintf(e.stdout, "%-44s  %-5s  %-8s  %-20s  %s\n", "KID", "ALG", "STATE", "SIGNS FROM", "RETIRES")
+			for _, k := range keys {
+				retire := "-"
+				if !k.RetireAt.IsZero() {
+					retire = k.RetireAt.UTC().Format(time.RFC3339)
+				}
+				fmt.Fprintf(e.stdout, "%-44s  %-5s  %-8s  %-20s  %s\n", k.ID, k.Algorithm, k.State, k.ActivateAt.UTC().Format(time.RFC3339), retire)
+			}
+			return nil
+		})
 	}
 }
 
@@ -100,20 +94,14 @@ func keysRotate(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		if err := noArgs(c, args); err != nil {
 			return err
 		}
-		if err := applyEnv(c, e, fs); err != nil {
-			return err
-		}
-		a, err := openApp(e, d)
-		if err != nil {
-			return err
-		}
-		defer a.db.Close()
-		k, err := a.ring.Rotate(e.context(), *now)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "created key %s (%s); it signs from %s\n", k.ID, k.Algorithm, k.ActivateAt.UTC().Format(time.RFC3339))
-		return nil
+		return withApp(c, e, fs, &d, func(a *app) error {
+			k, err := a.ring.Rotate(e.context(), *now)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "created key %s (%s); it signs from %s\n", k.ID, k.Algorithm, k.ActivateAt.UTC().Format(time.RFC3339))
+			return nil
+		})
 	}
 }
 
@@ -128,18 +116,12 @@ func keysRetire(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		if len(args) != 1 {
 			return usagef(c, "want exactly one key ID")
 		}
-		if err := applyEnv(c, e, fs); err != nil {
-			return err
-		}
-		a, err := openApp(e, d)
-		if err != nil {
-			return err
-		}
-		defer a.db.Close()
-		if err := a.ring.Retire(e.context(), args[0]); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "retired key %s\n", args[0])
-		return nil
+		return withApp(c, e, fs, &d, func(a *app) error {
+			if err := a.ring.Retire(e.context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "retired key %s\n", args[0])
+			return nil
+		})
 	}
 }

@@ -60,7 +60,7 @@ func userAdd(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	var roles roleFlag
 	fs.Var(&roles, "role", "role `R` granted to the user (repeatable)")
 	return func(e *env, args []string) error {
-		if err := userPreamble(c, e, fs, args, *email); err != nil {
+		if err := userPreamble(c, args, *email); err != nil {
 			return err
 		}
 		addr := login.NormalizeEmail(*email)
@@ -71,28 +71,25 @@ func userAdd(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		if err != nil {
 			return err
 		}
-		a, err := openApp(e, d)
-		if err != nil {
-			return err
-		}
-		defer a.db.Close()
-		hash, err := hashPassword(e, pw)
-		if err != nil {
-			return err
-		}
-		now := e.now()
-		u := store.User{ID: server.NewUserID(), Email: addr, PasswordHash: hash, Roles: roles, CreatedAt: now, UpdatedAt: now}
-		if err := a.db.CreateUser(e.context(), u); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("a user with e-mail %s already exists", addr)
+		return withApp(c, e, fs, &d, func(a *app) error {
+			hash, err := hashPassword(e, pw)
+			if err != nil {
+				return err
 			}
-			return err
-		}
-		fmt.Fprintf(e.stdout, "created user %s (%s)\n", u.ID, addr)
-		if generated {
-			fmt.Fprintf(e.stdout, "password: %s\n", pw)
-		}
-		return nil
+			now := e.now()
+			u := store.User{ID: server.NewUserID(), Email: addr, PasswordHash: hash, Roles: roles, CreatedAt: now, UpdatedAt: now}
+			if err := a.db.CreateUser(e.context(), u); err != nil {
+				if errors.Is(err, store.ErrConflict) {
+					return fmt.Errorf("a user with e-mail %s already exists", addr)
+				}
+				return err
+			}
+			fmt.Fprintf(e.stdout, "created user %s (%s)\n", u.ID, addr)
+			if generated {
+				fmt.Fprintf(e.stdout, "password: %s\n", pw)
+			}
+			return nil
+		})
 	}
 }
 
@@ -102,42 +99,39 @@ func userPasswd(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	email := fs.String("email", "", "e-mail address `E` of the user (required)")
 	stdin := fs.Bool("password-stdin", false, "read the password from standard input")
 	return func(e *env, args []string) error {
-		if err := userPreamble(c, e, fs, args, *email); err != nil {
+		if err := userPreamble(c, args, *email); err != nil {
 			return err
 		}
 		pw, generated, err := newPassword(e, *stdin)
 		if err != nil {
 			return err
 		}
-		a, err := openApp(e, d)
-		if err != nil {
-			return err
-		}
-		defer a.db.Close()
-		u, err := findUser(e, a, *email)
-		if err != nil {
-			return err
-		}
-		hash, err := hashPassword(e, pw)
-		if err != nil {
-			return err
-		}
-		ctx := e.context()
-		if _, err := a.db.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
-			u.PasswordHash, u.UpdatedAt = hash, e.now()
-			return u, nil
-		}); err != nil {
-			return err
-		}
-		n, err := a.db.RevokeUserSessions(ctx, u.ID, store.ReasonPasswordChange, e.now())
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "password changed for %s; %d session(s) revoked\n", u.Email, n)
-		if generated {
-			fmt.Fprintf(e.stdout, "password: %s\n", pw)
-		}
-		return nil
+		return withApp(c, e, fs, &d, func(a *app) error {
+			u, err := findUser(e, a, *email)
+			if err != nil {
+				return err
+			}
+			hash, err := hashPassword(e, pw)
+			if err != nil {
+				return err
+			}
+			ctx := e.context()
+			if _, err := a.db.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
+				u.PasswordHash, u.UpdatedAt = hash, e.now()
+				return u, nil
+			}); err != nil {
+				return err
+			}
+			n, err := a.db.RevokeUserSessions(ctx, u.ID, store.ReasonPasswordChange, e.now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "password changed for %s; %d session(s) revoked\n", u.Email, n)
+			if generated {
+				fmt.Fprintf(e.stdout, "password: %s\n", pw)
+			}
+			return nil
+		})
 	}
 }
 
@@ -147,35 +141,32 @@ func userDisable(disable bool) func(c *command, fs *flag.FlagSet) func(*env, []s
 		addDataFlags(fs, &d)
 		email := fs.String("email", "", "e-mail address `E` of the user (required)")
 		return func(e *env, args []string) error {
-			if err := userPreamble(c, e, fs, args, *email); err != nil {
+			if err := userPreamble(c, args, *email); err != nil {
 				return err
 			}
-			a, err := openApp(e, d)
-			if err != nil {
-				return err
-			}
-			defer a.db.Close()
-			u, err := findUser(e, a, *email)
-			if err != nil {
-				return err
-			}
-			ctx := e.context()
-			if _, err := a.db.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
-				u.Disabled, u.UpdatedAt = disable, e.now()
-				return u, nil
-			}); err != nil {
-				return err
-			}
-			if !disable {
-				fmt.Fprintf(e.stdout, "enabled %s\n", u.Email)
+			return withApp(c, e, fs, &d, func(a *app) error {
+				u, err := findUser(e, a, *email)
+				if err != nil {
+					return err
+				}
+				ctx := e.context()
+				if _, err := a.db.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
+					u.Disabled, u.UpdatedAt = disable, e.now()
+					return u, nil
+				}); err != nil {
+					return err
+				}
+				if !disable {
+					fmt.Fprintf(e.stdout, "enabled %s\n", u.Email)
+					return nil
+				}
+				n, err := a.db.RevokeUserSessions(ctx, u.ID, store.ReasonDisabled, e.now())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "disabled %s; %d session(s) revoked\n", u.Email, n)
 				return nil
-			}
-			n, err := a.db.RevokeUserSessions(ctx, u.ID, store.ReasonDisabled, e.now())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "disabled %s; %d session(s) revoked\n", u.Email, n)
-			return nil
+			})
 		}
 	}
 }
@@ -188,55 +179,46 @@ func userList(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		if err := noArgs(c, args); err != nil {
 			return err
 		}
-		if err := applyEnv(c, e, fs); err != nil {
-			return err
-		}
-		a, err := openApp(e, d)
-		if err != nil {
-			return err
-		}
-		defer a.db.Close()
-		users, err := a.db.ListUsers(e.context())
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			type row struct {
-				ID        string    `json:"id"`
-				Email     string    `json:"email"`
-				Roles     []string  `json:"roles"`
-				Disabled  bool      `json:"disabled"`
-				CreatedAt time.Time `json:"created_at"`
-			}
-			rows := make([]row, 0, len(users))
-			for _, u := range users {
-				rows = append(rows, row{u.ID, u.Email, append([]string{}, u.Roles...), u.Disabled, u.CreatedAt.UTC()})
-			}
-			b, err := json.MarshalIndent(rows, "", "  ")
+		return withApp(c, e, fs, &d, func(a *app) error {
+			users, err := a.db.ListUsers(e.context())
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(e.stdout, "%s\n", b)
-			return err
-		}
-		fmt.Fprintf(e.stdout, "%-34s  %-32s  %-8s  %s\n", "ID", "EMAIL", "STATUS", "ROLES")
-		for _, u := range users {
-			status := "active"
-			if u.Disabled {
-				status = "disabled"
+			if *asJSON {
+				type row struct {
+					ID        string    `json:"id"`
+					Email     string    `json:"email"`
+					Roles     []string  `json:"roles"`
+					Disabled  bool      `json:"disabled"`
+					CreatedAt time.Time `json:"created_at"`
+				}
+				rows := make([]row, 0, len(users))
+				for _, u := range users {
+					rows = append(rows, row{u.ID, u.Email, append([]string{}, u.Roles...), u.Disabled, u.CreatedAt.UTC()})
+				}
+				b, err := json.MarshalIndent(rows, "", "  ")
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+				return err
 			}
-			fmt.Fprintf(e.stdout, "%-34s  %-32s  %-8s  %s\n", u.ID, u.Email, status, strings.Join(u.Roles, ","))
-		}
-		return nil
+			fmt.Fprintf(e.stdout, "%-34s  %-32s  %-8s  %s\n", "ID", "EMAIL", "STATUS", "ROLES")
+			for _, u := range users {
+				status := "active"
+				if u.Disabled {
+					status = "disabled"
+				}
+				fmt.Fprintf(e.stdout, "%-34s  %-32s  %-8s  %s\n", u.ID, u.Email, status, strings.Join(u.Roles, ","))
+			}
+			return nil
+		})
 	}
 }
 
 // userPreamble checks what every user command needs.
-func userPreamble(c *command, e *env, fs *flag.FlagSet, args []string, email string) error {
+func userPreamble(c *command, args []string, email string) error {
 	if err := noArgs(c, args); err != nil {
-		return err
-	}
-	if err := applyEnv(c, e, fs); err != nil {
 		return err
 	}
 	return required(c, "email", email)
