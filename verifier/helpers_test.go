@@ -12,10 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latch-auth/latch/internal/testclock"
 	"github.com/latch-auth/latch/jose"
 	"github.com/latch-auth/latch/jwt"
 	"github.com/latch-auth/latch/verifier"
 )
+
+// clock is the shared settable test clock.
+type clock = testclock.Clock
 
 // Names shared by the tests.
 const (
@@ -29,25 +33,7 @@ const (
 // mint and check tokens against it, not against the wall clock.
 var epoch = time.Date(2030, time.January, 2, 3, 4, 5, 0, time.UTC)
 
-// clock is a fake time source for Config.Now.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: epoch} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *clock { return testclock.New(epoch) }
 
 // jwksServer publishes a JWKS over HTTP and can be told to rotate its keys,
 // fail, or answer slowly. It counts the requests it receives.

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,9 +16,13 @@ import (
 	"github.com/latch-auth/latch/internal/keyring"
 	"github.com/latch-auth/latch/internal/store"
 	"github.com/latch-auth/latch/internal/store/sqlite"
+	"github.com/latch-auth/latch/internal/testclock"
 	"github.com/latch-auth/latch/jose"
 	"github.com/latch-auth/latch/jwt"
 )
+
+// clock is the shared settable test clock.
+type clock = testclock.Clock
 
 const testIssuer = "https://auth.example.com"
 
@@ -28,24 +31,6 @@ var testAudience = []string{"orders", "billing"}
 // t0 is when every test's clock starts; not on a whole second, as a real
 // clock rarely is.
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 700_000_000, time.UTC)
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
 
 // newRing returns a ring over a new store with a signing key, and its
 // clock.
@@ -65,7 +50,7 @@ func emptyRing(t *testing.T) (*keyring.Ring, *clock) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	clk := &clock{t: t0}
+	clk := testclock.New(t0)
 	r, err := keyring.New(t.Context(), db, bytes.Repeat([]byte{1}, keyring.MasterKeySize), keyring.Config{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)

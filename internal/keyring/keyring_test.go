@@ -7,16 +7,19 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/latch-auth/latch/internal/keyring"
 	"github.com/latch-auth/latch/internal/store"
 	"github.com/latch-auth/latch/internal/store/sqlite"
+	"github.com/latch-auth/latch/internal/testclock"
 	"github.com/latch-auth/latch/jose"
 	"github.com/latch-auth/latch/jwt"
 )
+
+// clock is the shared settable test clock.
+type clock = testclock.Clock
 
 const (
 	testIssuer   = "https://auth.example.com"
@@ -26,31 +29,7 @@ const (
 // t0 is when every test's clock starts.
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock(t time.Time) *clock { return testclock.New(t) }
 
 func testMaster(b byte) []byte { return bytes.Repeat([]byte{b}, keyring.MasterKeySize) }
 

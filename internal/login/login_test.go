@@ -4,7 +4,6 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,7 +11,11 @@ import (
 	"github.com/latch-auth/latch/internal/password"
 	"github.com/latch-auth/latch/internal/store"
 	"github.com/latch-auth/latch/internal/store/sqlite"
+	"github.com/latch-auth/latch/internal/testclock"
 )
+
+// clock is the shared settable test clock.
+type clock = testclock.Clock
 
 const (
 	alicePassword = "correct horse battery staple"
@@ -27,24 +30,6 @@ var fastParams = password.Params{Memory: 8 * 1024, Time: 1}
 
 // t0 is when every test's clock starts.
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type fixture struct {
 	db     *sqlite.DB
@@ -66,7 +51,7 @@ func newFixture(t *testing.T, cfg login.Config) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: t0}
+	clk := testclock.New(t0)
 	cfg.Now = clk.Now
 	f := fixture{db: db, hasher: hasher, clk: clk, auth: login.New(db, db, hasher, cfg)}
 	f.addUser(t, hasher, store.User{ID: "u-alice", Email: "alice@example.com", Roles: []string{"admin"}}, alicePassword)

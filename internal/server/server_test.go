@@ -16,7 +16,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,32 +27,17 @@ import (
 	"github.com/latch-auth/latch/internal/session"
 	"github.com/latch-auth/latch/internal/store"
 	"github.com/latch-auth/latch/internal/store/sqlite"
+	"github.com/latch-auth/latch/internal/testclock"
 )
+
+// clock is the shared settable test clock.
+type clock = testclock.Clock
 
 const (
 	testIssuer   = "https://auth.latch.test"
 	testAudience = "https://api.latch.test"
 	testPassword = "correct horse battery staple"
 )
-
-// clock is the session manager's settable clock. It starts at the real
-// time and moves only when advanced.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // options vary the API under test.
 type options struct {
@@ -104,7 +88,7 @@ func newAPI(t *testing.T, o options) *api {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Now()}
+	clk := testclock.New(time.Now())
 	sessions, err := session.New(db, secret, session.Config{Grace: o.grace, Now: clk.Now})
 	if err != nil {
 		t.Fatalf("session.New = %v, want nil", err)

@@ -12,25 +12,11 @@ import (
 
 	"github.com/latch-auth/latch/internal/store"
 	"github.com/latch-auth/latch/internal/store/sqlite"
+	"github.com/latch-auth/latch/internal/testclock"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// clock is the shared settable test clock.
+type clock = testclock.Clock
 
 type fixture struct {
 	db  *sqlite.DB
@@ -53,7 +39,7 @@ func newFixture(t *testing.T) fixture {
 	if err := db.CreateUser(ctx, store.User{ID: "u2", Email: "b@example.com", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: now}
+	clk := testclock.New(now)
 	m, err := New(db, bytes.Repeat([]byte{7}, SecretSize), Config{IdleTimeout: time.Hour, Lifetime: 24 * time.Hour, Grace: 5 * time.Second, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
