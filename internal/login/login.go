@@ -45,6 +45,7 @@ type ThrottledError struct {
 	RetryAfter time.Duration
 }
 
+// Error says how long to wait, without naming the account.
 func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("%v: retry after %s", ErrThrottled, e.RetryAfter.Round(time.Second))
 }

@@ -45,10 +45,12 @@ type SyntaxError struct {
 	Err    error  // ErrSyntax, ErrDuplicateName or ErrTooDeep
 }
 
+// Error reports the kind, offset and detail of the rejection.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("%v at offset %d: %s", e.Err, e.Offset, e.Msg)
 }
 
+// Unwrap returns the kind (ErrSyntax, ErrDuplicateName or ErrTooDeep).
 func (e *SyntaxError) Unwrap() error { return e.Err }
 
 func syntaxErr(off int, msg string) error {
