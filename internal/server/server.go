@@ -20,7 +20,6 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"time"
 
@@ -147,18 +146,29 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		s.mux.ServeHTTP(w, r)
 		return
 	}
-	rec := httptest.NewRecorder()
+	rec := &discardWriter{header: http.Header{}}
 	h.ServeHTTP(rec, r)
-	if allow := rec.Header().Get("Allow"); allow != "" {
+	if allow := rec.header.Get("Allow"); allow != "" {
 		w.Header().Set("Allow", allow)
 	}
-	switch rec.Code {
+	switch rec.code {
 	case http.StatusMethodNotAllowed:
-		s.writeError(w, r, &apiError{status: rec.Code, code: "method_not_allowed", desc: "method not allowed on this path"})
+		s.writeError(w, r, &apiError{status: rec.code, code: "method_not_allowed", desc: "method not allowed on this path"})
 	default:
 		s.writeError(w, r, errNotFound)
 	}
 }
+
+// discardWriter keeps the status and headers of the mux's own 404 and 405
+// answers and drops their plain-text body.
+type discardWriter struct {
+	header http.Header
+	code   int
+}
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(code int)        { d.code = code }
 
 // recover turns a panic into a 500 instead of a dropped connection.
 func (s *Server) recover(next http.Handler) http.Handler {
