@@ -83,7 +83,11 @@ func (db *DB) ListSessions(ctx context.Context, userID string) ([]store.Session,
 // result, recording a session revocation if the result is newly revoked.
 func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Session) (store.Session, error)) (store.Session, error) {
 	load := func(tx *sql.Tx) (store.Session, error) {
-		return scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+		st, err := db.txStmt(ctx, tx, selectSessionByID)
+		if err != nil {
+			return store.Session{}, err
+		}
+		return scanSession(st.QueryRowContext(ctx, id))
 	}
 	save := func(tx *sql.Tx, old, s store.Session) (store.Session, error) {
 		s.ID, s.UserID, s.CreatedAt = old.ID, old.UserID, old.CreatedAt
@@ -93,9 +97,11 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 		s.TokenHash, s.PrevHash = blob(s.TokenHash), nullBlob(s.PrevHash)
 		s.RotatedAt, s.LastUsedAt, s.ExpiresAt = stored(s.RotatedAt), stored(s.LastUsedAt), stored(s.ExpiresAt)
 		s.RevokedAt = stored(s.RevokedAt)
-		_, err := tx.ExecContext(ctx, `UPDATE sessions SET token_hash = ?, prev_hash = ?, generation = ?,
-			rotated_at = ?, last_used_at = ?, expires_at = ?, user_agent = ?, ip = ?,
-			revoked_at = ?, revoke_reason = ? WHERE id = ?`,
+		up, err := db.txStmt(ctx, tx, updateSession)
+		if err != nil {
+			return store.Session{}, err
+		}
+		_, err = up.ExecContext(ctx,
 			s.TokenHash, s.PrevHash, s.Generation, millis(s.RotatedAt), millis(s.LastUsedAt),
 			millis(s.ExpiresAt), s.UserAgent, s.IP, millis(s.RevokedAt), string(s.RevokeReason), s.ID)
 		if err != nil {
@@ -118,6 +124,14 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 	}
 	return update(ctx, db, "update session", fn, load, save)
 }
+
+// The statements of the refresh path, prepared once (see DB.prepared).
+const (
+	selectSessionByID = `SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`
+	updateSession     = `UPDATE sessions SET token_hash = ?, prev_hash = ?, generation = ?,
+		rotated_at = ?, last_used_at = ?, expires_at = ?, user_agent = ?, ip = ?,
+		revoked_at = ?, revoke_reason = ? WHERE id = ?`
+)
 
 // RevokeUserSessions revokes the user's sessions that are neither revoked
 // nor expired at at, and records one user revocation, in one transaction.

@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -60,7 +61,59 @@ type DB struct {
 	w   *sql.DB // the one writer connection: every write transaction
 	r   *sql.DB // reader connections: single-statement reads
 	ttl time.Duration
+
+	// Statements of the refresh path, prepared once: parsing SQL was a
+	// fifth of a refresh's CPU. database/sql prepares them again on each
+	// pooled connection as needed.
+	stmtMu sync.Mutex
+	stmts  map[stmtKey]*sql.Stmt
 }
+
+type stmtKey struct {
+	writer bool
+	query  string
+}
+
+// prepared returns query prepared on the writer (for use inside write
+// transactions with tx.StmtContext) or on the reader pool.
+func (db *DB) prepared(ctx context.Context, writer bool, query string) (*sql.Stmt, error) {
+	k := stmtKey{writer, query}
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if st := db.stmts[k]; st != nil {
+		return st, nil
+	}
+	pool := db.r
+	if writer {
+		pool = db.w
+	}
+	st, err := pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if db.stmts == nil {
+		db.stmts = make(map[stmtKey]*sql.Stmt)
+	}
+	db.stmts[k] = st
+	return st, nil
+}
+
+// txStmt is query prepared for use in tx, a write transaction. The
+// writer's statements are prepared when the DB opens: preparing one here
+// would wait for the writer connection, which tx holds. A query that was
+// not prepared then is prepared on tx's own connection.
+func (db *DB) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	db.stmtMu.Lock()
+	st := db.stmts[stmtKey{true, query}]
+	db.stmtMu.Unlock()
+	if st == nil {
+		return tx.PrepareContext(ctx, query)
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
+// writerStatements are prepared on the writer connection at Open.
+var writerStatements = []string{selectSessionByID, updateSession, selectUserByID}
 
 var _ store.Store = (*DB)(nil)
 
@@ -127,7 +180,14 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	r.SetMaxIdleConns(readers)
 
 	db := &DB{w: w, r: r, ttl: ttl}
-	if err := db.init(ctx); err != nil {
+	err = db.init(ctx)
+	for _, q := range writerStatements {
+		if err != nil {
+			break
+		}
+		_, err = db.prepared(ctx, true, q)
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -174,7 +234,14 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes the database. Operations after Close return an error.
 func (db *DB) Close() error {
-	if err := errors.Join(db.r.Close(), db.w.Close()); err != nil {
+	db.stmtMu.Lock()
+	var errs []error
+	for _, st := range db.stmts {
+		errs = append(errs, st.Close())
+	}
+	db.stmts = nil
+	db.stmtMu.Unlock()
+	if err := errors.Join(append(errs, db.r.Close(), db.w.Close())...); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
 	}
 	return nil

@@ -30,7 +30,11 @@ func (db *DB) CreateUser(ctx context.Context, u store.User) error {
 
 // UserByID returns the user with ID id, or store.ErrNotFound.
 func (db *DB) UserByID(ctx context.Context, id string) (store.User, error) {
-	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	st, err := db.prepared(ctx, false, selectUserByID)
+	if err != nil {
+		return store.User{}, fmt.Errorf("sqlite: user by id: %w", err)
+	}
+	u, err := scanUser(st.QueryRowContext(ctx, id))
 	if err != nil {
 		return store.User{}, fmt.Errorf("sqlite: user by id: %w", storeError(err))
 	}
@@ -46,6 +50,10 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (store.User, error)
 	}
 	return u, nil
 }
+
+// selectUserByID is prepared once (see DB.prepared): every refresh reads
+// the user.
+const selectUserByID = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
 
 // ListUsers returns all users ordered by creation time.
 func (db *DB) ListUsers(ctx context.Context) ([]store.User, error) {
@@ -72,7 +80,11 @@ func (db *DB) ListUsers(ctx context.Context) ([]store.User, error) {
 // result, keeping the stored ID, e-mail and CreatedAt.
 func (db *DB) UpdateUser(ctx context.Context, id string, fn func(store.User) (store.User, error)) (store.User, error) {
 	load := func(tx *sql.Tx) (store.User, error) {
-		return scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+		st, err := db.txStmt(ctx, tx, selectUserByID)
+		if err != nil {
+			return store.User{}, err
+		}
+		return scanUser(st.QueryRowContext(ctx, id))
 	}
 	save := func(tx *sql.Tx, old, u store.User) (store.User, error) {
 		u.ID, u.Email, u.CreatedAt = old.ID, old.Email, old.CreatedAt
