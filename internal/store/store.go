@@ -130,9 +130,6 @@ type Sessions interface {
 	CreateSession(ctx context.Context, s Session) error
 	// SessionByID returns the session with ID id, or ErrNotFound.
 	SessionByID(ctx context.Context, id string) (Session, error)
-	// SessionByTokenHash returns the session whose current or previous
-	// refresh token has hash h, or ErrNotFound. An empty h matches nothing.
-	SessionByTokenHash(ctx context.Context, h []byte) (Session, error)
 	// ListSessions returns the user's sessions that are not revoked, newest
 	// first.
 	ListSessions(ctx context.Context, userID string) ([]Session, error)

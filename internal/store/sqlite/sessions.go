@@ -38,23 +38,6 @@ func (db *DB) SessionByID(ctx context.Context, id string) (store.Session, error)
 	return s, nil
 }
 
-// SessionByTokenHash returns the session whose current or previous refresh
-// token has hash h, or store.ErrNotFound.
-func (db *DB) SessionByTokenHash(ctx context.Context, h []byte) (store.Session, error) {
-	if len(h) == 0 {
-		return store.Session{}, fmt.Errorf("sqlite: session by token hash: %w", store.ErrNotFound)
-	}
-	// Current hashes are unique; should a previous hash equal another
-	// session's current one, the current one wins.
-	s, err := scanSession(db.r.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions
-		WHERE token_hash = ?1 OR prev_hash = ?1
-		ORDER BY token_hash = ?1 DESC, id LIMIT 1`, h))
-	if err != nil {
-		return store.Session{}, fmt.Errorf("sqlite: session by token hash: %w", storeError(err))
-	}
-	return s, nil
-}
-
 // ListSessions returns the user's sessions that are not revoked, newest
 // first.
 func (db *DB) ListSessions(ctx context.Context, userID string) ([]store.Session, error) {

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"bytes"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -51,7 +50,6 @@ func ids(ss []store.Session) []string {
 func testSessions(t *testing.T, open opener) {
 	t.Run("CreateAndGet", func(t *testing.T) {
 		st := open(t, store.Options{})
-		ctx := t.Context()
 		withUsers(t, st, "u1")
 		s := newSession("s1", "u1", at(0))
 		s.Generation = 3
@@ -60,51 +58,6 @@ func testSessions(t *testing.T, open opener) {
 		withSessions(t, st, s)
 
 		checkSession(t, st, s)
-		got, err := st.SessionByTokenHash(ctx, s.TokenHash)
-		if err != nil || !same(normSession, got, s) {
-			t.Errorf("SessionByTokenHash(current) = %+v, %v, want %+v, nil", got, err, s)
-		}
-	})
-
-	t.Run("ByCurrentAndPreviousHash", func(t *testing.T) {
-		st := open(t, store.Options{})
-		ctx := t.Context()
-		withUsers(t, st, "u1")
-		fresh := newSession("fresh", "u1", at(0)) // no previous hash yet
-		withSessions(t, st, fresh, newSession("s1", "u1", at(time.Second)))
-		first, next := hash("s1"), hash("s1-next")
-		want, err := st.UpdateSession(ctx, "s1", func(s store.Session) (store.Session, error) {
-			s.PrevHash, s.TokenHash = s.TokenHash, next
-			s.Generation++
-			s.RotatedAt = at(time.Minute)
-			return s, nil
-		})
-		must(t, "UpdateSession(s1, rotate)", err)
-
-		for _, tc := range []struct {
-			name string
-			hash []byte
-			want string // session ID; empty for ErrNotFound
-		}{
-			{"current", next, "s1"},
-			{"previous", first, "s1"},
-			{"other session", hash("fresh"), "fresh"},
-			{"unknown", hash("unknown"), ""},
-			{"nil", nil, ""},
-			{"empty", []byte{}, ""},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				got, err := st.SessionByTokenHash(ctx, tc.hash)
-				switch {
-				case tc.want == "":
-					wantErr(t, fmt.Sprintf("SessionByTokenHash(%x)", tc.hash), err, store.ErrNotFound)
-				case err != nil || got.ID != tc.want:
-					t.Errorf("SessionByTokenHash(%x) = %q, %v, want %q, nil", tc.hash, got.ID, err, tc.want)
-				case tc.want == "s1" && !same(normSession, got, want):
-					t.Errorf("SessionByTokenHash(%x) = %+v, want %+v", tc.hash, got, want)
-				}
-			})
-		}
 	})
 
 	t.Run("Conflict", func(t *testing.T) {

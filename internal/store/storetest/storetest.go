@@ -185,7 +185,6 @@ func testLifecycle(t *testing.T, open opener) {
 			{"UpdateUser", func() error { _, err := st.UpdateUser(ctx, "u1", keep); return err }},
 			{"CreateSession", func() error { return st.CreateSession(ctx, newSession("s1", "u1", at(0))) }},
 			{"SessionByID", func() error { _, err := st.SessionByID(ctx, "s1"); return err }},
-			{"SessionByTokenHash", func() error { _, err := st.SessionByTokenHash(ctx, hash("s1")); return err }},
 			{"ListSessions", func() error { _, err := st.ListSessions(ctx, "u1"); return err }},
 			{"UpdateSession", func() error {
 				_, err := st.UpdateSession(ctx, "s1", func(s store.Session) (store.Session, error) { return s, nil })
