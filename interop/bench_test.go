@@ -98,18 +98,25 @@ func latchBenchClaims(c accessClaims) jwt.Claims {
 	}
 }
 
+// benchToken returns a fixture for alg, the benchmark claims and the
+// access token latch signs with them.
+func benchToken(b *testing.B, alg jose.Algorithm) (*fixture, accessClaims, string) {
+	f := newFixture(b, alg)
+	want := benchClaims(b)
+	lc := latchBenchClaims(want)
+	token, err := jwt.Sign(f.signer, &lc, jose.SignOptions{Type: jwt.TypeAccessToken})
+	if err != nil {
+		b.Fatalf("jwt.Sign: %v", err)
+	}
+	return f, want, token
+}
+
 // sink keeps benchmark results alive.
 var sink any
 
 func BenchmarkVerify(b *testing.B) {
 	for _, alg := range benchAlgs {
-		f := newFixture(b, alg)
-		want := benchClaims(b)
-		lc := latchBenchClaims(want)
-		token, err := jwt.Sign(f.signer, &lc, jose.SignOptions{Type: jwt.TypeAccessToken})
-		if err != nil {
-			b.Fatalf("jwt.Sign: %v", err)
-		}
+		f, want, token := benchToken(b, alg)
 		check := func(b *testing.B, scope string, roles []string) {
 			if scope != want.Scope || len(roles) != 2 || roles[1] != "support" {
 				b.Fatalf("decoded scope %q roles %q, want %q %q", scope, roles, want.Scope, want.Roles)

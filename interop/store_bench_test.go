@@ -52,8 +52,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/latch-auth/latch/jose"
-	"github.com/latch-auth/latch/jwt"
 	"github.com/latch-auth/latch/verifier"
 )
 
@@ -112,13 +110,7 @@ func newSessionRecord(tb testing.TB) (sessionRecord, []byte) {
 
 func BenchmarkSessionCheck(b *testing.B) {
 	for _, alg := range benchAlgs {
-		f := newFixture(b, alg)
-		want := benchClaims(b)
-		lc := latchBenchClaims(want)
-		token, err := jwt.Sign(f.signer, &lc, jose.SignOptions{Type: jwt.TypeAccessToken})
-		if err != nil {
-			b.Fatalf("jwt.Sign: %v", err)
-		}
+		f, want, token := benchToken(b, alg)
 		for _, mode := range []struct {
 			name      string
 			cacheSize int

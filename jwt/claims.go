@@ -222,8 +222,22 @@ func appendExtra(dst []byte, start int, v any) ([]byte, error) {
 // modifies.
 func parseClaims(payload []byte) (Claims, error) {
 	var c Claims
+	if decodeClaimsFast(payload, &c) {
+		return c, nil
+	}
+	c = Claims{}
+	if err := parseGeneral(payload, &c); err != nil {
+		return Claims{}, err
+	}
+	return c, nil
+}
+
+// parseGeneral is parseClaims with the strict general JSON reader, for any
+// payload: the only path that refuses one.
+func parseGeneral(payload []byte, out *Claims) error {
+	var c Claims
 	if len(payload) == 0 {
-		return Claims{}, fmt.Errorf("%w: empty claims set", ErrMalformed)
+		return fmt.Errorf("%w: empty claims set", ErrMalformed)
 	}
 	// The payload is never written again, so strings may share it.
 	s := unsafe.String(&payload[0], len(payload))
@@ -262,14 +276,15 @@ func parseClaims(payload []byte) (Claims, error) {
 			c.IssuedAt, err = numericDate(payload, v, "iat")
 		}
 		if err != nil {
-			return Claims{}, err
+			return err
 		}
 	}
 	if err := o.Err(); err != nil {
-		return Claims{}, claimsErr(err)
+		return claimsErr(err)
 	}
 	c.raw = payload
-	return c, nil
+	*out = c
+	return nil
 }
 
 func claimsErr(err error) error {

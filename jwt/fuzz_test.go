@@ -13,17 +13,7 @@ import (
 // as malformed, or it is valid JSON whose typed claims survive a round trip
 // through Sign's encoder.
 func FuzzParseClaims(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "claims", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no seeds in testdata/claims: %v", err)
-	}
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	addClaimsSeeds(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		payload := slices.Clone(in)
 		c, err := parseClaims(payload)
@@ -48,6 +38,21 @@ func FuzzParseClaims(f *testing.F) {
 			t.Fatalf("round trip of %q: got %+v, want %+v", in, again, c)
 		}
 	})
+}
+
+// addClaimsSeeds adds the claims sets in testdata/claims to f's corpus.
+func addClaimsSeeds(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join("testdata", "claims", "*.json"))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no seeds in testdata/claims: %v", err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 }
 
 // sameClaims compares the typed claims, times to the second as the wire

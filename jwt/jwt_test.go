@@ -199,7 +199,7 @@ func TestValidationRejects(t *testing.T) {
 
 // rawToken signs an arbitrary payload as a JWT, for claims the Claims type
 // cannot produce.
-func rawToken(t *testing.T, k *jose.Key, payload string) string {
+func rawToken(t testing.TB, k *jose.Key, payload string) string {
 	t.Helper()
 	tok, err := jose.Sign(k, []byte(payload), jose.SignOptions{Type: "JWT"})
 	if err != nil {

@@ -18,8 +18,10 @@
 package strictjson
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -260,18 +262,31 @@ func readMember(data []byte, p, depth int) (name, val Value, next int, err error
 type nameSet struct {
 	seen [seenInline]Value
 	fp   [seenInline]uint64 // fingerprint of each seen name's text
-	n    int
-	m    map[string]struct{}
+	// filter has one bit set per seen fingerprint (a one-word Bloom
+	// filter): a name whose bit is clear is new without comparing it to
+	// any other, which is the common case of a claims set.
+	filter uint64
+	n      int
+	m      map[string]struct{}
 }
 
 // fingerprint packs a name's length and first seven bytes, so most
 // different names are told apart without comparing their text.
 func fingerprint(text []byte) uint64 {
-	fp := uint64(len(text))
-	for i, c := range text[:min(len(text), 7)] {
-		fp |= uint64(c) << (8 * (i + 1))
+	var w uint64
+	if len(text) >= 8 {
+		w = binary.LittleEndian.Uint64(text) << 8
+	} else {
+		for i, c := range text {
+			w |= uint64(c) << (8 * (i + 1))
+		}
 	}
-	return fp
+	return w | uint64(len(text)&0xFF)
+}
+
+// filterBit is fp's bit in nameSet.filter.
+func filterBit(fp uint64) uint64 {
+	return 1 << ((fp * 0x9E3779B97F4A7C15) >> 58)
 }
 
 // add records name (a String value in data) and reports a duplicate.
@@ -286,17 +301,21 @@ func (ns *nameSet) add(data []byte, name Value) error {
 		return nil
 	}
 	fp := fingerprint(text)
-	for i, prev := range ns.seen[:ns.n] {
-		if ns.fp[i] != fp {
-			continue
-		}
-		if string(nameText(data, prev)) == string(text) {
-			return &SyntaxError{Offset: name.Start, Msg: "name " + quoteForError(string(text)), Err: ErrDuplicateName}
+	bit := filterBit(fp)
+	if ns.filter&bit != 0 {
+		for i, prev := range ns.seen[:ns.n] {
+			if ns.fp[i] != fp {
+				continue
+			}
+			if string(nameText(data, prev)) == string(text) {
+				return &SyntaxError{Offset: name.Start, Msg: "name " + quoteForError(string(text)), Err: ErrDuplicateName}
+			}
 		}
 	}
 	if ns.n < seenInline {
 		ns.seen[ns.n] = name
 		ns.fp[ns.n] = fp
+		ns.filter |= bit
 		ns.n++
 		return nil
 	}
@@ -562,15 +581,44 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+const (
+	lsb = 0x0101010101010101 // the low bit of every byte
+	msb = 0x8080808080808080 // the high bit of every byte
+)
+
+// PlainEnd returns the offset of the first byte at or after p that may
+// not appear in a string as is, or that needs a closer look: a quote, a
+// backslash, a control character or a non-ASCII byte. It returns
+// len(data) if there is none. It looks at eight bytes at a time: a word of
+// printable ASCII without quote or backslash is skipped whole.
+func PlainEnd(data []byte, p int) int {
+	for p+8 <= len(data) {
+		w := binary.LittleEndian.Uint64(data[p:])
+		// The high bit of a byte of special is set where the byte is
+		// below 0x20, a quote or a backslash (the zero-byte test on w,
+		// w^'"' and w^'\\'), or non-ASCII. A borrow only carries upwards
+		// from a byte that matched, so the lowest flag is a true match;
+		// flags above it may not be, and are never looked at.
+		q, bs := w^('"'*lsb), w^('\\'*lsb)
+		special := ((w-0x20*lsb)&^w | (q-lsb)&^q | (bs-lsb)&^bs | w) & msb
+		if special != 0 {
+			return p + bits.TrailingZeros64(special)/8
+		}
+		p += 8
+	}
+	for p < len(data) && plain[data[p]] {
+		p++
+	}
+	return p
+}
+
 // readString validates the string starting with the quote at p.
 func readString(data []byte, p int) (Value, error) {
 	start := p
 	p++
 	escaped := false
 	for {
-		for p < len(data) && plain[data[p]] {
-			p++
-		}
+		p = PlainEnd(data, p)
 		if p >= len(data) {
 			return Value{}, syntaxErr(start, "unterminated string")
 		}

@@ -1,0 +1,97 @@
+package jwt
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+)
+
+// slowClaims reads payload with the general reader only.
+func slowClaims(payload []byte) (Claims, error) {
+	var c Claims
+	return c, parseGeneral(payload, &c)
+}
+
+// sameDecoding reports whether the fast and general decoders gave the same
+// claims: every field, times to the nanosecond and location, and the raw
+// payload.
+func sameDecoding(a, b Claims) bool {
+	sameTime := func(x, y time.Time) bool {
+		return x.Equal(y) && x.IsZero() == y.IsZero() && x.Location() == y.Location()
+	}
+	return a.Issuer == b.Issuer && a.Subject == b.Subject && reflect.DeepEqual(a.Audience, b.Audience) &&
+		sameTime(a.ExpiresAt, b.ExpiresAt) && sameTime(a.NotBefore, b.NotBefore) && sameTime(a.IssuedAt, b.IssuedAt) &&
+		a.ID == b.ID && a.ClientID == b.ClientID && a.SessionID == b.SessionID && a.Scope == b.Scope &&
+		reflect.DeepEqual(a.Roles, b.Roles) && a.Extra == nil && b.Extra == nil && string(a.raw) == string(b.raw)
+}
+
+func TestDecodeClaimsFast(t *testing.T) {
+	taken := []string{
+		benchPayload,
+		`{}`,
+		`{"iss":"a"}`,
+		`{"exp":1}`,
+		`{"exp":0}`,
+		`{"aud":["a","b"],"roles":[]}`,
+		`{"aud":[],"roles":["x"]}`,
+		`{"email":"a@example.com","mfa":true,"tenant":null,"n":42,"groups":["a","b"],"empty":"","off":false}`,
+		`{"client_id":"web","client_ix":"other","sid":"s-1","scope":"a b"}`,
+		`{"exp":253402300799}`,
+		`{"":"empty name"}`,
+	}
+	for _, in := range taken {
+		var fast Claims
+		if !decodeClaimsFast([]byte(in), &fast) {
+			t.Errorf("fast decoder passed on %s, which it should take", in)
+			continue
+		}
+		slow, err := slowClaims([]byte(in))
+		if err != nil {
+			t.Errorf("general reader refuses %s: %v", in, err)
+			continue
+		}
+		if !sameDecoding(fast, slow) {
+			t.Errorf("%s: fast %+v, general %+v", in, fast, slow)
+		}
+	}
+	// Each of these is left to the general reader, which accepts some
+	// (whitespace, escapes, floats, objects) and refuses others.
+	passed := []string{
+		``, `{`, `}`, `[]`, `{ "iss":"a"}`, `{"iss" :"a"}`, `{"iss":"a" }`, `{"iss":"a"} `,
+		`{"i\u0073s":"a"}`, `{"iss":"\u0061"}`, `{"iss":"é"}`, `{"iss":1}`, `{"exp":"1"}`,
+		`{"exp":1.5}`, `{"exp":-1}`, `{"exp":01}`, `{"exp":1e3}`, `{"exp":253402300800}`,
+		`{"exp":1234567890123456}`, `{"iss":"a","iss":"b"}`, `{"x":1,"x":2}`, `{"x":{"y":1}}`,
+		`{"x":[1]}`, `{"aud":["a",1]}`, `{"roles":"admin"}`, `{"roles":["a",]}`, `{"iss":"a",}`,
+		`{"x":tru}`, `{"x":nul}`, `{"iss":"a"`, `{"iss":"a}`, `{"iss"}`, `{"iss":}`, `{,}`,
+		`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9}`,
+	}
+	for _, in := range passed {
+		var fast Claims
+		if decodeClaimsFast([]byte(in), &fast) {
+			t.Errorf("fast decoder took %q, which it should leave to the general reader", in)
+		}
+	}
+}
+
+// FuzzDecodeClaimsFast checks that the fast decoder never disagrees with
+// the general reader: what it takes, the general reader takes to the same
+// claims.
+func FuzzDecodeClaimsFast(f *testing.F) {
+	addClaimsSeeds(f)
+	f.Add([]byte(benchPayload))
+	f.Add([]byte(`{"exp":1,"x":[],"y":true,"z":null,"a":"b"}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var fast Claims
+		if !decodeClaimsFast(slices.Clone(in), &fast) {
+			return
+		}
+		slow, err := slowClaims(slices.Clone(in))
+		if err != nil {
+			t.Fatalf("fast decoder took %q, general reader refuses it: %v", in, err)
+		}
+		if !sameDecoding(fast, slow) {
+			t.Fatalf("%q: fast %+v, general %+v", in, fast, slow)
+		}
+	})
+}
