@@ -172,7 +172,15 @@ func Verify(token string, keys *KeySet, opts *VerifyOptions) (Header, []byte, er
 		return Header{}, nil, err
 	}
 	signed := bytesOf(token[:j])
-	key, err := selectKey(keys, alg, h.kid, h.hasKid, signed, sig)
+	var key *Key
+	if memo != nil && memo.key != nil {
+		// The header names a kid that resolved to this key, of this
+		// algorithm, when it was remembered; the set never changes.
+		key = memo.key
+		err = key.verify(signed, sig)
+	} else {
+		key, err = selectKey(keys, alg, h.kid, h.hasKid, signed, sig)
+	}
 	if err != nil {
 		return Header{}, nil, err
 	}
@@ -185,7 +193,11 @@ func Verify(token string, keys *KeySet, opts *VerifyOptions) (Header, []byte, er
 		out.KeyID = key.kid
 	}
 	if memo == nil && len(seg) <= maxMemoHeader {
-		keys.memo.Store(&headerMemo{seg: strings.Clone(seg), alg: alg, kid: string(h.kid), hasKid: h.hasKid, typ: typ, cty: cty})
+		m := &headerMemo{seg: strings.Clone(seg), alg: alg, kid: string(h.kid), hasKid: h.hasKid, typ: typ, cty: cty}
+		if h.hasKid {
+			m.key = key
+		}
+		keys.memo.Store(m)
 	}
 	return out, payload, nil
 }
@@ -201,6 +213,9 @@ type headerMemo struct {
 	kid      string
 	hasKid   bool
 	typ, cty string
+	// key is the key kid selects, when the header has a kid: a KeySet is
+	// immutable, so the lookup need not be repeated.
+	key *Key
 }
 
 // selectKey finds the trusted key for h and checks the signature with it.
