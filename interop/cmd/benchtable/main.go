@@ -9,6 +9,11 @@
 // over the reference library's (above 1 means the reference is faster),
 // and the reference's time over the floor's (its overhead over the bare
 // primitive).
+//
+// Paired benchmarks, named Benchmark<Op>Paired/<alg> and reporting the
+// custom metrics <ref>-ns/op, <floor>-ns/op and <ref>/<floor> (see
+// interop's BenchmarkVerifyPaired), get a table of their own: the median
+// ratio with its range over the runs, and the median times.
 package main
 
 import (
@@ -35,8 +40,8 @@ func main() {
 		os.Exit(2)
 	}
 	res, err := parse(os.Stdin)
-	if err == nil && len(res.ops) == 0 {
-		err = fmt.Errorf("no Benchmark<Op>/<alg>/<lib> lines on stdin")
+	if err == nil && len(res.ops) == 0 && len(res.pairedOps) == 0 {
+		err = fmt.Errorf("no Benchmark<Op>/<alg>/<lib> or Benchmark<Op>Paired/<alg> lines on stdin")
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "benchtable: error: %v\n", err)
@@ -50,17 +55,28 @@ type sample struct {
 	ns, bytes, allocs []float64
 }
 
+// pairedSample is one paired benchmark's measurements across runs: the
+// ratio, and each side's time by library name.
+type pairedSample struct {
+	ratio []float64
+	ns    map[string][]float64
+}
+
 // results keeps names in order of first appearance.
 type results struct {
 	ops, algs, libs []string
 	runs            map[[3]string]*sample
+	// pairedOps and pairedAlgs name the paired benchmarks, paired holds
+	// their metrics by [op, alg].
+	pairedOps, pairedAlgs []string
+	paired                map[[2]string]*pairedSample
 }
 
 // parse reads benchmark lines such as
 //
 //	BenchmarkVerify/HS256/latch-2  70273  3356 ns/op  336 B/op  3 allocs/op
 func parse(r io.Reader) (*results, error) {
-	res := &results{runs: make(map[[3]string]*sample)}
+	res := &results{runs: make(map[[3]string]*sample), paired: make(map[[2]string]*pairedSample)}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -74,6 +90,12 @@ func parse(r io.Reader) (*results, error) {
 			}
 		}
 		parts := strings.Split(strings.TrimPrefix(name, "Benchmark"), "/")
+		if len(parts) == 2 && strings.HasSuffix(parts[0], "Paired") {
+			if err := res.addPaired(parts[0], parts[1], f); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if len(parts) != 3 {
 			continue
 		}
@@ -104,6 +126,38 @@ func parse(r io.Reader) (*results, error) {
 		}
 	}
 	return res, sc.Err()
+}
+
+// addPaired records the metrics of a paired benchmark line f: a unit
+// "<lib>-ns/op" is one side's time, "<a>/<b>" the ratio.
+func (res *results) addPaired(op, alg string, f []string) error {
+	key := [2]string{op, alg}
+	p := res.paired[key]
+	if p == nil {
+		p = &pairedSample{ns: make(map[string][]float64)}
+		res.paired[key] = p
+		if !slices.Contains(res.pairedOps, op) {
+			res.pairedOps = append(res.pairedOps, op)
+		}
+		if !slices.Contains(res.pairedAlgs, alg) {
+			res.pairedAlgs = append(res.pairedAlgs, alg)
+		}
+	}
+	for i := 2; i+1 < len(f); i += 2 {
+		v, err := strconv.ParseFloat(f[i], 64)
+		if err != nil {
+			return fmt.Errorf("%s: value %q: %v", f[0], f[i], err)
+		}
+		switch unit := f[i+1]; {
+		case unit == "ns/op":
+		case strings.HasSuffix(unit, "-ns/op"):
+			lib := strings.TrimSuffix(unit, "-ns/op")
+			p.ns[lib] = append(p.ns[lib], v)
+		case strings.Contains(unit, "/"):
+			p.ratio = append(p.ratio, v)
+		}
+	}
+	return nil
 }
 
 func median(xs []float64) float64 {
@@ -181,6 +235,20 @@ func (res *results) write(w io.Writer, ref, floor string) {
 				}
 			}
 			fmt.Fprintln(w)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, op := range res.pairedOps {
+		fmt.Fprintf(w, "### %s: %s / %s timed in one loop\n\n", op, ref, floor)
+		fmt.Fprintf(w, "| alg | %s / %s, median | min – max | runs | %s time | %s time |\n|---|--:|--:|--:|--:|--:|\n", ref, floor, ref, floor)
+		for _, alg := range res.pairedAlgs {
+			p := res.paired[[2]string{op, alg}]
+			if p == nil || len(p.ratio) == 0 {
+				continue
+			}
+			fmt.Fprintf(w, "| %s | %.3f× | %.3f – %.3f | %d | %s | %s |\n", alg, median(p.ratio),
+				slices.Min(p.ratio), slices.Max(p.ratio), len(p.ratio),
+				duration(median(p.ns[ref])), duration(median(p.ns[floor])))
 		}
 		fmt.Fprintln(w)
 	}
