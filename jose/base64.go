@@ -34,14 +34,14 @@ func decodeSegment(dst []byte, s, part string) ([]byte, error) {
 	case 3:
 		need += 2
 	}
-	// Eight characters are stored as one eight-byte word, six of them
-	// decoded: two bytes of room past the end are needed.
-	if cap(dst)-n < need+2 {
-		grown := make([]byte, n, n+need+2)
+	if cap(dst)-n < need {
+		grown := make([]byte, n, n+need)
 		copy(grown, dst)
 		dst = grown
 	}
-	out := dst[n : n+need+2]
+	// Eight characters are stored as one eight-byte word, six of them
+	// decoded, while there is room for the word; groups of four finish.
+	out := dst[n:cap(dst)]
 	var acc uint32
 	o := 0
 	for len(s) >= 8 && o+8 <= len(out) {
@@ -53,7 +53,7 @@ func decodeSegment(dst []byte, s, part string) ([]byte, error) {
 		o += 6
 		s = s[8:]
 	}
-	if len(s) >= 4 {
+	for len(s) >= 4 {
 		v := dec0[s[0]] | dec1[s[1]] | dec2[s[2]] | dec3[s[3]]
 		acc |= v
 		out[o], out[o+1], out[o+2] = byte(v>>16), byte(v>>8), byte(v)

@@ -36,6 +36,11 @@ func TestDecodeSegment(t *testing.T) {
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("decodeSegment(%q) = %x, %v; want %x", s, got, err, want)
 		}
+		// A buffer with room to spare, as Verify passes for the signature.
+		got, err = decodeSegment(make([]byte, 0, 1024), s, "test")
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("decodeSegment(buf, %q) = %x, %v; want %x", s, got, err, want)
+		}
 		// Appending keeps what dst held.
 		got, err = decodeSegment([]byte("pre"), s, "test")
 		if err != nil || string(got) != "pre"+string(want) {
