@@ -34,6 +34,11 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 	s := unsafe.String(&payload[0], n)
 	var seen uint32                // bit per registered claim read
 	var other [maxFastOther]uint64 // offsets (start<<32 | end) of other names
+	// The strings of "aud" and "roles", collected on the stack and
+	// copied to the heap once at the end.
+	var small [8]string
+	list := small[:0]
+	var audFrom, audTo, rolesFrom, rolesTo int
 	others := 0
 	p := 1
 	for {
@@ -43,11 +48,13 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 			return false
 		}
 		start := p + 1
-		end := strictjson.PlainEnd(payload, start)
-		if end >= n || payload[end] != '"' || end+1 >= n || payload[end+1] != ':' {
-			return false
+		claim, end := lookupClaim(payload, start)
+		if claim == claimOther {
+			end = strictjson.PlainEnd(payload, start)
+			if end >= n || payload[end] != '"' || end+1 >= n || payload[end+1] != ':' {
+				return false
+			}
 		}
-		claim := lookupClaim(load8(payload, start), end-start, s[start:end])
 		p = end + 2
 		if p >= n {
 			return false
@@ -91,19 +98,23 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 					c.IssuedAt = t
 				}
 			case claimAud:
+				audFrom = len(list)
 				if payload[p] == '"' {
 					var a string
 					if a, p, ok = fastString(s, payload, p); !ok {
 						return false
 					}
-					c.Audience = Audience{a}
-				} else if c.Audience, p, ok = fastStrings(s, payload, p); !ok {
+					list = append(list, a)
+				} else if list, p, ok = appendStrings(list, s, payload, p); !ok {
 					return false
 				}
+				audTo = len(list)
 			case claimRoles:
-				if c.Roles, p, ok = fastStrings(s, payload, p); !ok {
+				rolesFrom = len(list)
+				if list, p, ok = appendStrings(list, s, payload, p); !ok {
 					return false
 				}
+				rolesTo = len(list)
 			default:
 				var v string
 				if v, p, ok = fastString(s, payload, p); !ok {
@@ -140,6 +151,18 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 		if p != n-1 {
 			return false
 		}
+		if len(list) > 0 {
+			// One allocation holds both lists; each is capped so that an
+			// append to one cannot write over the other.
+			all := make([]string, len(list))
+			copy(all, list)
+			if audTo > audFrom {
+				c.Audience = all[audFrom:audTo:audTo]
+			}
+			if rolesTo > rolesFrom {
+				c.Roles = all[rolesFrom:rolesTo:rolesTo]
+			}
+		}
 		c.raw = payload
 		return true
 	}
@@ -165,9 +188,9 @@ const (
 	claimOther
 )
 
-// word3 and word5 are a name's first bytes followed by the closing quote
-// and the colon, as decodeClaimsFast reads them: "iss": is the word of
-// `iss":` plus whatever follows, masked to the name and those two bytes.
+// word3 and word5 are a name's bytes followed by the closing quote and
+// the colon, as lookupClaim reads them: the word of `iss":` plus whatever
+// follows, masked to the name and those two bytes.
 func word3(name string) uint64 {
 	return uint64(name[0]) | uint64(name[1])<<8 | uint64(name[2])<<16 | '"'<<24 | ':'<<32
 }
@@ -181,6 +204,7 @@ var (
 	wNbf, wIat, wJti, wSid        = word3("nbf"), word3("iat"), word3("jti"), word3("sid")
 	wScope, wRoles                = word5("scope"), word5("roles")
 	mask3, mask5           uint64 = 1<<40 - 1, 1<<56 - 1
+	wClientI                      = load8([]byte("client_i"), 0)
 )
 
 // load8 returns the eight bytes of payload from p on as a little-endian
@@ -196,44 +220,40 @@ func load8(payload []byte, p int) uint64 {
 	return w
 }
 
-// lookupClaim names the registered claim whose name is text, of length
-// size, or claimOther. word holds the bytes from the name's first on (see
-// load8); a name is followed by its closing quote and a colon, which the
-// word comparison includes.
-func lookupClaim(word uint64, size int, text string) int {
-	switch size {
-	case 3:
-		switch word & mask3 {
-		case wIss:
-			return claimIss
-		case wSub:
-			return claimSub
-		case wAud:
-			return claimAud
-		case wExp:
-			return claimExp
-		case wNbf:
-			return claimNbf
-		case wIat:
-			return claimIat
-		case wJti:
-			return claimJti
-		case wSid:
-			return claimSid
-		}
-	case 5:
-		switch word & mask5 {
-		case wScope:
-			return claimScope
-		case wRoles:
-			return claimRoles
-		}
-	case 9:
-		if text == "client_id" {
-			return claimClientID
-		}
+// lookupClaim recognizes a registered claim's name, with its closing
+// quote and the colon after it, at start: the claim and the offset of the
+// closing quote, or claimOther. The comparison is on the word of bytes
+// from start (see load8), so no byte of the name is scanned on its own.
+func lookupClaim(payload []byte, start int) (claim, end int) {
+	word := load8(payload, start)
+	switch word & mask3 {
+	case wIss:
+		return claimIss, start + 3
+	case wSub:
+		return claimSub, start + 3
+	case wAud:
+		return claimAud, start + 3
+	case wExp:
+		return claimExp, start + 3
+	case wNbf:
+		return claimNbf, start + 3
+	case wIat:
+		return claimIat, start + 3
+	case wJti:
+		return claimJti, start + 3
+	case wSid:
+		return claimSid, start + 3
 	}
-	return claimOther
+	switch word & mask5 {
+	case wScope:
+		return claimScope, start + 5
+	case wRoles:
+		return claimRoles, start + 5
+	}
+	if word == wClientI && start+11 <= len(payload) && string(payload[start+8:start+11]) == `d":` {
+		return claimClientID, start + 9
+	}
+	return claimOther, 0
 }
 
 // fastString reads the plain string at p: its text (sharing s) and the
@@ -249,24 +269,22 @@ func fastString(s string, payload []byte, p int) (string, int, bool) {
 	return s[p+1 : end], end + 1, true
 }
 
-// fastStrings reads an array of plain strings at p. Like the general
-// path, an empty array yields nil.
-func fastStrings(s string, payload []byte, p int) ([]string, int, bool) {
+// appendStrings appends the elements of the array of plain strings at p
+// to dst, and returns the offset just past the array.
+func appendStrings(dst []string, s string, payload []byte, p int) ([]string, int, bool) {
 	if payload[p] != '[' {
 		return nil, 0, false
 	}
 	p++
 	if p < len(payload) && payload[p] == ']' {
-		return nil, p + 1, true
+		return dst, p + 1, true
 	}
-	var small [8]string
-	out := small[:0]
 	for {
 		v, next, ok := fastString(s, payload, p)
 		if !ok || next >= len(payload) {
 			return nil, 0, false
 		}
-		out = append(out, v)
+		dst = append(dst, v)
 		switch payload[next] {
 		case ',':
 			p = next + 1
@@ -274,7 +292,7 @@ func fastStrings(s string, payload []byte, p int) ([]string, int, bool) {
 				return nil, 0, false
 			}
 		case ']':
-			return append([]string(nil), out...), next + 1, true
+			return dst, next + 1, true
 		default:
 			return nil, 0, false
 		}
@@ -309,9 +327,31 @@ func skipFastValue(payload []byte, p int) (int, bool) {
 		}
 		return end + 1, true
 	case c == '[':
-		s := unsafe.String(&payload[0], len(payload))
-		_, next, ok := fastStrings(s, payload, p)
-		return next, ok
+		// Only an array of plain strings, which are checked, not kept.
+		p++
+		if p < len(payload) && payload[p] == ']' {
+			return p + 1, true
+		}
+		for {
+			if payload[p] != '"' {
+				return 0, false
+			}
+			end := strictjson.PlainEnd(payload, p+1)
+			if end+1 >= len(payload) || payload[end] != '"' {
+				return 0, false
+			}
+			switch payload[end+1] {
+			case ',':
+				p = end + 2
+				if p >= len(payload) {
+					return 0, false
+				}
+			case ']':
+				return end + 2, true
+			default:
+				return 0, false
+			}
+		}
 	case c-'0' <= 9:
 		start := p
 		for p < len(payload) && payload[p]-'0' <= 9 {

@@ -55,6 +55,17 @@ func TestDecodeClaimsFast(t *testing.T) {
 			t.Errorf("%s: fast %+v, general %+v", in, fast, slow)
 		}
 	}
+	// aud and roles share one allocation: appending to one must not
+	// reach the other.
+	var c Claims
+	if !decodeClaimsFast([]byte(`{"aud":["a","b"],"roles":["r1","r2"]}`), &c) {
+		t.Fatal("fast decoder passed on aud and roles arrays")
+	}
+	_ = append(c.Audience, "x")
+	if !slices.Equal(c.Roles, []string{"r1", "r2"}) || !slices.Equal(c.Audience, Audience{"a", "b"}) {
+		t.Errorf("appends reached the shared slice: aud %q roles %q", c.Audience, c.Roles)
+	}
+
 	// Each of these is left to the general reader, which accepts some
 	// (whitespace, escapes, floats, objects) and refuses others.
 	passed := []string{

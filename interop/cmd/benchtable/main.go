@@ -129,7 +129,8 @@ func parse(r io.Reader) (*results, error) {
 }
 
 // addPaired records the metrics of a paired benchmark line f: a unit
-// "<lib>-ns/op" is one side's time, "<a>/<b>" the ratio.
+// "<lib>-ns/op" is one side's time, "<a>/<b>" (other than a per-op unit
+// such as B/op) the ratio.
 func (res *results) addPaired(op, alg string, f []string) error {
 	key := [2]string{op, alg}
 	p := res.paired[key]
@@ -153,7 +154,7 @@ func (res *results) addPaired(op, alg string, f []string) error {
 		case strings.HasSuffix(unit, "-ns/op"):
 			lib := strings.TrimSuffix(unit, "-ns/op")
 			p.ns[lib] = append(p.ns[lib], v)
-		case strings.Contains(unit, "/"):
+		case strings.Contains(unit, "/") && !strings.HasSuffix(unit, "/op"):
 			p.ratio = append(p.ratio, v)
 		}
 	}
@@ -174,10 +175,12 @@ func median(xs []float64) float64 {
 
 // duration prints nanoseconds with three significant digits.
 func duration(ns float64) string {
+	// Thresholds where three significant digits round up to the next
+	// unit: 999.6 µs prints as 1 ms, not 1e+03 µs.
 	switch {
-	case ns >= 1e6:
+	case ns >= 999.5e3:
 		return fmt.Sprintf("%.3g ms", ns/1e6)
-	case ns >= 1e3:
+	case ns >= 999.5:
 		return fmt.Sprintf("%.3g µs", ns/1e3)
 	}
 	return fmt.Sprintf("%.3g ns", ns)
