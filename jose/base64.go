@@ -43,40 +43,38 @@ func decodeSegment(dst []byte, s, part string) ([]byte, error) {
 	// decoded, while there is room for the word; groups of four finish.
 	out := dst[n:cap(dst)]
 	var acc uint32
-	o := 0
-	for len(s) >= 8 && o+8 <= len(out) {
-		_ = s[7]
-		v1 := dec0[s[0]] | dec1[s[1]] | dec2[s[2]] | dec3[s[3]]
-		v2 := dec0[s[4]] | dec1[s[5]] | dec2[s[6]] | dec3[s[7]]
+	t := &decTables
+	for len(s) >= 8 && len(out) >= 8 {
+		v1 := t[0][s[0]] | t[1][s[1]] | t[2][s[2]] | t[3][s[3]]
+		v2 := t[0][s[4]] | t[1][s[5]] | t[2][s[6]] | t[3][s[7]]
 		acc |= v1 | v2
-		binary.BigEndian.PutUint64(out[o:], uint64(v1)<<40|uint64(v2)<<16)
-		o += 6
-		s = s[8:]
+		binary.BigEndian.PutUint64(out, uint64(v1)<<40|uint64(v2)<<16)
+		out, s = out[6:], s[8:]
 	}
 	for len(s) >= 4 {
-		v := dec0[s[0]] | dec1[s[1]] | dec2[s[2]] | dec3[s[3]]
+		_ = out[2] // need left room for every group
+		v := t[0][s[0]] | t[1][s[1]] | t[2][s[2]] | t[3][s[3]]
 		acc |= v
-		out[o], out[o+1], out[o+2] = byte(v>>16), byte(v>>8), byte(v)
-		o += 3
-		s = s[4:]
+		out[0], out[1], out[2] = byte(v>>16), byte(v>>8), byte(v)
+		out, s = out[3:], s[4:]
 	}
 	switch len(s) {
 	case 2:
-		v := dec0[s[0]] | dec1[s[1]]
+		v := t[0][s[0]] | t[1][s[1]]
 		// The second character's low four bits are past the last byte.
 		if v&0xF000 != 0 {
 			acc |= badChar
 		}
 		acc |= v
-		out[o] = byte(v >> 16)
+		out[0] = byte(v >> 16)
 	case 3:
-		v := dec0[s[0]] | dec1[s[1]] | dec2[s[2]]
+		v := t[0][s[0]] | t[1][s[1]] | t[2][s[2]]
 		// The third character's low two bits are past the last byte.
 		if v&0xC0 != 0 {
 			acc |= badChar
 		}
 		acc |= v
-		out[o], out[o+1] = byte(v>>16), byte(v>>8)
+		out[0], out[1] = byte(v>>16), byte(v>>8)
 	}
 	if acc&badChar != 0 {
 		return nil, fmt.Errorf("%w: %w: %s", ErrMalformed, ErrNonCanonical, part)
@@ -88,16 +86,16 @@ func decodeSegment(dst []byte, s, part string) ([]byte, error) {
 // lies above the 24 bits four characters decode to.
 const badChar = 1 << 31
 
-// dec0 to dec3 map a character to its six bits, shifted to where they go
-// as the first to fourth character of a group of four, or to badChar.
-var dec0, dec1, dec2, dec3 = func() (d0, d1, d2, d3 [256]uint32) {
+// decTables maps a character to its six bits, shifted to where they go as
+// the first to fourth character of a group of four, or to badChar.
+var decTables = func() (t [4][256]uint32) {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	for i := range 256 {
-		d0[i], d1[i], d2[i], d3[i] = badChar, badChar, badChar, badChar
+		t[0][i], t[1][i], t[2][i], t[3][i] = badChar, badChar, badChar, badChar
 	}
 	for i := range len(alphabet) {
 		c := alphabet[i]
-		d0[c], d1[c], d2[c], d3[c] = uint32(i)<<18, uint32(i)<<12, uint32(i)<<6, uint32(i)
+		t[0][c], t[1][c], t[2][c], t[3][c] = uint32(i)<<18, uint32(i)<<12, uint32(i)<<6, uint32(i)
 	}
 	return
 }()
