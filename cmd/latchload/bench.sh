@@ -135,7 +135,10 @@ if echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null; then hwm_reset=yes; else 
 	done
 ) >"$WORK/rss.samples" &
 SAMPLER_PID=$!
-load -scenario login -c 1000 -n 1000 -d 300s -timeout 300s -users "$USERS"
+# The burst is more than two hashing slots clear in latch's 10 s wait
+# limit: the logins that wait longer are shed with 503 and Retry-After,
+# which is the behaviour under test here, not a failure (-shed-ok).
+load -scenario login -c 1000 -n 1000 -d 300s -timeout 300s -users "$USERS" -shed-ok
 sleep 0.3
 kill "$SAMPLER_PID" 2>/dev/null || true
 wait "$SAMPLER_PID" 2>/dev/null || true

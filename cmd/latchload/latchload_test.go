@@ -21,6 +21,7 @@ import (
 type fakeLatch struct {
 	password  string
 	failEvery int64 // refresh: every failEvery'th request answers 503; 0 never
+	shed      bool  // those 503s carry Retry-After, as latch's load shedding does
 	delay     time.Duration
 
 	mu     sync.Mutex
@@ -82,6 +83,9 @@ func (f *fakeLatch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n := f.refreshes.Add(1)
 		if f.failEvery > 0 && n%f.failEvery == 0 {
 			f.failed.Add(1)
+			if f.shed {
+				w.Header().Set("Retry-After", "1")
+			}
 			http.Error(w, `{"error":"temporarily_unavailable"}`, http.StatusServiceUnavailable)
 			return
 		}
@@ -373,6 +377,40 @@ func TestRunExitStatus(t *testing.T) {
 			}
 			if !strings.Contains(stdout.String(), tt.out) {
 				t.Errorf("run(%q) stdout = %q, want it to contain %q", tt.args, stdout.String(), tt.out)
+			}
+		})
+	}
+}
+
+func TestShedOK(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		shed, shedOK bool
+		wantErrors   bool
+	}{
+		{name: "shed answers, -shed-ok", shed: true, shedOK: true, wantErrors: false},
+		{name: "shed answers, no -shed-ok", shed: true, shedOK: false, wantErrors: true},
+		{name: "503 without Retry-After, -shed-ok", shed: false, shedOK: true, wantErrors: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeLatch{password: DefaultPassword, failEvery: 4, shed: tt.shed}
+			u := newFakeLatch(t, f)
+			rep, err := Run(t.Context(), Config{
+				URL: u, Scenario: ScenarioRefresh, Concurrency: 4, Duration: 10 * time.Second, Requests: 200,
+				Users: 4, Signup: true, Password: DefaultPassword, EmailPrefix: "u", EmailDomain: "example.com",
+				Timeout: 5 * time.Second, ShedOK: tt.shedOK,
+			})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if rep.Total.Statuses["503"] == 0 {
+				t.Fatalf("statuses %v: no 503 measured", rep.Total.Statuses)
+			}
+			if got := rep.Total.Errors > 0; got != tt.wantErrors {
+				t.Errorf("errors = %d with %d 503s, want errors: %v", rep.Total.Errors, rep.Total.Statuses["503"], tt.wantErrors)
+			}
+			if got := rep.Failure() != ""; got != tt.wantErrors {
+				t.Errorf("Failure() = %q, want a failure: %v", rep.Failure(), tt.wantErrors)
 			}
 		})
 	}

@@ -45,7 +45,8 @@
 // that figure holds when throughput does not.
 //
 // Exit status: 0 on success; 1 when set-up fails, no request completes or
-// more than 1% of the measured requests fail; 2 on a usage error.
+// more than 1% of the measured requests fail (with -shed-ok, the server's
+// load-shedding 503s do not count as failures); 2 on a usage error.
 package main
 
 import (
@@ -124,6 +125,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "per-request timeout `D`")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.IntVar(&cfg.ServerPID, "pid", 0, "also report the CPU time of the local server process `PID` in the measured window (Linux)")
+	fs.BoolVar(&cfg.ShedOK, "shed-ok", false, "count 503 temporarily_unavailable answers with Retry-After (load shedding) as handled, not failed")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a non-loopback host (only with permission to load it)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
