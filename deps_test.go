@@ -9,7 +9,7 @@ import (
 
 // publicPackages may be imported by any Go program; they must stay free of
 // latch's server code and of third-party modules.
-var publicPackages = []string{"jose", "jwt", "verifier"}
+var publicPackages = []string{"jose", "jwt", "revocation", "verifier"}
 
 // publicLeaves are internal packages that public packages may use: they are
 // standard-library-only building blocks with no server logic.

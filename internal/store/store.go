@@ -17,9 +17,10 @@
 // is returned as is.
 //
 // Revocations are written by the backend in the same transaction as the
-// change that causes them (a session revoked, all of a user's sessions
-// revoked), so a revocation is durable exactly when its cause is. Such a
-// record stays in the feed for Options.RevocationTTL.
+// change that causes them (a session revoked, a user's tokens revoked, a
+// signing key revoked), so a revocation is durable exactly when its cause
+// is. Such a record stays in the feed for Options.RevocationTTL, and
+// Options.Notify learns of it as soon as it commits.
 //
 // Times are kept to the millisecond or finer and may come back in another
 // location (compare them with time.Time.Equal). The zero time stays zero
@@ -36,13 +37,19 @@ import (
 // Options are the settings every backend is opened with.
 type Options struct {
 	// RevocationTTL is how long a revocation the backend records itself
-	// (UpdateSession, RevokeUserSessions) stays in the feed: its Expires
+	// (UpdateSession, RevokeUser, UpdateKey) stays in the feed: its Expires
 	// is its At plus RevocationTTL. The store cannot know the access-token
 	// lifetime, so this must be at least that lifetime plus the clock skew
 	// verifiers allow; a shorter one lets a revoked access token become
 	// valid again once its record is pruned. Zero means
 	// DefaultRevocationTTL; negative is an error.
 	RevocationTTL time.Duration
+
+	// Notify, when not nil, is called after every transaction of this
+	// process that recorded a revocation has committed, so that the
+	// revocation feed can push it at once instead of at its next poll.
+	// It must not block nor call the store.
+	Notify func()
 }
 
 // DefaultRevocationTTL is the RevocationTTL of the zero Options: longer
@@ -66,8 +73,12 @@ type User struct {
 	PasswordHash string   // argon2id PHC string
 	Roles        []string // copied into access tokens at issue and refresh; empty may come back nil
 	Disabled     bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// TokensRevokedAt revokes every access token of the user issued at or
+	// before it (a subject revocation); RevokeUser sets it and records the
+	// revocation. Issuers give later tokens a later "iat". Zero: none.
+	TokensRevokedAt time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // Users stores accounts.
@@ -83,9 +94,21 @@ type Users interface {
 	ListUsers(ctx context.Context) ([]User, error)
 	// UpdateUser applies fn to the user with ID id atomically and stores
 	// its result; an error from fn aborts the update and is returned as is.
-	// The ID, e-mail and CreatedAt cannot change: the stored ones are kept
-	// whatever fn returns.
+	// The ID, e-mail, CreatedAt and TokensRevokedAt cannot change: the
+	// stored ones are kept whatever fn returns (RevokeUser moves
+	// TokensRevokedAt).
 	UpdateUser(ctx context.Context, id string, fn func(User) (User, error)) (User, error)
+	// RevokeUser revokes the user's access tokens issued at or before at,
+	// in one transaction with its cause: it applies fn (when not nil) to
+	// the user as UpdateUser does, sets TokensRevokedAt to at unless it is
+	// already later, records one subject Revocation (Subject and UserID
+	// the user's ID, Reason reason, At at, Expires at plus
+	// Options.RevocationTTL) and, when endSessions is set, revokes every
+	// session of the user that is not revoked and has ExpiresAt after at
+	// (RevokedAt at, RevokeReason reason). It returns the user as stored
+	// and the number of sessions revoked; ErrNotFound if there is no such
+	// user, and an error from fn as is (nothing is then written).
+	RevokeUser(ctx context.Context, id string, reason Reason, at time.Time, endSessions bool, fn func(User) (User, error)) (User, int, error)
 }
 
 // Session is one login: a family of refresh tokens of which exactly one is
@@ -142,13 +165,6 @@ type Sessions interface {
 	// ones are kept whatever fn returns. A TokenHash that another session
 	// has is ErrConflict.
 	UpdateSession(ctx context.Context, id string, fn func(Session) (Session, error)) (Session, error)
-	// RevokeUserSessions revokes every session of the user that is not
-	// revoked and has ExpiresAt after at, setting RevokedAt to at and
-	// RevokeReason to reason, and records one user Revocation covering all
-	// access tokens issued to the user up to at (Expires: at plus
-	// Options.RevocationTTL), in one transaction, even if no session was
-	// active. It returns the number of sessions it revoked.
-	RevokeUserSessions(ctx context.Context, userID string, reason Reason, at time.Time) (int, error)
 	// DeleteSessions removes sessions that ended (revoked or past
 	// ExpiresAt) before cutoff, and returns how many it removed.
 	DeleteSessions(ctx context.Context, cutoff time.Time) (int, error)
@@ -164,6 +180,8 @@ const (
 	ReasonPasswordChange Reason = "password_change" // the user's password changed
 	ReasonDisabled       Reason = "disabled"        // the account was disabled
 	ReasonAdmin          Reason = "admin"           // an operator revoked it
+	ReasonRoleChange     Reason = "role_change"     // the user's roles changed: tokens carry stale roles
+	ReasonKeyRevoked     Reason = "key_revoked"     // the signing key was revoked (compromise)
 )
 
 // Kind is what a Revocation covers.
@@ -171,13 +189,16 @@ type Kind string
 
 // The kinds of revocation.
 const (
-	// KindSession revokes every token of one session (Subject: session ID).
+	// KindSession revokes every token of one session (Subject: session ID,
+	// the tokens' "sid").
 	KindSession Kind = "session"
-	// KindUser revokes every token of one user issued at or before At
-	// (Subject: user ID).
-	KindUser Kind = "user"
-	// KindToken revokes one access token (Subject: its jti).
+	// KindSubject revokes every token of one user issued at or before At
+	// (Subject: user ID, the tokens' "sub").
+	KindSubject Kind = "subject"
+	// KindToken revokes one access token (Subject: its "jti").
 	KindToken Kind = "token"
+	// KindKey revokes every token signed by one key (Subject: its "kid").
+	KindKey Kind = "key"
 )
 
 // Revocation is one durable entry of the revocation feed.
@@ -186,11 +207,14 @@ type Revocation struct {
 	// increasing, and a reader that has seen Seq n never later sees a
 	// record with a smaller Seq (backends must make sequence assignment
 	// and commit order agree).
-	Seq     int64
-	Kind    Kind
+	Seq  int64
+	Kind Kind
+	// Subject is what is revoked: a session ID, user ID, jti or key ID
+	// as Kind says.
 	Subject string
-	UserID  string
-	Reason  Reason
+	// UserID is the user concerned, when there is one.
+	UserID string
+	Reason Reason
 	// At is the moment of revocation: tokens covered that were issued at
 	// or before At are no longer valid.
 	At time.Time
@@ -209,6 +233,11 @@ type Revocations interface {
 	// PruneRevocations deletes records whose Expires is before cutoff and
 	// returns how many it deleted.
 	PruneRevocations(ctx context.Context, cutoff time.Time) (int, error)
+	// RevocationBounds returns the highest Seq ever pruned (0 if none) and
+	// the highest Seq ever assigned (0 if none). A reader whose cursor is
+	// below pruned may have missed records and must read the feed again
+	// from 0: what is retained is every revocation still in force.
+	RevocationBounds(ctx context.Context) (pruned, head int64, err error)
 }
 
 // SigningKey is a JWS signing key in its lifecycle: published from
@@ -226,6 +255,9 @@ type SigningKey struct {
 	ActivateAt time.Time
 	RetireAt   time.Time // zero: not scheduled
 	RemoveAt   time.Time // zero: not scheduled
+	// RevokedAt is set when the key is revoked (compromised): it leaves
+	// the JWKS and every token it signed is refused. Zero: not revoked.
+	RevokedAt time.Time
 }
 
 // Keys stores signing keys.
@@ -235,7 +267,11 @@ type Keys interface {
 	// ListKeys returns all keys ordered by ActivateAt.
 	ListKeys(ctx context.Context) ([]SigningKey, error)
 	// UpdateKey applies fn to the key atomically and stores its result.
-	// The ID and CreatedAt cannot change: the stored ones are kept.
+	// The ID and CreatedAt cannot change, nor RevokedAt once set: the
+	// stored ones are kept. If the result is newly revoked (RevokedAt set
+	// where it was zero), a key Revocation is recorded in the same
+	// transaction: Subject the key ID, Reason ReasonKeyRevoked, At
+	// RevokedAt, Expires At plus Options.RevocationTTL.
 	UpdateKey(ctx context.Context, id string, fn func(SigningKey) (SigningKey, error)) (SigningKey, error)
 	// DeleteKey removes the key, or returns ErrNotFound.
 	DeleteKey(ctx context.Context, id string) error
@@ -261,6 +297,37 @@ type Throttles interface {
 	PruneThrottles(ctx context.Context, cutoff time.Time) (int, error)
 }
 
+// Client is a registered OAuth 2.0 client (RFC 6749 §2): a service that
+// authenticates to the server, for now to read the revocation feed and to
+// introspect tokens. Secrets are 256-bit random values shown once; only
+// their SHA-256 hash is kept, which is enough for secrets of that
+// strength (no password hashing needed) and is compared in constant time.
+type Client struct {
+	ID         string // the client_id; unique
+	Name       string // unique, chosen by the operator
+	SecretHash []byte // SHA-256 of the client secret
+	// Scopes the client may use, e.g. "revocations:read".
+	Scopes    []string // empty may come back nil
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Clients stores OAuth clients.
+type Clients interface {
+	// CreateClient inserts c; ErrConflict if its ID or Name exists.
+	CreateClient(ctx context.Context, c Client) error
+	// ClientByID returns the client with ID id, or ErrNotFound.
+	ClientByID(ctx context.Context, id string) (Client, error)
+	// ListClients returns every client ordered by creation time.
+	ListClients(ctx context.Context) ([]Client, error)
+	// UpdateClient applies fn to the client atomically and stores its
+	// result. The ID and CreatedAt cannot change; a Name another client
+	// has is ErrConflict.
+	UpdateClient(ctx context.Context, id string, fn func(Client) (Client, error)) (Client, error)
+	// DeleteClient removes the client, or returns ErrNotFound.
+	DeleteClient(ctx context.Context, id string) error
+}
+
 // Store is every role together, as a backend provides it. Components ask
 // for the roles they use; only cmd/latch handles a whole Store.
 type Store interface {
@@ -269,6 +336,7 @@ type Store interface {
 	Revocations
 	Keys
 	Throttles
+	Clients
 	// Ping checks that the database answers, for readiness probes.
 	Ping(ctx context.Context) error
 	// Close releases the database.
