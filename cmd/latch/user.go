@@ -33,6 +33,13 @@ func userCommand() *command {
 			summary: "disable a user and end their sessions"},
 		&command{name: "enable", args: "--email E", setup: userDisable(false),
 			summary: "enable a disabled user"},
+		&command{name: "roles", args: "--email E --set ROLES", setup: userRoles,
+			summary: "set a user's roles and revoke tokens with the old ones",
+			detail: "roles replaces the user's roles. Access tokens carry roles, so every token\n" +
+				"issued until now is revoked (the revocation feed takes that to the services\n" +
+				"following it); the user's sessions stay, and the next refresh returns a token\n" +
+				"with the new roles. --set \"\" removes every role.",
+		},
 		&command{name: "list", args: "[--json]", setup: userList,
 			summary: "list users"},
 	)
@@ -115,14 +122,13 @@ func userPasswd(c *command, fs *flag.FlagSet) func(*env, []string) error {
 			if err != nil {
 				return err
 			}
-			ctx := e.context()
-			if _, err := a.db.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
-				u.PasswordHash, u.UpdatedAt = hash, e.now()
+			// One transaction: the new password and the end of every
+			// session and access token issued with the old one.
+			now := e.now()
+			_, n, err := a.db.RevokeUser(e.context(), u.ID, store.ReasonPasswordChange, now, true, func(u store.User) (store.User, error) {
+				u.PasswordHash, u.UpdatedAt = hash, now
 				return u, nil
-			}); err != nil {
-				return err
-			}
-			n, err := a.db.RevokeUserSessions(ctx, u.ID, store.ReasonPasswordChange, e.now())
+			})
 			if err != nil {
 				return err
 			}
@@ -149,18 +155,21 @@ func userDisable(disable bool) func(c *command, fs *flag.FlagSet) func(*env, []s
 				if err != nil {
 					return err
 				}
-				ctx := e.context()
-				if _, err := a.db.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
-					u.Disabled, u.UpdatedAt = disable, e.now()
+				ctx, now := e.context(), e.now()
+				setDisabled := func(u store.User) (store.User, error) {
+					u.Disabled, u.UpdatedAt = disable, now
 					return u, nil
-				}); err != nil {
-					return err
 				}
 				if !disable {
+					if _, err := a.db.UpdateUser(ctx, u.ID, setDisabled); err != nil {
+						return err
+					}
 					fmt.Fprintf(e.stdout, "enabled %s\n", u.Email)
 					return nil
 				}
-				n, err := a.db.RevokeUserSessions(ctx, u.ID, store.ReasonDisabled, e.now())
+				// One transaction: disabled, with every session and access
+				// token of the user revoked.
+				_, n, err := a.db.RevokeUser(ctx, u.ID, store.ReasonDisabled, now, true, setDisabled)
 				if err != nil {
 					return err
 				}

@@ -117,7 +117,7 @@ func (i *Issuer) Issue(user store.User, s store.Session) (string, jwt.Claims, er
 		Audience:  i.cfg.Audience,
 		ExpiresAt: now.Add(i.cfg.AccessTTL),
 		NotBefore: now,
-		IssuedAt:  now,
+		IssuedAt:  issuedAt(now, user.TokensRevokedAt),
 		ID:        base64.RawURLEncoding.EncodeToString(jti[:]),
 		ClientID:  ClientID,
 		SessionID: s.ID,
@@ -135,4 +135,29 @@ func (i *Issuer) Issue(user store.User, s store.Session) (string, jwt.Claims, er
 		i.cfg.Logger.Warn("large access token", "bytes", len(tok), "user", user.ID, "roles", len(user.Roles))
 	}
 	return tok, c, nil
+}
+
+// issuedAt is the "iat" of a token issued at now (whole seconds) to a user
+// whose tokens issued at or before revoked are revoked (a subject
+// revocation; zero: none).
+//
+// Verifiers compare "iat", a NumericDate of whole seconds, with the
+// revocation time truncated to the second, and refuse a token whose iat is
+// not after it. A token issued in the same second as the revocation (a
+// login right after a password change, or a refresh right after a role
+// change) would then be refused although it was issued after the
+// revocation. Its iat is therefore the first second after the revocation:
+// at most a second ahead of now, well within the clock skew verifiers
+// allow, while nbf stays now and exp now plus the lifetime. A revocation
+// time ahead of this server's clock (recorded by a node whose clock runs
+// ahead) gives an iat further ahead, which verifiers refuse until their
+// clock, plus their leeway, reaches it.
+func issuedAt(now, revoked time.Time) time.Time {
+	if revoked.IsZero() {
+		return now
+	}
+	if floor := revoked.Truncate(time.Second); !now.After(floor) {
+		return floor.Add(time.Second)
+	}
+	return now
 }

@@ -202,6 +202,63 @@ func equal(a, b any) bool {
 	return a == b
 }
 
+// TestIssueAfterTokensRevoked checks that a token's "iat" is after the
+// user's TokensRevokedAt at the second precision verifiers compare them
+// with, so that a token issued after a subject revocation is not covered
+// by it, while nbf and exp stay relative to now.
+func TestIssueAfterTokensRevoked(t *testing.T) {
+	now := t0.Truncate(time.Second) // t0 is 700 ms into this second
+	tests := []struct {
+		name    string
+		revoked time.Time
+		wantIat time.Time
+	}{
+		{"never revoked", time.Time{}, now},
+		{"a minute earlier", t0.Add(-time.Minute), now},
+		{"at the end of the previous second", now.Add(-time.Millisecond), now},
+		{"at the start of this second", now, now.Add(time.Second)},
+		{"earlier in this second", t0.Add(-500 * time.Millisecond), now.Add(time.Second)},
+		{"at now", t0, now.Add(time.Second)},
+		{"later in this second", t0.Add(200 * time.Millisecond), now.Add(time.Second)},
+		{"a later second", t0.Add(3 * time.Second), now.Add(4 * time.Second)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, clk := newRing(t)
+			iss := newIssuer(t, r, issuer.Config{Issuer: testIssuer, Audience: testAudience, Now: clk.Now})
+			user := alice
+			user.TokensRevokedAt = tt.revoked
+			tok, claims, err := iss.Issue(user, session)
+			if err != nil {
+				t.Fatalf("Issue(TokensRevokedAt %v) error: %v", tt.revoked, err)
+			}
+			if !claims.IssuedAt.Equal(tt.wantIat) || !claims.NotBefore.Equal(now) || !claims.ExpiresAt.Equal(now.Add(issuer.DefaultAccessTTL)) {
+				t.Errorf("Issue(TokensRevokedAt %v) = iat %v, nbf %v, exp %v, want %v, %v, %v",
+					tt.revoked, claims.IssuedAt, claims.NotBefore, claims.ExpiresAt, tt.wantIat, now, now.Add(issuer.DefaultAccessTTL))
+			}
+			if !tt.revoked.IsZero() && !claims.IssuedAt.After(tt.revoked.Truncate(time.Second)) {
+				t.Errorf("Issue(TokensRevokedAt %v) = iat %v, want after %v (covered by the revocation otherwise)",
+					tt.revoked, claims.IssuedAt, tt.revoked.Truncate(time.Second))
+			}
+
+			// What was signed is what was returned, and a verifier with
+			// the default leeway accepts it.
+			keys, err := r.VerificationKeys()
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := jwt.NewValidator(keys, testIssuer, testAudience[0], jwt.ValidatorOptions{Type: jwt.TypeAccessToken, Now: clk.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := v.Parse(tok)
+			if err != nil || !got.IssuedAt.Equal(tt.wantIat) {
+				t.Errorf("Parse(token) = iat %v, %v, want %v, nil", got.IssuedAt, err, tt.wantIat)
+			}
+		})
+	}
+}
+
 func TestIssueRefusedByOtherVerifiers(t *testing.T) {
 	r, clk := newRing(t)
 	iss := newIssuer(t, r, issuer.Config{Issuer: testIssuer, Audience: testAudience, Now: clk.Now})

@@ -251,7 +251,7 @@ func (r *Ring) build(now time.Time) (*snapshot, error) {
 				s.validUntil = t
 			}
 		}
-		if now.Before(k.CreatedAt) || (!k.RemoveAt.IsZero() && !now.Before(k.RemoveAt)) {
+		if now.Before(k.CreatedAt) || (!k.RemoveAt.IsZero() && !now.Before(k.RemoveAt)) || !k.RevokedAt.IsZero() {
 			continue
 		}
 		key := r.decoded[k.ID]
@@ -375,6 +375,63 @@ func (r *Ring) Retire(ctx context.Context, id string) error {
 	return r.reloadLocked(ctx)
 }
 
+// Revoke revokes key id at once, for a key that is compromised: it leaves
+// the JWKS now instead of after its tokens expire, and the store records a
+// key revocation in the same transaction, which the revocation feed
+// carries to every verifier so that the tokens it signed are refused
+// everywhere, not only once verifiers refetch the JWKS. If no other key
+// would be signing from now on, a new key is created first and signs
+// immediately (as Rotate with immediate does), so the server never stops
+// issuing. It returns the replacement key, or the zero SigningKey when
+// none was needed. Revoking a revoked key is not an error.
+func (r *Ring) Revoke(ctx context.Context, id string) (store.SigningKey, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.reloadLocked(ctx); err != nil {
+		return store.SigningKey{}, err
+	}
+	now := r.cfg.Now()
+	i := slices.IndexFunc(r.keys, func(k store.SigningKey) bool { return k.ID == id })
+	if i < 0 {
+		return store.SigningKey{}, fmt.Errorf("%w: %q", ErrUnknownKey, id)
+	}
+	if !r.keys[i].RevokedAt.IsZero() {
+		return store.SigningKey{}, nil
+	}
+	var replacement store.SigningKey
+	if !signsWithout(r.keys, id, now) {
+		k, err := r.createLocked(ctx, now, now)
+		if err != nil {
+			return store.SigningKey{}, err
+		}
+		replacement = k
+		// A key already scheduled to sign later takes over from the
+		// replacement then, as it would have from the revoked key.
+		var next time.Time
+		for _, p := range r.keys {
+			if p.ID != id && p.RevokedAt.IsZero() && p.ActivateAt.After(now) && (next.IsZero() || p.ActivateAt.Before(next)) {
+				next = p.ActivateAt
+			}
+		}
+		if !next.IsZero() {
+			if err := r.retireLocked(ctx, k.ID, next); err != nil {
+				return store.SigningKey{}, err
+			}
+		}
+	}
+	_, err := r.st.UpdateKey(ctx, id, func(k store.SigningKey) (store.SigningKey, error) {
+		if k.RevokedAt.IsZero() {
+			k.RevokedAt = now
+		}
+		k.RetireAt, k.RemoveAt = k.RevokedAt, k.RevokedAt
+		return k, nil
+	})
+	if err != nil {
+		return store.SigningKey{}, fmt.Errorf("keyring: revoking key %s: %w", id, err)
+	}
+	return replacement, r.reloadLocked(ctx)
+}
+
 // signsWithout reports whether keys other than id leave no moment from now
 // on without an active key: a key scheduled to retire when id activates
 // does not count as a replacement for id.
@@ -438,7 +495,7 @@ func (r *Ring) Maintain(ctx context.Context) error {
 // Info describes a stored key for listings.
 type Info struct {
 	store.SigningKey
-	State string // pending, active, signing, retired or expired
+	State string // pending, active, signing, retired, expired or revoked
 }
 
 // List returns every stored key with its state at now.
@@ -454,6 +511,8 @@ func (r *Ring) List(ctx context.Context) ([]Info, error) {
 	for _, k := range r.keys {
 		state := "active"
 		switch {
+		case !k.RevokedAt.IsZero():
+			state = "revoked"
 		case !k.RemoveAt.IsZero() && !now.Before(k.RemoveAt):
 			state = "expired"
 		case !k.RetireAt.IsZero() && !now.Before(k.RetireAt):

@@ -71,9 +71,16 @@ type Config struct {
 	Now func() time.Time
 }
 
+// Store is the storage a Manager uses: the sessions, and RevokeUser of
+// store.Users, which ends them all together with the user's access tokens.
+type Store interface {
+	store.Sessions
+	RevokeUser(ctx context.Context, id string, reason store.Reason, at time.Time, endSessions bool, fn func(store.User) (store.User, error)) (store.User, int, error)
+}
+
 // Manager starts, rotates and ends sessions. It is safe for concurrent use.
 type Manager struct {
-	store  store.Sessions
+	store  Store
 	secret []byte
 	cfg    Config
 }
@@ -83,7 +90,7 @@ const SecretSize = 32
 
 // New returns a Manager over st whose tokens are authenticated with secret
 // (SecretSize bytes, kept by the keyring, never stored with the sessions).
-func New(st store.Sessions, secret []byte, cfg Config) (*Manager, error) {
+func New(st Store, secret []byte, cfg Config) (*Manager, error) {
 	if len(secret) != SecretSize {
 		return nil, fmt.Errorf("session: refresh secret must be %d bytes", SecretSize)
 	}
@@ -254,10 +261,14 @@ func (m *Manager) End(ctx context.Context, sessionID, userID string, reason stor
 }
 
 // EndAll revokes every active session of the user, optionally keeping one
-// (for "log out other devices"), and returns how many it ended.
+// (for "log out other devices"), and returns how many it ended. Without
+// keep it also revokes every access token issued to the user until now (a
+// subject revocation, in the same transaction), since an access token
+// outlives the session it came from; ending the user's other sessions
+// revokes only their own tokens. An unknown user is store.ErrNotFound.
 func (m *Manager) EndAll(ctx context.Context, userID, keep string, reason store.Reason) (int, error) {
 	if keep == "" {
-		n, err := m.store.RevokeUserSessions(ctx, userID, reason, m.cfg.Now())
+		_, n, err := m.store.RevokeUser(ctx, userID, reason, m.cfg.Now(), true, nil)
 		if err != nil {
 			return 0, fmt.Errorf("session: end all: %w", err)
 		}

@@ -347,6 +347,81 @@ func TestEndAndList(t *testing.T) {
 	}
 }
 
+func TestEndAll(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		keep        bool // keep the second session
+		wantEnded   int
+		wantSubject bool // a subject revocation of u1 at now
+	}{
+		{"every session", false, 2, true},
+		{"other sessions", true, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := t.Context()
+			a, _ := f.start(t, "u1")
+			f.clk.Advance(time.Second)
+			b, tb := f.start(t, "u1")
+			other, _ := f.start(t, "u2")
+			f.clk.Advance(time.Minute)
+			now := f.clk.Now()
+			keep := ""
+			if tc.keep {
+				keep = b.ID
+			}
+
+			n, err := f.m.EndAll(ctx, "u1", keep, store.ReasonPasswordChange)
+			if err != nil || n != tc.wantEnded {
+				t.Fatalf("EndAll(u1, keep %q) = %d, %v, want %d, nil", keep, n, err, tc.wantEnded)
+			}
+			if _, err := f.m.Active(ctx, a.ID); !errors.Is(err, ErrEnded) {
+				t.Errorf("Active(a) after EndAll(u1, keep %q) = %v, want %v", keep, err, ErrEnded)
+			}
+			if _, err := f.m.Lookup(ctx, tb); (err == nil) != tc.keep {
+				t.Errorf("Lookup(b's token) after EndAll(u1, keep %q) = %v, want valid %v", keep, err, tc.keep)
+			}
+			if _, err := f.m.Active(ctx, other.ID); err != nil {
+				t.Errorf("Active(u2's session) after EndAll(u1, keep %q) = %v, want nil", keep, err)
+			}
+
+			// Without keep, the user's access tokens are revoked too.
+			u, err := f.db.UserByID(ctx, "u1")
+			wantRevokedAt := time.Time{}
+			if tc.wantSubject {
+				wantRevokedAt = now
+			}
+			if err != nil || !u.TokensRevokedAt.Equal(wantRevokedAt) {
+				t.Errorf("UserByID(u1) after EndAll(u1, keep %q) = TokensRevokedAt %v, %v, want %v, nil", keep, u.TokensRevokedAt, err, wantRevokedAt)
+			}
+			revs, err := f.db.RevocationsSince(ctx, 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var subjects []store.Revocation
+			for _, r := range revs {
+				if r.Kind == store.KindSubject {
+					subjects = append(subjects, r)
+				}
+			}
+			switch {
+			case !tc.wantSubject && len(subjects) != 0:
+				t.Errorf("subject revocations after EndAll(u1, keep %q) = %+v, want none", keep, subjects)
+			case tc.wantSubject && (len(subjects) != 1 || subjects[0].Subject != "u1" || subjects[0].Reason != store.ReasonPasswordChange || !subjects[0].At.Equal(now)):
+				t.Errorf("subject revocations after EndAll(u1, keep %q) = %+v, want one of u1 for %s at %v", keep, subjects, store.ReasonPasswordChange, now)
+			}
+		})
+	}
+}
+
+func TestEndAllUnknownUser(t *testing.T) {
+	f := newFixture(t)
+	n, err := f.m.EndAll(t.Context(), "nobody", "", store.ReasonAdmin)
+	if !errors.Is(err, store.ErrNotFound) || n != 0 {
+		t.Errorf("EndAll(nobody) = %d, %v, want 0, %v", n, err, store.ErrNotFound)
+	}
+}
+
 func ids(list []store.Session) []string {
 	var out []string
 	for _, s := range list {

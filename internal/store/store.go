@@ -74,8 +74,10 @@ type User struct {
 	Roles        []string // copied into access tokens at issue and refresh; empty may come back nil
 	Disabled     bool
 	// TokensRevokedAt revokes every access token of the user issued at or
-	// before it (a subject revocation); RevokeUser sets it and records the
-	// revocation. Issuers give later tokens a later "iat". Zero: none.
+	// before it, to the second (a subject revocation: verifiers refuse
+	// "iat" <= it); RevokeUser sets it, always forward, and records the
+	// revocation. An issuer gives a token issued in that same second an
+	// "iat" one second later, so that it is not covered. Zero: none.
 	TokensRevokedAt time.Time
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
@@ -99,13 +101,16 @@ type Users interface {
 	// TokensRevokedAt).
 	UpdateUser(ctx context.Context, id string, fn func(User) (User, error)) (User, error)
 	// RevokeUser revokes the user's access tokens issued at or before at,
-	// in one transaction with its cause: it applies fn (when not nil) to
-	// the user as UpdateUser does, sets TokensRevokedAt to at unless it is
-	// already later, records one subject Revocation (Subject and UserID
-	// the user's ID, Reason reason, At at, Expires at plus
-	// Options.RevocationTTL) and, when endSessions is set, revokes every
-	// session of the user that is not revoked and has ExpiresAt after at
-	// (RevokedAt at, RevokeReason reason). It returns the user as stored
+	// in one transaction with its cause. The revocation's time T is at,
+	// or one second after the stored TokensRevokedAt truncated to the
+	// second if that is later: issuers date a token issued in the same
+	// second as a revocation one second later (see TokensRevokedAt), and
+	// T must cover it. RevokeUser applies fn (when not nil) to the user as
+	// UpdateUser does, sets TokensRevokedAt to T, records one subject
+	// Revocation (Subject and UserID the user's ID, Reason reason, At T,
+	// Expires T plus Options.RevocationTTL) and, when endSessions is set,
+	// revokes every session of the user that is not revoked and has
+	// ExpiresAt after T (RevokedAt T, RevokeReason reason). It returns the user as stored
 	// and the number of sessions revoked; ErrNotFound if there is no such
 	// user, and an error from fn as is (nothing is then written).
 	RevokeUser(ctx context.Context, id string, reason Reason, at time.Time, endSessions bool, fn func(User) (User, error)) (User, int, error)
@@ -307,7 +312,13 @@ type Client struct {
 	Name       string // unique, chosen by the operator
 	SecretHash []byte // SHA-256 of the client secret
 	// Scopes the client may use, e.g. "revocations:read".
-	Scopes    []string // empty may come back nil
+	Scopes []string // empty may come back nil
+	// SETCursor is the Seq up to which the client has acknowledged every
+	// Security Event Token of the revocation feed it polls for (RFC 8936):
+	// the SETs of revocations with a Seq at or below it are not delivered
+	// to it again. Zero: none acknowledged. The feed moves it; it is
+	// delivery state, not configuration, so moving it leaves UpdatedAt.
+	SETCursor int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

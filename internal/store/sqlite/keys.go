@@ -8,14 +8,14 @@ import (
 	"github.com/latch-auth/latch/internal/store"
 )
 
-const keyColumns = `id, algorithm, sealed, public, created_at, activate_at, retire_at, remove_at`
+const keyColumns = `id, algorithm, sealed, public, created_at, activate_at, retire_at, remove_at, revoked_at`
 
 // CreateKey inserts k; store.ErrConflict if its ID exists.
 func (db *DB) CreateKey(ctx context.Context, k store.SigningKey) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			k.ID, k.Algorithm, blob(k.Sealed), blob(k.Public), millis(k.CreatedAt), millis(k.ActivateAt),
-			millis(k.RetireAt), millis(k.RemoveAt))
+			millis(k.RetireAt), millis(k.RemoveAt), millis(k.RevokedAt))
 		return err
 	})
 	if err != nil {
@@ -46,24 +46,50 @@ func (db *DB) ListKeys(ctx context.Context) ([]store.SigningKey, error) {
 }
 
 // UpdateKey applies fn to the key atomically and stores its result,
-// keeping the stored ID and CreatedAt.
+// keeping the stored ID and CreatedAt, and RevokedAt once set. A key newly
+// revoked records a key revocation in the same transaction.
 func (db *DB) UpdateKey(ctx context.Context, id string, fn func(store.SigningKey) (store.SigningKey, error)) (store.SigningKey, error) {
+	var revoked bool
 	load := func(tx *sql.Tx) (store.SigningKey, error) {
 		return scanKey(tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM signing_keys WHERE id = ?`, id))
 	}
 	save := func(tx *sql.Tx, old, k store.SigningKey) (store.SigningKey, error) {
+		revoked = false
 		k.ID, k.CreatedAt = old.ID, old.CreatedAt
+		if !old.RevokedAt.IsZero() {
+			k.RevokedAt = old.RevokedAt
+		}
 		k.Sealed, k.Public = blob(k.Sealed), blob(k.Public)
 		k.ActivateAt, k.RetireAt, k.RemoveAt = stored(k.ActivateAt), stored(k.RetireAt), stored(k.RemoveAt)
+		k.RevokedAt = stored(k.RevokedAt)
 		_, err := tx.ExecContext(ctx, `UPDATE signing_keys SET algorithm = ?, sealed = ?, public = ?,
-			activate_at = ?, retire_at = ?, remove_at = ? WHERE id = ?`,
-			k.Algorithm, k.Sealed, k.Public, millis(k.ActivateAt), millis(k.RetireAt), millis(k.RemoveAt), k.ID)
+			activate_at = ?, retire_at = ?, remove_at = ?, revoked_at = ? WHERE id = ?`,
+			k.Algorithm, k.Sealed, k.Public, millis(k.ActivateAt), millis(k.RetireAt), millis(k.RemoveAt),
+			millis(k.RevokedAt), k.ID)
 		if err != nil {
 			return store.SigningKey{}, err
 		}
+		if old.RevokedAt.IsZero() && !k.RevokedAt.IsZero() {
+			_, err := addRevocation(ctx, tx, store.Revocation{
+				Kind:    store.KindKey,
+				Subject: k.ID,
+				Reason:  store.ReasonKeyRevoked,
+				At:      k.RevokedAt,
+				Expires: k.RevokedAt.Add(db.ttl),
+			})
+			if err != nil {
+				return store.SigningKey{}, err
+			}
+			revoked = true
+		}
 		return k, nil
 	}
-	return update(ctx, db, "update key", fn, load, save)
+	k, err := update(ctx, db, "update key", fn, load, save)
+	if err != nil {
+		return store.SigningKey{}, err
+	}
+	db.committed(revoked)
+	return k, nil
 }
 
 // DeleteKey removes the key, or returns store.ErrNotFound.
@@ -90,12 +116,13 @@ func scanKey(row scanner) (store.SigningKey, error) {
 	var (
 		k                                 store.SigningKey
 		created, activate, retire, remove sql.NullInt64
+		revoked                           sql.NullInt64
 	)
-	err := row.Scan(&k.ID, &k.Algorithm, &k.Sealed, &k.Public, &created, &activate, &retire, &remove)
+	err := row.Scan(&k.ID, &k.Algorithm, &k.Sealed, &k.Public, &created, &activate, &retire, &remove, &revoked)
 	if err != nil {
 		return store.SigningKey{}, err
 	}
 	k.CreatedAt, k.ActivateAt = fromMillis(created), fromMillis(activate)
-	k.RetireAt, k.RemoveAt = fromMillis(retire), fromMillis(remove)
+	k.RetireAt, k.RemoveAt, k.RevokedAt = fromMillis(retire), fromMillis(remove), fromMillis(revoked)
 	return k, nil
 }

@@ -52,15 +52,11 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
-// migrate applies the migrations the database lacks, each in its own write
-// transaction together with its row in schema_migrations, so that a crash
-// leaves the schema at a known version. It refuses a database that has a
-// version it does not know.
-func (db *DB) migrate(ctx context.Context) error {
-	ms, err := migrations()
-	if err != nil {
-		return err
-	}
+// migrate applies the migrations ms (all of them but in tests) that the
+// database lacks, each in its own write transaction together with its row
+// in schema_migrations, so that a crash leaves the schema at a known
+// version. It refuses a database that has a version it does not know.
+func (db *DB) migrate(ctx context.Context, ms []migration) error {
 	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER NOT NULL PRIMARY KEY,
 		applied_at INTEGER NOT NULL

@@ -20,6 +20,7 @@ func (db *DB) AddRevocation(ctx context.Context, r store.Revocation) (int64, err
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: add revocation: %w", err)
 	}
+	db.committed(true)
 	return seq, nil
 }
 
@@ -67,11 +68,18 @@ func (db *DB) RevocationsSince(ctx context.Context, after int64, limit int) ([]s
 	return rs, nil
 }
 
-// PruneRevocations deletes records whose Expires is before cutoff.
+// PruneRevocations deletes records whose Expires is before cutoff, and
+// raises the pruned watermark RevocationBounds reports to the highest Seq
+// it deletes, in the same transaction.
 func (db *DB) PruneRevocations(ctx context.Context, cutoff time.Time) (int, error) {
 	var n int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM revocations WHERE expires IS NULL OR expires < ?`, cutoff.UnixMilli())
+		_, err := tx.ExecContext(ctx, `UPDATE revocations_pruned SET seq = max(seq, coalesce(
+			(SELECT max(r.seq) FROM revocations AS r WHERE r.expires IS NULL OR r.expires < ?1), 0))`, cutoff.UnixMilli())
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM revocations WHERE expires IS NULL OR expires < ?1`, cutoff.UnixMilli())
 		if err != nil {
 			return err
 		}
@@ -82,4 +90,16 @@ func (db *DB) PruneRevocations(ctx context.Context, cutoff time.Time) (int, erro
 		return 0, fmt.Errorf("sqlite: prune revocations: %w", err)
 	}
 	return int(n), nil
+}
+
+// RevocationBounds returns the highest Seq ever pruned and the highest Seq
+// ever assigned, 0 for none, read together in one statement.
+func (db *DB) RevocationBounds(ctx context.Context) (pruned, head int64, err error) {
+	err = db.r.QueryRowContext(ctx, `SELECT
+		(SELECT seq FROM revocations_pruned),
+		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'revocations'), 0)`).Scan(&pruned, &head)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlite: revocation bounds: %w", err)
+	}
+	return pruned, head, nil
 }

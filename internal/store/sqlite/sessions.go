@@ -65,6 +65,7 @@ func (db *DB) ListSessions(ctx context.Context, userID string) ([]store.Session,
 // UpdateSession applies fn to the session atomically and stores its
 // result, recording a session revocation if the result is newly revoked.
 func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Session) (store.Session, error)) (store.Session, error) {
+	var revoked bool
 	load := func(tx *sql.Tx) (store.Session, error) {
 		st, err := db.txStmt(ctx, tx, selectSessionByID)
 		if err != nil {
@@ -73,6 +74,7 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 		return scanSession(st.QueryRowContext(ctx, id))
 	}
 	save := func(tx *sql.Tx, old, s store.Session) (store.Session, error) {
+		revoked = false
 		s.ID, s.UserID, s.CreatedAt = old.ID, old.UserID, old.CreatedAt
 		if !old.RevokedAt.IsZero() {
 			s.RevokedAt, s.RevokeReason = old.RevokedAt, old.RevokeReason
@@ -102,10 +104,16 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 			if err != nil {
 				return store.Session{}, err
 			}
+			revoked = true
 		}
 		return s, nil
 	}
-	return update(ctx, db, "update session", fn, load, save)
+	s, err := update(ctx, db, "update session", fn, load, save)
+	if err != nil {
+		return store.Session{}, err
+	}
+	db.committed(revoked)
+	return s, nil
 }
 
 // The statements of the refresh path, prepared once (see DB.prepared).
@@ -115,37 +123,6 @@ const (
 		rotated_at = ?, last_used_at = ?, expires_at = ?, user_agent = ?, ip = ?,
 		revoked_at = ?, revoke_reason = ? WHERE id = ?`
 )
-
-// RevokeUserSessions revokes the user's sessions that are neither revoked
-// nor expired at at, and records one user revocation, in one transaction.
-func (db *DB) RevokeUserSessions(ctx context.Context, userID string, reason store.Reason, at time.Time) (int, error) {
-	var n int64
-	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
-			WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?`,
-			millis(at), string(reason), userID, at.UnixMilli())
-		if err != nil {
-			return err
-		}
-		if n, err = res.RowsAffected(); err != nil {
-			return err
-		}
-		at := stored(at)
-		_, err = addRevocation(ctx, tx, store.Revocation{
-			Kind:    store.KindUser,
-			Subject: userID,
-			UserID:  userID,
-			Reason:  reason,
-			At:      at,
-			Expires: at.Add(db.ttl),
-		})
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: revoke user sessions: %w", err)
-	}
-	return int(n), nil
-}
 
 // DeleteSessions removes sessions revoked or expired before cutoff.
 func (db *DB) DeleteSessions(ctx context.Context, cutoff time.Time) (int, error) {

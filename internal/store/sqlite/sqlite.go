@@ -61,6 +61,8 @@ type DB struct {
 	w   *sql.DB // the one writer connection: every write transaction
 	r   *sql.DB // reader connections: single-statement reads
 	ttl time.Duration
+	// notify is Options.Notify, or nil.
+	notify func()
 
 	// Statements of the refresh path, prepared once: parsing SQL was a
 	// fifth of a refresh's CPU. database/sql prepares them again on each
@@ -179,7 +181,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 
-	db := &DB{w: w, r: r, ttl: ttl}
+	db := &DB{w: w, r: r, ttl: ttl, notify: opts.Notify}
 	err = db.init(ctx)
 	for _, q := range writerStatements {
 		if err != nil {
@@ -211,7 +213,11 @@ func dsn(abs string, q url.Values) string {
 // not on file systems without shared memory, and the concurrency of this
 // package depends on it.
 func (db *DB) init(ctx context.Context) error {
-	if err := db.migrate(ctx); err != nil {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	if err := db.migrate(ctx, ms); err != nil {
 		return err
 	}
 	var mode string
@@ -260,6 +266,16 @@ func (db *DB) write(ctx context.Context, f func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// committed tells Options.Notify of a write transaction that has
+// committed, if it recorded a revocation. It is called once Commit has
+// returned, so the writer connection is back in its pool and a slow
+// Notify holds up no other writer.
+func (db *DB) committed(recorded bool) {
+	if recorded && db.notify != nil {
+		db.notify()
+	}
 }
 
 // update is the read-modify-write of one record behind every Update

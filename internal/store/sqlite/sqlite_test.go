@@ -3,9 +3,12 @@ package sqlite
 import (
 	"database/sql"
 	"errors"
+	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -144,6 +147,169 @@ func TestNewerSchemaRefused(t *testing.T) {
 	if db != nil {
 		t.Errorf("Open(database at schema 9999) returned a DB with its error")
 	}
+}
+
+// openAtVersion creates a database at path with the schema of the first
+// version migrations only, and returns its writer connection, closed when
+// the test ends.
+func openAtVersion(t *testing.T, path string, version int) *sql.DB {
+	t.Helper()
+	ms, err := migrations()
+	if err != nil {
+		t.Fatalf("migrations() = %v, want nil", err)
+	}
+	w, err := sql.Open("sqlite", dsn(path, url.Values{"_journal_mode": {"WAL"}, "_txlock": {"immediate"}}))
+	if err != nil {
+		t.Fatalf("sql.Open(%s) = %v, want nil", path, err)
+	}
+	t.Cleanup(func() { w.Close() })
+	w.SetMaxOpenConns(1)
+	old := &DB{w: w}
+	if err := old.migrate(t.Context(), ms[:version]); err != nil {
+		t.Fatalf("migrating %s to version %d = %v, want nil", path, version, err)
+	}
+	return w
+}
+
+func TestMigrateFromVersion2(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		added      int     // revocations recorded at version 2, Seq 1 to added
+		kept       []int64 // the Seqs of those not pruned at version 2
+		wantPruned int64
+	}{
+		{"no revocations", 0, nil, 0},
+		{"none pruned", 3, []int64{1, 2, 3}, 0},
+		{"oldest pruned", 3, []int64{2, 3}, 1},
+		{"middle pruned", 3, []int64{1, 3}, 2},
+		{"two middle pruned", 5, []int64{1, 4, 5}, 3},
+		{"newest pruned", 3, []int64{1, 2}, 3},
+		{"all pruned", 3, nil, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			path := filepath.Join(t.TempDir(), "latch.db")
+			w := openAtVersion(t, path, 2)
+			exec := func(query string, args ...any) {
+				t.Helper()
+				if _, err := w.ExecContext(ctx, query, args...); err != nil {
+					t.Fatalf("at version 2: %s = %v, want nil", query, err)
+				}
+			}
+			exec(`INSERT INTO users (id, email, password_hash, roles, disabled, created_at, updated_at)
+				VALUES ('u1', 'alice@example.com', 'hash', '["admin"]', 0, 1000, 2000)`)
+			exec(`INSERT INTO signing_keys (id, algorithm, sealed, public, created_at, activate_at)
+				VALUES ('k1', 'EdDSA', x'00', x'7b7d', 1000, 1000)`)
+			for seq := 1; seq <= tc.added; seq++ {
+				kind := "user"
+				if seq%2 == 0 {
+					kind = "session"
+				}
+				exec(`INSERT INTO revocations (kind, subject, user_id, reason, at, expires) VALUES (?, ?, 'u1', 'logout', 1000, 5000)`,
+					kind, fmt.Sprint("subject ", seq))
+			}
+			exec(`DELETE FROM revocations WHERE seq NOT IN (SELECT value FROM json_each(?))`, jsonInts(tc.kept))
+			if err := w.Close(); err != nil {
+				t.Fatalf("Close() at version 2 = %v, want nil", err)
+			}
+
+			db, err := Open(ctx, path, Options{})
+			if err != nil {
+				t.Fatalf("Open(database at version 2) = %v, want nil", err)
+			}
+			defer db.Close()
+			var newest int
+			ms, err := migrations()
+			if err != nil {
+				t.Fatalf("migrations() = %v, want nil", err)
+			}
+			if err := db.r.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&newest); err != nil || newest != len(ms) {
+				t.Errorf("schema version after Open = %d, %v, want %d, nil", newest, err, len(ms))
+			}
+
+			rs, err := db.RevocationsSince(ctx, 0, 100)
+			if err != nil {
+				t.Fatalf("RevocationsSince(0, 100) = %v, want nil", err)
+			}
+			var seqs []int64
+			for _, r := range rs {
+				seqs = append(seqs, r.Seq)
+				want := store.KindSubject
+				if r.Seq%2 == 0 {
+					want = store.KindSession
+				}
+				if r.Kind != want {
+					t.Errorf("RevocationsSince(0, 100): Seq %d has Kind %q, want %q", r.Seq, r.Kind, want)
+				}
+			}
+			if !slices.Equal(seqs, tc.kept) {
+				t.Errorf("RevocationsSince(0, 100) = Seqs %v, want %v", seqs, tc.kept)
+			}
+			pruned, head, err := db.RevocationBounds(ctx)
+			if err != nil || pruned != tc.wantPruned || head != int64(tc.added) {
+				t.Errorf("RevocationBounds() = %d, %d, %v, want %d, %d, nil", pruned, head, err, tc.wantPruned, tc.added)
+			}
+
+			u, err := db.UserByID(ctx, "u1")
+			if err != nil || !u.TokensRevokedAt.IsZero() || !slices.Equal(u.Roles, []string{"admin"}) {
+				t.Errorf("UserByID(u1) = %+v, %v, want roles [admin], no TokensRevokedAt, nil", u, err)
+			}
+			ks, err := db.ListKeys(ctx)
+			if err != nil || len(ks) != 1 || !ks[0].RevokedAt.IsZero() {
+				t.Errorf("ListKeys() = %+v, %v, want k1 not revoked, nil", ks, err)
+			}
+			if cs, err := db.ListClients(ctx); err != nil || len(cs) != 0 {
+				t.Errorf("ListClients() = %+v, %v, want none, nil", cs, err)
+			}
+		})
+	}
+}
+
+// TestMigrateSETCursor checks that migration 0004 gives the clients
+// registered before it a SET cursor of zero: none of the feed's SETs
+// acknowledged, so a poll delivers them all.
+func TestMigrateSETCursor(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "latch.db")
+	w := openAtVersion(t, path, 3)
+	if _, err := w.ExecContext(ctx, `INSERT INTO clients (id, name, secret_hash, scopes, created_at, updated_at)
+		VALUES ('c1', 'orders service', x'00ff', '["revocations:read"]', 1000, 2000)`); err != nil {
+		t.Fatalf("at version 3: inserting a client = %v, want nil", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close() at version 3 = %v, want nil", err)
+	}
+	db, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatalf("Open(database at version 3) = %v, want nil", err)
+	}
+	defer db.Close()
+	c, err := db.ClientByID(ctx, "c1")
+	if err != nil || c.SETCursor != 0 || c.Name != "orders service" || !slices.Equal(c.Scopes, []string{"revocations:read"}) {
+		t.Fatalf("ClientByID(c1) after the migration = %+v, %v, want the client with SETCursor 0, nil", c, err)
+	}
+	c, err = db.UpdateClient(ctx, "c1", func(c store.Client) (store.Client, error) {
+		c.SETCursor = 42
+		return c, nil
+	})
+	if err != nil || c.SETCursor != 42 {
+		t.Errorf("UpdateClient(c1, SETCursor 42) = %+v, %v, want SETCursor 42, nil", c, err)
+	}
+	if c, err := db.ClientByID(ctx, "c1"); err != nil || c.SETCursor != 42 {
+		t.Errorf("ClientByID(c1) = %+v, %v, want SETCursor 42, nil", c, err)
+	}
+}
+
+// jsonInts is v as a JSON array.
+func jsonInts(v []int64) string {
+	b := []byte("[")
+	for i, n := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Append(b, n)
+	}
+	return string(append(b, ']'))
 }
 
 func TestMigrationsNumbered(t *testing.T) {

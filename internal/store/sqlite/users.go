@@ -5,21 +5,22 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/latch-auth/latch/internal/store"
 )
 
-const userColumns = `id, email, password_hash, roles, disabled, created_at, updated_at`
+const userColumns = `id, email, password_hash, roles, disabled, tokens_revoked_at, created_at, updated_at`
 
 // CreateUser inserts u; store.ErrConflict if its ID or e-mail exists.
 func (db *DB) CreateUser(ctx context.Context, u store.User) error {
-	roles, err := encodeRoles(u.Roles)
+	roles, err := encodeList("roles", u.Roles)
 	if err != nil {
 		return fmt.Errorf("sqlite: create user: %w", err)
 	}
 	err = db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			u.ID, u.Email, u.PasswordHash, roles, u.Disabled, millis(u.CreatedAt), millis(u.UpdatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Email, u.PasswordHash, roles, u.Disabled, millis(u.TokensRevokedAt), millis(u.CreatedAt), millis(u.UpdatedAt))
 		return err
 	})
 	if err != nil {
@@ -77,62 +78,136 @@ func (db *DB) ListUsers(ctx context.Context) ([]store.User, error) {
 }
 
 // UpdateUser applies fn to the user with ID id atomically and stores its
-// result, keeping the stored ID, e-mail and CreatedAt.
+// result, keeping the stored ID, e-mail, CreatedAt and TokensRevokedAt.
 func (db *DB) UpdateUser(ctx context.Context, id string, fn func(store.User) (store.User, error)) (store.User, error) {
-	load := func(tx *sql.Tx) (store.User, error) {
+	save := func(tx *sql.Tx, old, u store.User) (store.User, error) {
+		return db.saveUser(ctx, tx, old, u, old.TokensRevokedAt)
+	}
+	return update(ctx, db, "update user", fn, db.loadUser(ctx, id), save)
+}
+
+// RevokeUser revokes the user's access tokens issued at or before at and,
+// with endSessions, the user's sessions, in one transaction with the
+// change fn makes.
+func (db *DB) RevokeUser(ctx context.Context, id string, reason store.Reason, at time.Time, endSessions bool, fn func(store.User) (store.User, error)) (store.User, int, error) {
+	if fn == nil {
+		fn = func(u store.User) (store.User, error) { return u, nil }
+	}
+	requested := stored(at)
+	var n int64
+	save := func(tx *sql.Tx, old, u store.User) (store.User, error) {
+		n = 0
+		at = requested
+		if next := old.TokensRevokedAt.Truncate(time.Second).Add(time.Second); !old.TokensRevokedAt.IsZero() && next.After(at) {
+			at = next
+		}
+		u, err := db.saveUser(ctx, tx, old, u, at)
+		if err != nil {
+			return store.User{}, err
+		}
+		_, err = addRevocation(ctx, tx, store.Revocation{
+			Kind:    store.KindSubject,
+			Subject: u.ID,
+			UserID:  u.ID,
+			Reason:  reason,
+			At:      at,
+			Expires: at.Add(db.ttl),
+		})
+		if err != nil || !endSessions {
+			return u, err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
+			WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?`,
+			millis(at), string(reason), u.ID, at.UnixMilli())
+		if err != nil {
+			return store.User{}, err
+		}
+		n, err = res.RowsAffected()
+		return u, err
+	}
+	u, err := update(ctx, db, "revoke user", fn, db.loadUser(ctx, id), save)
+	if err != nil {
+		return store.User{}, 0, err
+	}
+	db.committed(true)
+	return u, int(n), nil
+}
+
+// loadUser is update's load for the user with ID id.
+func (db *DB) loadUser(ctx context.Context, id string) func(*sql.Tx) (store.User, error) {
+	return func(tx *sql.Tx) (store.User, error) {
 		st, err := db.txStmt(ctx, tx, selectUserByID)
 		if err != nil {
 			return store.User{}, err
 		}
 		return scanUser(st.QueryRowContext(ctx, id))
 	}
-	save := func(tx *sql.Tx, old, u store.User) (store.User, error) {
-		u.ID, u.Email, u.CreatedAt = old.ID, old.Email, old.CreatedAt
-		roles, err := encodeRoles(u.Roles)
-		if err != nil {
-			return store.User{}, err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, roles = ?, disabled = ?, updated_at = ? WHERE id = ?`,
-			u.PasswordHash, roles, u.Disabled, millis(u.UpdatedAt), u.ID)
-		if err != nil {
-			return store.User{}, err
-		}
-		if len(u.Roles) == 0 {
-			u.Roles = nil
-		}
-		u.UpdatedAt = stored(u.UpdatedAt)
-		return u, nil
+}
+
+// saveUser stores u, the new version of old, in tx with the stored ID,
+// e-mail and CreatedAt and with TokensRevokedAt revokedAt, and returns it
+// as stored.
+func (db *DB) saveUser(ctx context.Context, tx *sql.Tx, old, u store.User, revokedAt time.Time) (store.User, error) {
+	u.ID, u.Email, u.CreatedAt, u.TokensRevokedAt = old.ID, old.Email, old.CreatedAt, revokedAt
+	roles, err := encodeList("roles", u.Roles)
+	if err != nil {
+		return store.User{}, err
 	}
-	return update(ctx, db, "update user", fn, load, save)
+	_, err = tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, roles = ?, disabled = ?,
+		tokens_revoked_at = ?, updated_at = ? WHERE id = ?`,
+		u.PasswordHash, roles, u.Disabled, millis(u.TokensRevokedAt), millis(u.UpdatedAt), u.ID)
+	if err != nil {
+		return store.User{}, err
+	}
+	u.Roles = nilIfEmpty(u.Roles)
+	u.UpdatedAt = stored(u.UpdatedAt)
+	return u, nil
 }
 
 func scanUser(row scanner) (store.User, error) {
 	var (
 		u                store.User
 		roles            string
+		revoked          sql.NullInt64
 		created, updated sql.NullInt64
 	)
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Disabled, &created, &updated); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Disabled, &revoked, &created, &updated); err != nil {
 		return store.User{}, err
 	}
-	if err := json.Unmarshal([]byte(roles), &u.Roles); err != nil {
-		return store.User{}, fmt.Errorf("roles: %w", err)
+	var err error
+	if u.Roles, err = decodeList("roles", roles); err != nil {
+		return store.User{}, err
 	}
-	if len(u.Roles) == 0 {
-		u.Roles = nil
-	}
-	u.CreatedAt, u.UpdatedAt = fromMillis(created), fromMillis(updated)
+	u.TokensRevokedAt, u.CreatedAt, u.UpdatedAt = fromMillis(revoked), fromMillis(created), fromMillis(updated)
 	return u, nil
 }
 
-// encodeRoles is roles as stored: a JSON array, never null.
-func encodeRoles(roles []string) (string, error) {
-	if len(roles) == 0 {
+// encodeList is the list of strings v, the field named name, as stored: a
+// JSON array, never null.
+func encodeList(name string, v []string) (string, error) {
+	if len(v) == 0 {
 		return "[]", nil
 	}
-	b, err := json.Marshal(roles)
+	b, err := json.Marshal(v)
 	if err != nil {
-		return "", fmt.Errorf("roles: %w", err)
+		return "", fmt.Errorf("%s: %w", name, err)
 	}
 	return string(b), nil
+}
+
+// decodeList is the inverse of encodeList; an empty list is nil.
+func decodeList(name, stored string) ([]string, error) {
+	var v []string
+	if err := json.Unmarshal([]byte(stored), &v); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return nilIfEmpty(v), nil
+}
+
+// nilIfEmpty is v, or nil if it is empty.
+func nilIfEmpty(v []string) []string {
+	if len(v) == 0 {
+		return nil
+	}
+	return v
 }

@@ -248,4 +248,132 @@ func testConcurrency(t *testing.T, open opener) {
 			}
 		}
 	})
+
+	t.Run("RevokeUserEndsEverySessionBefore", func(t *testing.T) {
+		// RevokeUser ending sessions races logins (CreateSession) and
+		// refreshes (UpdateSession) of the same user. Every session that
+		// existed when RevokeUser was called ends revoked, at its time and
+		// for its reason, whatever the interleaving; no refresh is lost or
+		// undoes the revocation; and the count it returns is what it did.
+		// (A session created after it was called may end either way.)
+		const existing, workers, rounds = 10, 20, 5
+		st := open(t, store.Options{})
+		ctx := t.Context()
+		withUsers(t, st, "u1")
+		for i := range existing {
+			withSessions(t, st, newSession(fmt.Sprint("p", i), "u1", at(0)))
+		}
+		revokeAt := at(time.Hour)
+		errEnded := errors.New("storetest: session ended")
+
+		var (
+			started   atomic.Bool // RevokeUser has been called
+			ops       atomic.Int64
+			finished  atomic.Int64
+			once      sync.Once
+			halfway   = make(chan struct{})
+			rotations = make([]atomic.Int64, existing)
+			created   = make([][]string, workers)
+			before    = make([][]string, workers) // created before RevokeUser was called
+			revokedN  int
+		)
+		start := func() { once.Do(func() { close(halfway) }) }
+		errs := race(workers+1, nil, func(w int) error {
+			if w == workers {
+				<-halfway
+				started.Store(true)
+				var err error
+				_, revokedN, err = st.RevokeUser(ctx, "u1", store.ReasonPasswordChange, revokeAt, true, nil)
+				return err
+			}
+			defer func() {
+				if finished.Add(1) == workers {
+					start()
+				}
+			}()
+			for i := range rounds {
+				id := fmt.Sprintf("w%d-%d", w, i)
+				if err := st.CreateSession(ctx, newSession(id, "u1", at(time.Duration(i)*time.Second))); err != nil {
+					return err
+				}
+				created[w] = append(created[w], id)
+				if !started.Load() {
+					before[w] = append(before[w], id)
+				}
+				p := (w + i) % existing
+				_, err := st.UpdateSession(ctx, fmt.Sprint("p", p), func(s store.Session) (store.Session, error) {
+					if !s.RevokedAt.IsZero() {
+						return s, errEnded
+					}
+					s.PrevHash, s.TokenHash = s.TokenHash, hash(fmt.Sprintf("p%d rotated by %s", p, id))
+					s.Generation++
+					return s, nil
+				})
+				switch {
+				case err == nil:
+					rotations[p].Add(1)
+				case err != errEnded:
+					return err
+				}
+				if ops.Add(1) == workers*rounds/2 {
+					start()
+				}
+			}
+			return nil
+		})
+		for w, err := range errs {
+			if err != nil {
+				t.Errorf("goroutine %d: %v, want nil", w, err)
+			}
+		}
+
+		mustRevoked := make(map[string]bool)
+		var all []string
+		for i := range existing {
+			id := fmt.Sprint("p", i)
+			all = append(all, id)
+			mustRevoked[id] = true
+		}
+		for w := range workers {
+			all = append(all, created[w]...)
+			for _, id := range before[w] {
+				mustRevoked[id] = true
+			}
+		}
+		revoked := 0
+		for _, id := range all {
+			s, err := st.SessionByID(ctx, id)
+			if err != nil {
+				t.Errorf("SessionByID(%s) = %v, want nil", id, err)
+				continue
+			}
+			switch {
+			case s.RevokedAt.IsZero():
+				if mustRevoked[id] {
+					t.Errorf("SessionByID(%s) after RevokeUser(u1, endSessions) = not revoked, want revoked (it existed before)", id)
+				}
+			case !ms(s.RevokedAt).Equal(ms(revokeAt)) || s.RevokeReason != store.ReasonPasswordChange:
+				t.Errorf("SessionByID(%s) = revoked at %v for %q, want at %v for %q", id, s.RevokedAt, s.RevokeReason, revokeAt, store.ReasonPasswordChange)
+			default:
+				revoked++
+			}
+		}
+		if revokedN != revoked {
+			t.Errorf("RevokeUser(u1, endSessions) = %d sessions revoked, want %d (the revoked sessions stored)", revokedN, revoked)
+		}
+		for i := range existing {
+			id := fmt.Sprint("p", i)
+			s, err := st.SessionByID(ctx, id)
+			if want := rotations[i].Load(); err != nil || s.Generation != want {
+				t.Errorf("SessionByID(%s) = Generation %d, %v, want %d (its successful rotations), nil", id, s.Generation, err, want)
+			}
+		}
+		var rotated int64
+		for i := range existing {
+			rotated += rotations[i].Load()
+		}
+		t.Logf("RevokeUser(u1) raced: %d of %d rotations done before it, %d sessions revoked", rotated, workers*rounds, revokedN)
+		checkRevocations(t, st, 0, "RevokeUser(u1) racing sessions",
+			subjectRevocation("u1", store.ReasonPasswordChange, revokeAt, store.DefaultRevocationTTL))
+	})
 }

@@ -32,7 +32,7 @@ func testKeys(t *testing.T, open opener) {
 			newKey("k-current", at(0)),
 			newKey("k-next", at(24*time.Hour)),
 		}
-		want[0].RetireAt, want[0].RemoveAt = at(0), at(time.Hour)
+		want[0].RetireAt, want[0].RemoveAt, want[0].RevokedAt = at(0), at(time.Hour), at(-time.Hour)
 		for _, i := range []int{2, 0, 1} {
 			must(t, "CreateKey("+want[i].ID+")", st.CreateKey(ctx, want[i]))
 		}
@@ -94,6 +94,91 @@ func testKeys(t *testing.T, open opener) {
 		if err != nil || !sameAll(normKey, list, []store.SigningKey{want}) {
 			t.Errorf("ListKeys() after update = %+v, %v, want [%+v], nil", list, err, want)
 		}
+		if rs := allRevocations(t, st); len(rs) != 0 {
+			t.Errorf("revocations after an update that does not revoke = %+v, want none", rs)
+		}
+	})
+
+	t.Run("RevokeRecordsOneRevocation", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			opts store.Options
+			ttl  time.Duration
+		}{
+			{"default TTL", store.Options{}, store.DefaultRevocationTTL},
+			{"configured TTL", store.Options{RevocationTTL: 90 * time.Minute}, 90 * time.Minute},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				st := open(t, tc.opts)
+				ctx := t.Context()
+				k1, k2 := newKey("k1", at(0)), newKey("k2", at(time.Hour))
+				must(t, "CreateKey(k1)", st.CreateKey(ctx, k1))
+				must(t, "CreateKey(k2)", st.CreateKey(ctx, k2))
+
+				revokedAt := at(30 * time.Minute)
+				want := k1
+				want.RevokedAt, want.RetireAt = revokedAt, revokedAt
+				got, err := st.UpdateKey(ctx, "k1", func(k store.SigningKey) (store.SigningKey, error) {
+					k.RevokedAt, k.RetireAt = revokedAt, revokedAt
+					return k, nil
+				})
+				if err != nil || !same(normKey, got, want) {
+					t.Errorf("UpdateKey(k1, revoke) = %+v, %v, want %+v, nil", got, err, want)
+				}
+				wantRev := store.Revocation{
+					Kind:    store.KindKey,
+					Subject: "k1",
+					Reason:  store.ReasonKeyRevoked,
+					At:      revokedAt,
+					Expires: revokedAt.Add(tc.ttl),
+				}
+				checkRevocations(t, st, 0, "UpdateKey(k1, revoke)", wantRev)
+
+				// RevokedAt sticks once set, and revoking again records
+				// nothing more.
+				want.RemoveAt = at(2 * time.Hour)
+				for _, change := range []struct {
+					name      string
+					revokedAt time.Time
+				}{
+					{"revoke again later", at(time.Hour)},
+					{"revoke again earlier", at(time.Minute)},
+					{"unrevoke", time.Time{}},
+				} {
+					got, err := st.UpdateKey(ctx, "k1", func(k store.SigningKey) (store.SigningKey, error) {
+						k.RevokedAt, k.RemoveAt = change.revokedAt, want.RemoveAt
+						return k, nil
+					})
+					if err != nil || !same(normKey, got, want) {
+						t.Errorf("UpdateKey(k1, %s) = %+v, %v, want %+v, nil", change.name, got, err, want)
+					}
+				}
+				list, err := st.ListKeys(ctx)
+				if err != nil || !sameAll(normKey, list, []store.SigningKey{want, k2}) {
+					t.Errorf("ListKeys() after revoking k1 = %+v, %v, want [%+v %+v], nil", list, err, want, k2)
+				}
+				checkRevocations(t, st, 0, "UpdateKey(k1) after its revocation", wantRev)
+			})
+		}
+	})
+
+	t.Run("RevokeFuncErrorRecordsNothing", func(t *testing.T) {
+		st := open(t, store.Options{})
+		ctx := t.Context()
+		k := newKey("k1", at(0))
+		must(t, "CreateKey(k1)", st.CreateKey(ctx, k))
+		_, err := st.UpdateKey(ctx, "k1", func(old store.SigningKey) (store.SigningKey, error) {
+			old.RevokedAt = at(time.Hour)
+			return old, errAbort
+		})
+		if err != errAbort {
+			t.Errorf("UpdateKey(k1, refusing fn) = %v, want %v as is", err, errAbort)
+		}
+		list, err := st.ListKeys(ctx)
+		if err != nil || !sameAll(normKey, list, []store.SigningKey{k}) {
+			t.Errorf("ListKeys() after refused revocation = %+v, %v, want [%+v], nil", list, err, k)
+		}
+		checkRevocations(t, st, 0, "UpdateKey(k1, refusing fn)")
 	})
 
 	t.Run("UpdateFuncErrorAborts", func(t *testing.T) {

@@ -26,7 +26,7 @@ func testRevocations(t *testing.T, open opener) {
 		want := []store.Revocation{
 			newRevocation("jti-1", at(0), at(time.Hour)),
 			{Kind: store.KindSession, Subject: "s1", UserID: "u2", Reason: store.ReasonReuse, At: at(time.Second), Expires: at(2 * time.Hour)},
-			{Kind: store.KindUser, Subject: "u3", UserID: "u3", Reason: store.ReasonPasswordChange, At: at(2 * time.Second), Expires: at(3 * time.Hour)},
+			{Kind: store.KindSubject, Subject: "u3", UserID: "u3", Reason: store.ReasonPasswordChange, At: at(2 * time.Second), Expires: at(3 * time.Hour)},
 		}
 		var last int64
 		for i := range want {
@@ -108,6 +108,83 @@ func testRevocations(t *testing.T, open opener) {
 		seq, err := st.AddRevocation(ctx, newRevocation("jti-after", at(0), at(time.Hour)))
 		if err != nil || seq <= last {
 			t.Errorf("AddRevocation after pruning everything = %d, %v, want a Seq above %d, nil", seq, err, last)
+		}
+	})
+
+	t.Run("Bounds", func(t *testing.T) {
+		st := open(t, store.Options{})
+		ctx := t.Context()
+		check := func(step string, wantPruned, wantHead int64) {
+			t.Helper()
+			pruned, head, err := st.RevocationBounds(ctx)
+			if err != nil || pruned != wantPruned || head != wantHead {
+				t.Errorf("RevocationBounds() %s = %d, %d, %v, want %d, %d, nil", step, pruned, head, err, wantPruned, wantHead)
+			}
+		}
+		add := func(jti string, expires time.Duration) int64 {
+			t.Helper()
+			seq, err := st.AddRevocation(ctx, newRevocation(jti, at(0), at(expires)))
+			must(t, "AddRevocation("+jti+")", err)
+			return seq
+		}
+		prune := func(cutoff time.Duration, want int) {
+			t.Helper()
+			if n, err := st.PruneRevocations(ctx, at(cutoff)); err != nil || n != want {
+				t.Errorf("PruneRevocations(%v) = %d, %v, want %d, nil", cutoff, n, err, want)
+			}
+		}
+
+		check("on an empty store", 0, 0)
+		prune(time.Hour, 0)
+		check("after pruning nothing", 0, 0)
+
+		first := add("first", 2*time.Hour)
+		middle := add("middle", time.Hour)
+		last := add("last", 3*time.Hour)
+		check("after three adds", 0, last)
+
+		prune(time.Hour+time.Minute, 1)
+		check("after pruning the middle record", middle, last)
+		prune(2*time.Hour+time.Minute, 1)
+		check("after pruning the first record", middle, last)
+
+		newest := add("newest", 4*time.Hour)
+		check("after another add", middle, newest)
+		prune(3*time.Hour+time.Minute, 1)
+		check("after pruning the last record", last, newest)
+		prune(5*time.Hour, 1)
+		check("after pruning everything", newest, newest)
+
+		if rs := allRevocations(t, st); len(rs) != 0 {
+			t.Errorf("revocations after pruning everything = %+v, want none", rs)
+		}
+		if first >= middle {
+			t.Errorf("AddRevocation gave Seq %d then %d, want increasing", first, middle)
+		}
+		again := add("after pruning everything", 5*time.Hour)
+		check("after adding to a pruned feed", newest, again)
+	})
+
+	t.Run("BoundsCountRecordedRevocations", func(t *testing.T) {
+		// Records a backend writes itself move the head like any other.
+		st := open(t, store.Options{})
+		ctx := t.Context()
+		withUsers(t, st, "u1")
+		withSessions(t, st, newSession("s1", "u1", at(0)))
+		_, err := st.UpdateSession(ctx, "s1", func(s store.Session) (store.Session, error) {
+			s.RevokedAt, s.RevokeReason = at(time.Minute), store.ReasonLogout
+			return s, nil
+		})
+		must(t, "UpdateSession(s1, revoke)", err)
+		_, _, err = st.RevokeUser(ctx, "u1", store.ReasonAdmin, at(time.Hour), true, nil)
+		must(t, "RevokeUser(u1)", err)
+		rs := allRevocations(t, st)
+		if len(rs) != 2 {
+			t.Fatalf("revocations = %+v, want 2", rs)
+		}
+		pruned, head, err := st.RevocationBounds(ctx)
+		if err != nil || pruned != 0 || head != rs[1].Seq {
+			t.Errorf("RevocationBounds() = %d, %d, %v, want 0, %d, nil", pruned, head, err, rs[1].Seq)
 		}
 	})
 }

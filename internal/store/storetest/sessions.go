@@ -266,59 +266,6 @@ func testSessions(t *testing.T, open opener) {
 		}
 	})
 
-	t.Run("RevokeUserSessions", func(t *testing.T) {
-		const ttl = 20 * time.Minute
-		st := open(t, store.Options{RevocationTTL: ttl})
-		ctx := t.Context()
-		withUsers(t, st, "u1", "u2")
-		now := at(10 * time.Hour)
-		logout := at(time.Hour)
-		ended := newSession("ended", "u1", at(0))
-		ended.RevokedAt, ended.RevokeReason = logout, store.ReasonLogout
-		expired := newSession("expired", "u1", at(0))
-		expired.ExpiresAt = at(9 * time.Hour)
-		active1, active2 := newSession("active1", "u1", at(2*time.Hour)), newSession("active2", "u1", at(3*time.Hour))
-		other := newSession("other", "u2", at(0))
-		withSessions(t, st, ended, expired, active1, active2, other)
-		before := len(allRevocations(t, st))
-
-		n, err := st.RevokeUserSessions(ctx, "u1", store.ReasonPasswordChange, now)
-		if err != nil || n != 2 {
-			t.Errorf("RevokeUserSessions(u1) = %d, %v, want 2, nil", n, err)
-		}
-		for _, s := range []*store.Session{&active1, &active2} {
-			s.RevokedAt, s.RevokeReason = now, store.ReasonPasswordChange
-		}
-		for _, s := range []store.Session{ended, expired, active1, active2, other} {
-			checkSession(t, st, s)
-		}
-		rs := newRevocations(t, st, before)
-		want := store.Revocation{
-			Kind:    store.KindUser,
-			Subject: "u1",
-			UserID:  "u1",
-			Reason:  store.ReasonPasswordChange,
-			At:      now,
-			Expires: now.Add(ttl),
-		}
-		if len(rs) == 1 {
-			want.Seq = rs[0].Seq
-		}
-		if len(rs) != 1 || !same(normRevocation, rs[0], want) {
-			t.Errorf("revocations recorded by RevokeUserSessions(u1) = %+v, want [%+v]", rs, want)
-		}
-
-		// With nothing left to revoke it still records the user
-		// revocation: access tokens may outlive their sessions.
-		n, err = st.RevokeUserSessions(ctx, "u1", store.ReasonDisabled, now.Add(time.Minute))
-		if err != nil || n != 0 {
-			t.Errorf("RevokeUserSessions(u1) again = %d, %v, want 0, nil", n, err)
-		}
-		if rs := newRevocations(t, st, before); len(rs) != 2 || rs[1].Kind != store.KindUser || rs[1].Reason != store.ReasonDisabled {
-			t.Errorf("revocations after RevokeUserSessions(u1) again = %+v, want a second user revocation", rs)
-		}
-	})
-
 	t.Run("DeleteEndedSessions", func(t *testing.T) {
 		st := open(t, store.Options{})
 		ctx := t.Context()

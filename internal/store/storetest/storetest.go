@@ -35,10 +35,13 @@ import (
 // closed it already by then.
 func Run(t *testing.T, open func(t *testing.T, opts store.Options) store.Store) {
 	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
+	t.Run("RevokeUser", func(t *testing.T) { testRevokeUser(t, open) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("Revocations", func(t *testing.T) { testRevocations(t, open) })
 	t.Run("Keys", func(t *testing.T) { testKeys(t, open) })
 	t.Run("Throttles", func(t *testing.T) { testThrottles(t, open) })
+	t.Run("Clients", func(t *testing.T) { testClients(t, open) })
+	t.Run("Notify", func(t *testing.T) { testNotify(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, open) })
 }
@@ -91,6 +94,7 @@ func must(t *testing.T, call string, err error) {
 
 func normUser(u store.User) store.User {
 	u.Roles = nilIfEmpty(u.Roles)
+	u.TokensRevokedAt = ms(u.TokensRevokedAt)
 	u.CreatedAt, u.UpdatedAt = ms(u.CreatedAt), ms(u.UpdatedAt)
 	return u
 }
@@ -110,8 +114,14 @@ func normRevocation(r store.Revocation) store.Revocation {
 func normKey(k store.SigningKey) store.SigningKey {
 	k.Sealed, k.Public = nilIfEmpty(k.Sealed), nilIfEmpty(k.Public)
 	k.CreatedAt, k.ActivateAt = ms(k.CreatedAt), ms(k.ActivateAt)
-	k.RetireAt, k.RemoveAt = ms(k.RetireAt), ms(k.RemoveAt)
+	k.RetireAt, k.RemoveAt, k.RevokedAt = ms(k.RetireAt), ms(k.RemoveAt), ms(k.RevokedAt)
 	return k
+}
+
+func normClient(c store.Client) store.Client {
+	c.SecretHash, c.Scopes = nilIfEmpty(c.SecretHash), nilIfEmpty(c.Scopes)
+	c.CreatedAt, c.UpdatedAt = ms(c.CreatedAt), ms(c.UpdatedAt)
+	return c
 }
 
 func normThrottle(th store.Throttle) store.Throttle {
@@ -190,11 +200,12 @@ func testLifecycle(t *testing.T, open opener) {
 				_, err := st.UpdateSession(ctx, "s1", func(s store.Session) (store.Session, error) { return s, nil })
 				return err
 			}},
-			{"RevokeUserSessions", func() error { _, err := st.RevokeUserSessions(ctx, "u1", store.ReasonAdmin, at(0)); return err }},
+			{"RevokeUser", func() error { _, _, err := st.RevokeUser(ctx, "u1", store.ReasonAdmin, at(0), true, nil); return err }},
 			{"DeleteSessions", func() error { _, err := st.DeleteSessions(ctx, at(0)); return err }},
 			{"AddRevocation", func() error { _, err := st.AddRevocation(ctx, store.Revocation{Kind: store.KindToken}); return err }},
 			{"RevocationsSince", func() error { _, err := st.RevocationsSince(ctx, 0, 10); return err }},
 			{"PruneRevocations", func() error { _, err := st.PruneRevocations(ctx, at(0)); return err }},
+			{"RevocationBounds", func() error { _, _, err := st.RevocationBounds(ctx); return err }},
 			{"CreateKey", func() error { return st.CreateKey(ctx, newKey("k1", at(0))) }},
 			{"ListKeys", func() error { _, err := st.ListKeys(ctx); return err }},
 			{"UpdateKey", func() error {
@@ -207,6 +218,14 @@ func testLifecycle(t *testing.T, open opener) {
 				return err
 			}},
 			{"PruneThrottles", func() error { _, err := st.PruneThrottles(ctx, at(0)); return err }},
+			{"CreateClient", func() error { return st.CreateClient(ctx, newClient("c1", "feed reader", at(0))) }},
+			{"ClientByID", func() error { _, err := st.ClientByID(ctx, "c1"); return err }},
+			{"ListClients", func() error { _, err := st.ListClients(ctx); return err }},
+			{"UpdateClient", func() error {
+				_, err := st.UpdateClient(ctx, "c1", func(c store.Client) (store.Client, error) { return c, nil })
+				return err
+			}},
+			{"DeleteClient", func() error { return st.DeleteClient(ctx, "c1") }},
 		}
 		for _, c := range calls {
 			if err := c.call(); err == nil {

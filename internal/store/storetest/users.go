@@ -25,6 +25,7 @@ func testUsers(t *testing.T, open opener) {
 		ctx := t.Context()
 		u := newUser("u1", "alice@example.com", at(0))
 		u.Disabled = true
+		u.TokensRevokedAt = at(30 * time.Second)
 		must(t, "CreateUser(u1)", st.CreateUser(ctx, u))
 
 		got, err := st.UserByID(ctx, "u1")
@@ -183,6 +184,45 @@ func testUsers(t *testing.T, open opener) {
 		wantErr(t, "UserByEmail(mallory@example.com)", err, store.ErrNotFound)
 	})
 
+	t.Run("UpdateKeepsTokensRevokedAt", func(t *testing.T) {
+		for _, tc := range []struct {
+			name    string
+			revoked time.Time // set by RevokeUser before the update; zero: none
+			change  time.Time // what fn sets
+		}{
+			{"set where none", time.Time{}, at(time.Hour)},
+			{"clear", at(time.Minute), time.Time{}},
+			{"move later", at(time.Minute), at(time.Hour)},
+			{"move earlier", at(time.Minute), at(time.Second)},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				st := open(t, store.Options{})
+				ctx := t.Context()
+				u := newUser("u1", "alice@example.com", at(0))
+				must(t, "CreateUser(u1)", st.CreateUser(ctx, u))
+				if !tc.revoked.IsZero() {
+					_, _, err := st.RevokeUser(ctx, "u1", store.ReasonAdmin, tc.revoked, false, nil)
+					must(t, "RevokeUser(u1)", err)
+				}
+				want := u
+				want.TokensRevokedAt = tc.revoked
+				want.PasswordHash = "changed"
+				got, err := st.UpdateUser(ctx, "u1", func(old store.User) (store.User, error) {
+					old.TokensRevokedAt = tc.change
+					old.PasswordHash = "changed"
+					return old, nil
+				})
+				if err != nil || !same(normUser, got, want) {
+					t.Errorf("UpdateUser(u1, TokensRevokedAt %v) = %+v, %v, want %+v, nil", tc.change, got, err, want)
+				}
+				got, err = st.UserByID(ctx, "u1")
+				if err != nil || !same(normUser, got, want) {
+					t.Errorf("UserByID(u1) after update = %+v, %v, want %+v, nil", got, err, want)
+				}
+			})
+		}
+	})
+
 	t.Run("RolesRoundTrip", func(t *testing.T) {
 		for _, tc := range []struct {
 			name  string
@@ -227,6 +267,7 @@ func testUsers(t *testing.T, open opener) {
 				ctx := t.Context()
 				u := newUser("u1", "alice@example.com", tc.created)
 				u.UpdatedAt = tc.updated
+				u.TokensRevokedAt = tc.updated
 				must(t, "CreateUser(u1)", st.CreateUser(ctx, u))
 				got, err := st.UserByID(ctx, "u1")
 				if err != nil {
@@ -237,6 +278,9 @@ func testUsers(t *testing.T, open opener) {
 				}
 				if !ms(got.UpdatedAt).Equal(ms(tc.updated)) || got.UpdatedAt.IsZero() != tc.updated.IsZero() {
 					t.Errorf("UserByID(u1).UpdatedAt = %v, want %v", got.UpdatedAt, tc.updated)
+				}
+				if !ms(got.TokensRevokedAt).Equal(ms(tc.updated)) || got.TokensRevokedAt.IsZero() != tc.updated.IsZero() {
+					t.Errorf("UserByID(u1).TokensRevokedAt = %v, want %v", got.TokensRevokedAt, tc.updated)
 				}
 			})
 		}
