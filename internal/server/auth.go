@@ -2,12 +2,17 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/latch-auth/latch/internal/client"
+	"github.com/latch-auth/latch/internal/feed"
 	"github.com/latch-auth/latch/internal/session"
+	"github.com/latch-auth/latch/internal/store"
 	"github.com/latch-auth/latch/jwt"
+	"github.com/latch-auth/latch/revocation"
 )
 
 // Cookie names. The access cookie uses the __Host- prefix: Secure, Path=/
@@ -21,9 +26,11 @@ const (
 )
 
 // authed wraps a handler that needs a valid access token, from the
-// Authorization header (RFC 6750 §2.1) or the access cookie. The server
-// has the database at hand, so on its own endpoints it also checks that
-// the token's session is still active: logout takes effect here at once.
+// Authorization header (RFC 6750 §2.1) or the access cookie. With a feed,
+// the token must not be covered by its deny list (a revoked token, key or
+// subject: a role change, say). The server has the database at hand, so
+// on its own endpoints it also checks that the token's session is still
+// active: logout takes effect here at once.
 func (s *Server) authed(h func(http.ResponseWriter, *http.Request, principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok, err := bearerToken(r)
@@ -41,7 +48,7 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, principal)) h
 			s.writeError(w, r, err)
 			return
 		}
-		claims, err := v.Parse(tok)
+		hdr, claims, err := v.ParseWithHeader(tok)
 		if err != nil {
 			s.writeError(w, r, invalidToken(describeTokenError(err)))
 			return
@@ -49,6 +56,18 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, principal)) h
 		if claims.SessionID == "" {
 			s.writeError(w, r, invalidToken("token has no session"))
 			return
+		}
+		if f := s.d.Feed; f != nil {
+			select {
+			case <-f.Ready():
+			default:
+				s.writeError(w, r, feed.ErrNotReady)
+				return
+			}
+			if err := f.DenyList().Check(hdr.KeyID, &claims); err != nil {
+				s.writeError(w, r, invalidToken(describeTokenError(err)))
+				return
+			}
 		}
 		if _, err := s.d.Sessions.Active(r.Context(), claims.SessionID); err != nil {
 			if errors.Is(err, session.ErrEnded) {
@@ -59,6 +78,24 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, principal)) h
 			return
 		}
 		h(w, r, principal{claims: claims})
+	}
+}
+
+// clientAuthed wraps a handler for OAuth clients: the request must carry
+// the credentials of a registered client (client_secret_basic, RFC 6749
+// §2.3.1) that holds scope.
+func (s *Server) clientAuthed(scope string, h func(http.ResponseWriter, *http.Request, store.Client)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.clients.Authenticate(r.Context(), r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if !client.HasScope(c, scope) {
+			s.writeError(w, r, fmt.Errorf("%w: %s", client.ErrInsufficientScope, scope))
+			return
+		}
+		h(w, r, c)
 	}
 }
 
@@ -89,6 +126,8 @@ func describeTokenError(err error) string {
 		return "token not meant for this service"
 	case errors.Is(err, jwt.ErrTooLarge):
 		return "token too large"
+	case errors.Is(err, revocation.ErrRevoked):
+		return "token revoked"
 	}
 	return "token invalid"
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/latch-auth/latch/internal/client"
+	"github.com/latch-auth/latch/internal/feed"
 	"github.com/latch-auth/latch/internal/login"
 	"github.com/latch-auth/latch/internal/session"
 	"github.com/latch-auth/latch/internal/store"
@@ -64,6 +66,16 @@ func errorFor(err error) *apiError {
 		return &apiError{status: http.StatusBadRequest, code: "invalid_grant", desc: "refresh token reuse detected; the session has been revoked"}
 	case errors.Is(err, session.ErrInvalidToken):
 		return &apiError{status: http.StatusBadRequest, code: "invalid_grant", desc: "refresh token is invalid, expired or revoked"}
+	case errors.Is(err, client.ErrNoCredentials):
+		return &apiError{status: http.StatusUnauthorized, code: "invalid_client", desc: "client authentication required"}
+	case errors.Is(err, client.ErrInvalidClient):
+		return &apiError{status: http.StatusUnauthorized, code: "invalid_client", desc: "client authentication failed"}
+	case errors.Is(err, client.ErrInsufficientScope):
+		return &apiError{status: http.StatusForbidden, code: "insufficient_scope", desc: "the client lacks the scope this request needs"}
+	case errors.Is(err, feed.ErrNotReady):
+		return &apiError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: "revocations are still loading; retry later", err: err}
+	case errors.Is(err, feed.ErrStopped):
+		return &apiError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: "server shutting down", err: err}
 	case errors.Is(err, store.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, store.ErrConflict):
@@ -89,6 +101,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if ae.status == http.StatusUnauthorized && ae.code == "invalid_token" {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="latch", error="invalid_token", error_description=%q`, ae.desc))
+	}
+	if ae.status == http.StatusUnauthorized && ae.code == "invalid_client" {
+		// RFC 6749 §5.2: the scheme the client authenticates with.
+		w.Header().Set("WWW-Authenticate", `Basic realm="latch"`)
 	}
 	if ae.status >= 500 && ae.status != http.StatusServiceUnavailable {
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)

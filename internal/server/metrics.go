@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/latch-auth/latch/internal/feed"
 )
 
 // Metrics are the server's Prometheus metrics, on a registry of their own
@@ -55,6 +57,50 @@ func NewMetrics() *Metrics {
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// registerFeed adds the revocation feed's metrics, read from the hub's
+// Stats at each scrape.
+func (m *Metrics) registerFeed(h *feed.Hub) error {
+	return m.reg.Register(newFeedCollector(h))
+}
+
+// feedCollector exposes a feed.Hub's Stats.
+type feedCollector struct {
+	hub                                  *feed.Hub
+	subscribers, sent, disconnects, head *prometheus.Desc
+}
+
+func newFeedCollector(h *feed.Hub) *feedCollector {
+	return &feedCollector{
+		hub: h,
+		subscribers: prometheus.NewDesc("latch_feed_subscribers",
+			"Open revocation feed streams.", nil, nil),
+		sent: prometheus.NewDesc("latch_feed_events_sent_total",
+			"Revocation events written to feed streams.", nil, nil),
+		disconnects: prometheus.NewDesc("latch_feed_disconnects_total",
+			"Feed streams ended, by reason: slow (cut off, its queue full), timeout (a write timed out), "+
+				"client (the client went away), shutdown, error (a store failure).", []string{"reason"}, nil),
+		head: prometheus.NewDesc("latch_feed_head_seq",
+			"The highest revocation sequence number the feed has read from the store.", nil, nil),
+	}
+}
+
+func (c *feedCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.subscribers
+	ch <- c.sent
+	ch <- c.disconnects
+	ch <- c.head
+}
+
+func (c *feedCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.hub.Stats()
+	ch <- prometheus.MustNewConstMetric(c.subscribers, prometheus.GaugeValue, float64(st.Subscribers))
+	ch <- prometheus.MustNewConstMetric(c.sent, prometheus.CounterValue, float64(st.EventsSent))
+	for reason, n := range st.Disconnects {
+		ch <- prometheus.MustNewConstMetric(c.disconnects, prometheus.CounterValue, float64(n), reason)
+	}
+	ch <- prometheus.MustNewConstMetric(c.head, prometheus.GaugeValue, float64(st.Head))
 }
 
 // instrument records each request's latency under its route pattern (not

@@ -1,7 +1,9 @@
 // Package server is latch's HTTP API: login, refresh, logout, sessions,
-// the JWKS and discovery documents, health and metrics.
+// the JWKS and discovery documents, the revocation feed, health and
+// metrics.
 //
-// Every response is JSON; every error is `{"error": CODE,
+// Every response is JSON, but for the feed's Server-Sent Events stream
+// and the metrics; every error is `{"error": CODE,
 // "error_description": TEXT}` with the status RFC 6749 and RFC 6750 give
 // it, written in one place (writeError). Request bodies are limited in
 // size, must be `application/json`, and may not hold unknown or duplicate
@@ -23,6 +25,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latch-auth/latch/internal/client"
+	"github.com/latch-auth/latch/internal/feed"
 	"github.com/latch-auth/latch/internal/issuer"
 	"github.com/latch-auth/latch/internal/keyring"
 	"github.com/latch-auth/latch/internal/login"
@@ -73,14 +77,21 @@ type Deps struct {
 	// Ready reports whether the database answers, for /readyz.
 	Ready   func(context.Context) error
 	Metrics *Metrics
+	// Feed, when not nil, serves the revocation feed (GET
+	// /v1/revocations and /v1/revocations/stream) to the Clients holding
+	// the scope revocations:read, and its deny list is checked on the
+	// server's own authenticated endpoints. Its Run must be running.
+	Feed    *feed.Hub
+	Clients store.Clients // required with Feed
 }
 
 // Server is the HTTP API.
 type Server struct {
-	cfg Config
-	d   Deps
-	log *slog.Logger
-	mux *http.ServeMux
+	cfg     Config
+	d       Deps
+	log     *slog.Logger
+	mux     *http.ServeMux
+	clients *client.Authenticator // nil without a Feed
 }
 
 // New returns the API server.
@@ -100,10 +111,19 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if d.Feed != nil && d.Clients == nil {
+		return nil, errors.New("server: the revocation feed needs the clients store")
+	}
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
 	s := &Server{cfg: cfg, d: d, log: cfg.Logger, mux: http.NewServeMux()}
+	if d.Feed != nil {
+		s.clients = client.NewAuthenticator(d.Clients)
+		if err := d.Metrics.registerFeed(d.Feed); err != nil {
+			return nil, fmt.Errorf("server: registering the feed metrics: %w", err)
+		}
+	}
 	s.routes()
 	return s, nil
 }
@@ -116,6 +136,10 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/sessions", s.authed(s.handleSessions))
 	m.HandleFunc("DELETE /v1/sessions/{id}", s.authed(s.handleEndSession))
 	m.HandleFunc("GET /v1/me", s.authed(s.handleMe))
+	if s.d.Feed != nil {
+		m.HandleFunc("GET /v1/revocations", s.clientAuthed(client.ScopeRevocationsRead, s.handleRevocations))
+		m.HandleFunc("GET /v1/revocations/stream", s.clientAuthed(client.ScopeRevocationsRead, s.handleRevocationStream))
+	}
 	if s.cfg.AllowSignup {
 		m.HandleFunc("POST /v1/signup", s.handleSignup)
 	}

@@ -7,18 +7,23 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/latch-auth/latch/internal/feed"
 	"github.com/latch-auth/latch/internal/issuer"
 	"github.com/latch-auth/latch/internal/keyring"
 	"github.com/latch-auth/latch/internal/login"
@@ -50,6 +55,13 @@ type options struct {
 	hashParams password.Params
 	hashSlots  int
 	hashQueue  time.Duration
+	// feed, when not nil, serves the revocation feed from a hub with this
+	// configuration, running until the test ends.
+	feed *feed.Config
+	// listener, when not nil, wraps the test server's listener.
+	listener func(net.Listener) net.Listener
+	// httpServer, when not nil, adjusts the test's http.Server.
+	httpServer func(*http.Server)
 }
 
 // api is a running server and the components behind it.
@@ -62,6 +74,9 @@ type api struct {
 	sessions *session.Manager
 	clock    *clock
 	client   *http.Client
+	dbPath   string    // the database file, for a second handle on it
+	hub      *feed.Hub // with options.feed
+	stopHub  func()    // ends the hub's Run and waits for it
 }
 
 // newAPI starts the API over a fresh database, wired like cmd/latch's
@@ -69,7 +84,15 @@ type api struct {
 func newAPI(t *testing.T, o options) *api {
 	t.Helper()
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "latch.db"), sqlite.Options{})
+	// The store tells the hub of each revocation it commits, as
+	// cmd/latch wires it.
+	var hubRef atomic.Pointer[feed.Hub]
+	dbPath := filepath.Join(t.TempDir(), "latch.db")
+	db, err := sqlite.Open(ctx, dbPath, sqlite.Options{Options: store.Options{Notify: func() {
+		if h := hubRef.Load(); h != nil {
+			h.Notify()
+		}
+	}}})
 	if err != nil {
 		t.Fatalf("sqlite.Open = %v, want nil", err)
 	}
@@ -106,7 +129,7 @@ func newAPI(t *testing.T, o options) *api {
 	if err != nil {
 		t.Fatalf("issuer.New = %v, want nil", err)
 	}
-	srv, err := server.New(server.Config{Issuer: testIssuer, Audience: testAudience, AllowSignup: o.signup, TrustProxy: o.trustProxy, HashQueueTimeout: o.hashQueue}, server.Deps{
+	deps := server.Deps{
 		Users:    db,
 		Login:    login.New(db, db, hasher, o.login),
 		Sessions: sessions,
@@ -114,13 +137,54 @@ func newAPI(t *testing.T, o options) *api {
 		Keys:     ring,
 		Hasher:   hasher,
 		Ready:    db.Ping,
-	})
+	}
+	a := &api{t: t, db: db, ring: ring, hasher: hasher, sessions: sessions, clock: clk, dbPath: dbPath, stopHub: func() {}}
+	if o.feed != nil {
+		hub, err := feed.New(db, *o.feed)
+		if err != nil {
+			t.Fatalf("feed.New = %v, want nil", err)
+		}
+		hubRef.Store(hub)
+		hubCtx, cancel := context.WithCancel(context.Background())
+		hubDone := make(chan error, 1)
+		go func() { hubDone <- hub.Run(hubCtx) }()
+		select {
+		case <-hub.Ready():
+		case err := <-hubDone:
+			t.Fatalf("Hub.Run = %v before it was ready", err)
+		case <-time.After(5 * time.Second):
+			t.Fatal("the hub was not ready 5 s after Run started")
+		}
+		deps.Feed, deps.Clients = hub, db
+		a.hub = hub
+		var once sync.Once
+		a.stopHub = func() {
+			once.Do(func() {
+				cancel()
+				if err := <-hubDone; err != nil {
+					t.Errorf("Hub.Run = %v, want nil", err)
+				}
+			})
+		}
+	}
+	srv, err := server.New(server.Config{Issuer: testIssuer, Audience: testAudience, AllowSignup: o.signup, TrustProxy: o.trustProxy, HashQueueTimeout: o.hashQueue}, deps)
 	if err != nil {
 		t.Fatalf("server.New = %v, want nil", err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	if o.listener != nil {
+		hs.Listener = o.listener(hs.Listener)
+	}
+	if o.httpServer != nil {
+		o.httpServer(hs.Config)
+	}
+	hs.Start()
 	t.Cleanup(hs.Close)
-	return &api{t: t, url: hs.URL, db: db, ring: ring, hasher: hasher, sessions: sessions, clock: clk, client: hs.Client()}
+	// The hub stops before the server closes, which waits for the
+	// streams' handlers, and after which the database closes.
+	t.Cleanup(a.stopHub)
+	a.url, a.client = hs.URL, hs.Client()
+	return a
 }
 
 // addUser creates a user with testPassword and returns it.
