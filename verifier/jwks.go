@@ -200,6 +200,24 @@ func maxAgeOf(cc string) time.Duration {
 	return 0
 }
 
+// runOffline fetches the first key set for a Verifier that started
+// without it (Config.StartOffline), retrying with a backoff from 250 ms
+// up to MinRefreshInterval, then refreshes as run does.
+func (s *keySource) runOffline(ctx context.Context) {
+	wait := 250 * time.Millisecond
+	for s.refresh(ctx) != nil {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		wait = min(2*wait, s.cfg.MinRefreshInterval)
+	}
+	s.run(ctx)
+}
+
 // run refreshes the set in the background shortly before it expires, until
 // ctx ends.
 func (s *keySource) run(ctx context.Context) {

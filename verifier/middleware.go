@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/latch-auth/latch/jwt"
+	"github.com/latch-auth/latch/revocation"
 )
 
 // AccessCookie is the cookie latch's cookie mode puts the access token in.
@@ -147,6 +148,12 @@ func challenge(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusUnauthorized, "invalid_request", "access token required")
 		return
 	}
+	if errors.Is(err, ErrRevocationsStale) || errors.Is(err, ErrIntrospection) {
+		// Not the client's fault: the service cannot check revocation now.
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "cannot check token revocation now; retry later")
+		return
+	}
 	desc := describe(err)
 	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="invalid_token", error_description=%q`, desc))
 	writeError(w, http.StatusUnauthorized, "invalid_token", desc)
@@ -162,6 +169,8 @@ func describe(err error) string {
 		return "token not meant for this service"
 	case errors.Is(err, jwt.ErrTooLarge):
 		return "token too large"
+	case errors.Is(err, revocation.ErrRevoked):
+		return "token revoked"
 	}
 	return "token invalid"
 }

@@ -48,6 +48,7 @@ import (
 	"github.com/latch-auth/latch/internal/strictjson"
 	"github.com/latch-auth/latch/jose"
 	"github.com/latch-auth/latch/jwt"
+	"github.com/latch-auth/latch/revocation"
 )
 
 // Defaults for Config's zero fields.
@@ -75,6 +76,19 @@ type Issuer struct {
 	JWKSURL string
 	// Keys is a fixed set of verification keys instead of a JWKS URL.
 	Keys *jose.KeySet
+
+	// ClientID and ClientSecret are this service's credentials at the
+	// issuer (`latch client add --scope revocations:read`). Setting them
+	// makes the Verifier follow the issuer's revocation feed and refuse
+	// revoked tokens within milliseconds of their revocation; see the
+	// package documentation. RequireFresh uses them too.
+	ClientID, ClientSecret string
+	// RevocationsURL is the issuer's revocation feed. Default: Issuer +
+	// "/v1/revocations".
+	RevocationsURL string
+	// IntrospectionURL is the issuer's RFC 7662 endpoint, for
+	// RequireFresh. Default: Issuer + "/oauth2/introspect".
+	IntrospectionURL string
 }
 
 // Config configures a Verifier. Issuers is required; every other zero
@@ -106,7 +120,31 @@ type Config struct {
 	// negative disables the cache.
 	CacheSize int
 
-	// Logger receives JWKS fetch problems; nil discards.
+	// RevocationStaleAfter is how long an issuer's revocation feed may go
+	// without being known current (heartbeats arrive every 10 s) before
+	// the staleness policy applies. Default 1 minute.
+	RevocationStaleAfter time.Duration
+	// RevocationFailOpen selects the policy for a feed that is not
+	// current. By default (false) the Verifier fails closed: it refuses
+	// the issuer's tokens with ErrRevocationsStale, because it can no
+	// longer tell revoked tokens from valid ones, and a partition between
+	// a service and its issuer must not reopen the window revocation
+	// closes. Set it where availability matters more: tokens then keep
+	// verifying without revocation checks, and the staleness is logged at
+	// ERROR and reported by Stats. Either way a stale feed lasts at most
+	// until the issuer answers again.
+	RevocationFailOpen bool
+
+	// StartOffline makes New return without waiting for the issuers: a
+	// service may start before its issuer. JWKS fetches (and the
+	// revocation feed) are retried in the background, and until they
+	// succeed tokens are refused (jwt.ErrUnknownKey, or
+	// ErrRevocationsStale). By default New fails fast instead, so that a
+	// misconfigured service does not start only to refuse every request.
+	StartOffline bool
+
+	// Logger receives JWKS fetch and revocation feed problems; nil
+	// discards.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -122,16 +160,18 @@ func (c *Config) now() time.Time {
 // Verifier verifies access tokens. It is safe for concurrent use; Close it
 // to stop background refreshes.
 type Verifier struct {
-	cfg     Config
-	issuers map[string]*issuerState
-	single  *issuerState // the only issuer, when there is one
-	cache   *tokenCache
-	stop    context.CancelFunc
+	cfg        Config
+	userClient *http.Client // Config.HTTPClient as given, nil for the default
+	issuers    map[string]*issuerState
+	single     *issuerState // the only issuer, when there is one
+	cache      *tokenCache
+	stop       context.CancelFunc
 }
 
 type issuerState struct {
 	cfg  Issuer
 	src  *keySource
+	feed *revocation.Follower // nil without client credentials
 	opts jwt.ValidatorOptions
 	val  atomic.Pointer[boundValidator]
 }
@@ -156,9 +196,11 @@ func (st *issuerState) validator(keys *jose.KeySet) (*jwt.Validator, error) {
 	return v, nil
 }
 
-// New returns a Verifier. It fetches every configured JWKS before
-// returning, so a service that starts without reaching its issuer fails
-// fast instead of refusing every request.
+// New returns a Verifier. It fetches every configured JWKS, and waits
+// until every configured revocation feed has caught up, before returning,
+// so that a service that starts without reaching its issuer fails fast
+// instead of refusing every request; Config.StartOffline lets it start
+// anyway.
 func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if len(cfg.Issuers) == 0 {
 		return nil, errors.New("verifier: at least one issuer is required")
@@ -178,8 +220,12 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.FetchTimeout <= 0 {
 		cfg.FetchTimeout = DefaultFetchTimeout
 	}
+	userClient := cfg.HTTPClient
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: cfg.FetchTimeout}
+	}
+	if cfg.RevocationStaleAfter <= 0 {
+		cfg.RevocationStaleAfter = DefaultRevocationStaleAfter
 	}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = DefaultCacheSize
@@ -187,7 +233,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	v := &Verifier{cfg: cfg, issuers: make(map[string]*issuerState, len(cfg.Issuers))}
+	v := &Verifier{cfg: cfg, userClient: userClient, issuers: make(map[string]*issuerState, len(cfg.Issuers))}
 	if cfg.CacheSize > 0 {
 		v.cache = newTokenCache(cfg.CacheSize)
 	}
@@ -220,13 +266,30 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 			if v.cache != nil {
 				st.src.onChange = func(old, _ *jose.KeySet) { v.cache.purge(old) }
 			}
-			if err := st.src.refresh(ctx); err != nil {
-				stop()
-				return nil, fmt.Errorf("verifier: issuer %s: %w", iss.Issuer, err)
+			if cfg.StartOffline {
+				go st.src.runOffline(bg)
+			} else {
+				if err := st.src.refresh(ctx); err != nil {
+					stop()
+					return nil, fmt.Errorf("verifier: issuer %s: %w", iss.Issuer, err)
+				}
+				go st.src.run(bg)
 			}
-			go st.src.run(bg)
+		}
+		if err := v.follow(bg, st); err != nil {
+			stop()
+			return nil, err
 		}
 		v.issuers[iss.Issuer] = st
+		go v.watchStaleness(bg, st)
+	}
+	if !cfg.StartOffline {
+		for _, st := range v.issuers {
+			if err := v.waitFeed(ctx, st); err != nil {
+				stop()
+				return nil, err
+			}
+		}
 	}
 	if len(v.issuers) == 1 {
 		for _, st := range v.issuers {
@@ -236,20 +299,26 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	return v, nil
 }
 
-// Close stops the background JWKS refreshes and cancels fetches in flight.
+// Close stops the background JWKS refreshes and revocation feeds, and
+// cancels fetches in flight.
 func (v *Verifier) Close() { v.stop() }
 
 // Verify checks token and returns its claims. Errors match the jwt
 // package's kinds (jwt.ErrExpired, jwt.ErrSignature, jwt.ErrAudience,
-// ...). The returned claims share memory with the cache: do not modify
-// their slices.
+// ...), revocation.ErrRevoked for a token its issuer's feed revoked, and
+// ErrRevocationsStale. The returned claims share memory with the cache:
+// do not modify their slices.
 func (v *Verifier) Verify(ctx context.Context, token string) (jwt.Claims, error) {
+	now := v.cfg.now()
 	if v.cache != nil {
-		if e, ok := v.cache.get(token, v.cfg.now()); ok {
+		if e, ok := v.cache.get(token, now); ok {
 			// The hit's time claims were checked by get; the rest of the
 			// validation holds as long as the issuer's key set is the one
-			// the token verified against.
+			// the token verified against. Revocation may have come since.
 			if st := v.issuers[e.claims.Issuer]; st != nil && st.src.current() == e.keys {
+				if err := v.checkRevoked(st, e.kid, &e.claims, now); err != nil {
+					return jwt.Claims{}, err
+				}
 				return e.claims, nil
 			}
 		}
@@ -279,12 +348,15 @@ func (v *Verifier) Verify(ctx context.Context, token string) (jwt.Claims, error)
 	if err != nil {
 		return jwt.Claims{}, err
 	}
+	if err := v.checkRevoked(st, hdr.KeyID, &claims, now); err != nil {
+		return jwt.Claims{}, err
+	}
 	if v.cache != nil && hdr.KeyID != "" {
 		e := &cacheEntry{token: token, kid: hdr.KeyID, keys: keys, claims: claims, expires: claims.ExpiresAt}
 		if !claims.NotBefore.IsZero() {
 			e.notBefore = claims.NotBefore.Add(-v.leeway())
 		}
-		v.cache.put(e, v.cfg.now())
+		v.cache.put(e, now)
 	}
 	return claims, nil
 }
