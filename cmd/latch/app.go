@@ -41,6 +41,7 @@ type dataFlags struct {
 	rotation   time.Duration
 	jwksMaxAge time.Duration
 	fullSync   bool
+	server     bool // set by serve: the access-token lifetime is the server's own
 }
 
 // defaults, each overridable by a LATCH_* environment variable and then a
@@ -90,12 +91,15 @@ func applyEnv(c *command, e *env, fs *flag.FlagSet) error {
 
 // app is an opened data directory.
 type app struct {
-	db         *sqlite.DB
-	ring       *keyring.Ring
-	master     []byte
-	masterNew  bool
-	dbCreated  bool
-	masterPath string
+	db *sqlite.DB
+	// revocationTTL is how long the revocations written through db stay
+	// in the feed (store.Options.RevocationTTL).
+	revocationTTL time.Duration
+	ring          *keyring.Ring
+	master        []byte
+	masterNew     bool
+	dbCreated     bool
+	masterPath    string
 }
 
 // withApp applies the LATCH_* variables to fs, opens the data directory
@@ -105,7 +109,7 @@ func withApp(c *command, e *env, fs *flag.FlagSet, d *dataFlags, f func(a *app) 
 	if err := applyEnv(c, e, fs); err != nil {
 		return err
 	}
-	a, err := openApp(e, *d)
+	a, err := openApp(e, *d, nil)
 	if err != nil {
 		return err
 	}
@@ -116,9 +120,14 @@ func withApp(c *command, e *env, fs *flag.FlagSet, d *dataFlags, f func(a *app) 
 // databaseFile is the SQLite database in the data directory.
 const databaseFile = "latch.db"
 
+// revocationMargin is added to the access-token lifetime for how long a
+// revocation stays in the feed: verifiers' clock-skew leeway, with room.
+const revocationMargin = 5 * time.Minute
+
 // openApp opens (creating if needed) the data directory, its database and
-// its key ring. The caller closes app.db.
-func openApp(e *env, d dataFlags) (*app, error) {
+// its key ring. The caller closes app.db. notify, when not nil, is
+// store.Options.Notify.
+func openApp(e *env, d dataFlags, notify func()) (*app, error) {
 	alg, err := jose.ParseAlgorithm(d.alg)
 	if err != nil {
 		return nil, err
@@ -137,9 +146,19 @@ func openApp(e *env, d dataFlags) (*app, error) {
 		return nil, err
 	}
 	ctx := e.context()
-	// Revocation records must outlive every access token they can cover.
-	revTTL := max(store.DefaultRevocationTTL, d.tokenTTL+time.Hour)
-	a.db, err = sqlite.Open(ctx, dbPath, sqlite.Options{Options: store.Options{RevocationTTL: revTTL}, FullSync: d.fullSync})
+	// A revocation must outlive every access token it can cover, and no
+	// more, so that the feed and the verifiers' deny lists stay small:
+	// the server knows its access-token lifetime. An administration
+	// command (latch revoke, user passwd, ...) may run without the
+	// server's --access-ttl, so its few records are kept at least a day.
+	a.revocationTTL = d.tokenTTL + revocationMargin
+	if !d.server {
+		a.revocationTTL = max(store.DefaultRevocationTTL, a.revocationTTL)
+	}
+	a.db, err = sqlite.Open(ctx, dbPath, sqlite.Options{
+		Options:  store.Options{RevocationTTL: a.revocationTTL, Notify: notify},
+		FullSync: d.fullSync,
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,8 @@ func rootCommand() *command {
 	root.add(serveCommand())
 	root.add(userCommand())
 	root.add(keysCommand())
+	root.add(clientCommand())
+	root.add(revokeCommand())
 	root.add(jwsCommand())
 	root.add(tokenCommand())
 	root.add(&command{name: "version", summary: "print the version",

@@ -28,6 +28,38 @@ func ringCommands() []*command {
 				"it signed has expired. The only active key cannot be retired: rotate first.\n" +
 				"Key IDs are base64url and may start with \"-\": give those with --kid (or\n" +
 				"after \"--\")."},
+		{name: "revoke", args: "--kid KID | KID", setup: keysRevoke,
+			summary: "revoke a compromised signing key now",
+			detail: "revoke is for a key that is compromised: the key leaves the JWKS at once and\n" +
+				"the revocation feed tells every following service to refuse the tokens it\n" +
+				"signed, instead of waiting for them to expire as retire does. If no other key\n" +
+				"would sign, a new key is created and signs immediately. A running server\n" +
+				"picks the change up within a second."},
+	}
+}
+
+func keysRevoke(c *command, fs *flag.FlagSet) func(*env, []string) error {
+	var d dataFlags
+	addDataFlags(fs, &d)
+	kid := fs.String("kid", "", "ID `KID` of the key to revoke")
+	return func(e *env, args []string) error {
+		if *kid != "" {
+			args = append([]string{*kid}, args...)
+		}
+		if len(args) != 1 {
+			return usagef(c, "want exactly one key ID")
+		}
+		return withApp(c, e, fs, &d, func(a *app) error {
+			repl, err := a.ring.Revoke(e.context(), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "revoked key %s\n", safeText(args[0]))
+			if repl.ID != "" {
+				fmt.Fprintf(e.stdout, "created key %s (%s); it signs now\n", repl.ID, repl.Algorithm)
+			}
+			return nil
+		})
 	}
 }
 

@@ -10,14 +10,17 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/latch-auth/latch/internal/feed"
 	"github.com/latch-auth/latch/internal/issuer"
 	"github.com/latch-auth/latch/internal/keyring"
 	"github.com/latch-auth/latch/internal/login"
 	"github.com/latch-auth/latch/internal/password"
 	"github.com/latch-auth/latch/internal/server"
 	"github.com/latch-auth/latch/internal/session"
+	"github.com/latch-auth/latch/revocation"
 )
 
 func serveCommand() *command {
@@ -87,7 +90,15 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 	if err != nil {
 		return err
 	}
-	a, err := openApp(e, d)
+	d.server = true
+	// The store tells the feed of each revocation it commits; the hub is
+	// built over the store, so the store looks it up when it calls.
+	var hubRef atomic.Pointer[feed.Hub]
+	a, err := openApp(e, d, func() {
+		if h := hubRef.Load(); h != nil {
+			h.Notify()
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -144,6 +155,41 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 		ln.Close()
 		return err
 	}
+	// The revocation feed: every revocation, from this process or from
+	// an administration command on the same database, reaches the
+	// server's own deny list and every subscribed service; a revoked
+	// signing key stops signing here at once.
+	hub, err := feed.New(a.db, feed.Config{
+		Poll:   feedPoll,
+		Logger: log,
+		OnEvent: func(ev revocation.Event) {
+			if ev.Kind != revocation.KindKey {
+				return
+			}
+			if err := a.ring.Reload(ctx); err != nil {
+				log.Error("reloading signing keys after a key revocation", "err", err)
+			}
+		},
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	hubRef.Store(hub)
+	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHub()
+	hubErr := make(chan error, 1)
+	go func() { hubErr <- hub.Run(hubCtx) }()
+	select {
+	case <-hub.Ready():
+	case err := <-hubErr:
+		ln.Close()
+		return fmt.Errorf("loading the revocation feed: %w", err)
+	case <-ctx.Done():
+		ln.Close()
+		return ctx.Err()
+	}
+
 	srv, err := server.New(server.Config{
 		Issuer: iss, Audience: strings.Split(aud, ",")[0], AllowSignup: s.allowSignup,
 		MaxBody: int64(s.maxBody), TrustProxy: s.trustProxy, Logger: log,
@@ -155,6 +201,8 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 		Keys:     a.ring,
 		Hasher:   hasher,
 		Ready:    a.db.Ping,
+		Clients:  a.db,
+		Feed:     hub,
 	})
 	if err != nil {
 		ln.Close()
@@ -167,6 +215,9 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 	}
 
 	httpSrv := srv.HTTPServer(s.addr)
+	// Feed streams end only when the hub stops: stop it as shutdown
+	// begins, or Shutdown would wait for them until its deadline.
+	httpSrv.RegisterOnShutdown(stopHub)
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	go maintain(bg, a, log)
@@ -194,6 +245,11 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 	log.Info("stopped")
 	return nil
 }
+
+// feedPoll is how often the feed reads the database for revocations
+// written by another process (latch revoke, user and keys commands):
+// in-process revocations are pushed at once.
+const feedPoll = 200 * time.Millisecond
 
 // maintain runs the periodic chores: key rotation and removal (and picking
 // up keys rotated by the CLI or another node), and pruning ended sessions,

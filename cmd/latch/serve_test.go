@@ -60,7 +60,7 @@ type cliResult struct {
 }
 
 // cli runs the latch binary with args, stdin and the extra environment.
-func cli(t *testing.T, stdin string, env []string, args ...string) cliResult {
+func cli(t testing.TB, stdin string, env []string, args ...string) cliResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), daemonTimeout)
 	defer cancel()
@@ -78,7 +78,7 @@ func cli(t *testing.T, stdin string, env []string, args ...string) cliResult {
 }
 
 // mustCLI runs the binary and fails the test unless it exits 0.
-func mustCLI(t *testing.T, stdin string, args ...string) string {
+func mustCLI(t testing.TB, stdin string, args ...string) string {
 	t.Helper()
 	r := cli(t, stdin, nil, args...)
 	if r.code != 0 {
@@ -118,7 +118,7 @@ func addUser(t *testing.T, data, email, password string, roles ...string) string
 
 // daemon is a running "latch serve".
 type daemon struct {
-	t        *testing.T
+	t        testing.TB
 	cmd      *exec.Cmd
 	addr     string // from the "listening" log line
 	issuer   string
@@ -134,7 +134,7 @@ type daemon struct {
 
 // startDaemon starts "latch serve --data data args..." with the extra
 // environment and waits until it listens.
-func startDaemon(t *testing.T, data string, env []string, args ...string) *daemon {
+func startDaemon(t testing.TB, data string, env []string, args ...string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, more: make(chan struct{}), exited: make(chan struct{})}
 	d.cmd = exec.Command(latchBin, append([]string{"serve", "--data", data}, args...)...)

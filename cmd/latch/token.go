@@ -31,7 +31,12 @@ func tokenCommand() *command {
 			setup: tokenVerify, summary: "verify a JWT, print its claims",
 			detail: "verify checks the signature of TOKEN (or of the token on standard input when\n" +
 				"TOKEN is \"-\" or absent) against the keys of --key, then its issuer, audience,\n" +
-				"exp (required), nbf and iat, and prints the verified claims as indented JSON.",
+				"exp (required), nbf and iat, and prints the verified claims as indented JSON.\n\n" +
+				"With --issuer-url URL instead of --key, the keys are fetched from the running latch\n" +
+				"server's JWKS, and with --client-id (a client with the scope revocations:read)\n" +
+				"and its secret (--client-secret-stdin, or LATCH_CLIENT_SECRET) the server's\n" +
+				"revocation feed is read first, so that a revoked token is refused as a\n" +
+				"service would refuse it. --iss defaults to the issuer URL.",
 		},
 		&command{name: "decode", args: "[TOKEN|-]", setup: tokenDecode,
 			summary: "print a JWT's header and payload WITHOUT verifying",
@@ -115,7 +120,10 @@ func fillDefaults(c *jwt.Claims, present map[string]bool, now time.Time, ttl tim
 
 func tokenVerify(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	keys := addKeyFlags(fs, true)
-	iss := fs.String("iss", "", "expected issuer `ISS` (required)")
+	issuerURL := fs.String("issuer-url", "", "verify against the running latch server at `URL` (its JWKS, and its revocation feed with --client-id) instead of --key")
+	clientID := fs.String("client-id", "", "client `ID` with the scope revocations:read, to refuse revoked tokens (with --issuer-url)")
+	secretStdin := fs.Bool("client-secret-stdin", false, "read the client secret from standard input (the token is then an argument); default: LATCH_CLIENT_SECRET")
+	iss := fs.String("iss", "", "expected issuer `ISS` (required; with --issuer-url, default that URL)")
 	aud := fs.String("aud", "", "expected audience `AUD` (required)")
 	leeway := fs.Duration("leeway", jwt.DefaultLeeway, "clock skew `DURATION` tolerated on exp, nbf and iat; 0 for none")
 	now := fs.Int64("now", 0, "check times as of `UNIX` seconds instead of the clock")
@@ -124,6 +132,9 @@ func tokenVerify(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		arg, err := optionalArg(c, args)
 		if err != nil {
 			return err
+		}
+		if *issuerURL != "" && *iss == "" {
+			*iss = *issuerURL
 		}
 		if err := required(c, "iss", *iss); err != nil {
 			return err
@@ -141,6 +152,12 @@ func tokenVerify(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		if *now != 0 {
 			at := time.Unix(*now, 0)
 			opts.Now = func() time.Time { return at }
+		}
+		if *issuerURL != "" || *clientID != "" || *secretStdin {
+			return verifyAtIssuer(c, e, issuerVerify{
+				url: *issuerURL, keyFile: keys.file, clientID: *clientID, secretStdin: *secretStdin,
+				iss: *iss, aud: *aud, opts: opts, arg: arg,
+			})
 		}
 		set, err := keys.keySet(e, c)
 		if err != nil {
