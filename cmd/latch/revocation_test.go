@@ -12,12 +12,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/latch-auth/latch/internal/store"
+	"github.com/latch-auth/latch/internal/store/sqlite"
 	"github.com/latch-auth/latch/jwt"
 	"github.com/latch-auth/latch/revocation"
 	"github.com/latch-auth/latch/verifier"
@@ -449,4 +452,45 @@ func TestTokenVerifyAtIssuer(t *testing.T) {
 	}
 	wantCLI(t, 2, "--client-secret-stdin needs --client-id", "token", "verify", "--issuer-url", d.url, "--aud", "x", "--client-secret-stdin", "t.t.t")
 	wantCLI(t, 2, "not both", "token", "verify", "--issuer-url", d.url, "--key", "k.json", "--aud", "x", "t.t.t")
+}
+
+// TestRevocationSnapshotAfterPruning cuts a verifier off, lets the
+// server prune a record past the verifier's cursor while a logout is
+// recorded, and checks that the verifier, on reconnecting, reads the
+// snapshot of every revocation in force and refuses the token.
+func TestRevocationSnapshotAfterPruning(t *testing.T) {
+	t.Parallel()
+	f := newFeedFixture(t)
+	d := f.d
+	proxy := newCutProxy(t, d.addr)
+	v := f.newVerifier(t, proxy.addr(), verifier.Config{})
+	a := d.login(f.alice, alicePassword)
+	mustVerify(t, v, a.AccessToken, "token before the partition")
+
+	proxy.setCut(true)
+	// A second handle on the server's database, as an operator's tool
+	// would open it: a record that expires at once, then the logout, then
+	// the pruning the server runs periodically.
+	db, err := sqlite.Open(t.Context(), filepath.Join(f.data, databaseFile), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now()
+	if _, err := db.AddRevocation(t.Context(), store.Revocation{
+		Kind: store.KindToken, Subject: "expired-jti", Reason: store.ReasonAdmin, At: now.Add(-time.Hour), Expires: now.Add(-time.Minute),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	d.mustCall(http.StatusOK, "POST", "/v1/logout", "", a.AccessToken)
+	if n, err := db.PruneRevocations(t.Context(), now); err != nil || n != 1 {
+		t.Fatalf("PruneRevocations(now) = %d, %v, want 1, nil", n, err)
+	}
+	snapshots := v.Stats().Issuers[0].Feed.Snapshots
+
+	proxy.setCut(false)
+	waitRevoked(t, v, a.AccessToken)
+	if st := v.Stats().Issuers[0].Feed; st.Snapshots != snapshots+1 {
+		t.Errorf("feed snapshots after reconnecting = %d, want %d: the cursor was pruned", st.Snapshots, snapshots+1)
+	}
 }
