@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -492,5 +493,59 @@ func TestRevocationSnapshotAfterPruning(t *testing.T) {
 	waitRevoked(t, v, a.AccessToken)
 	if st := v.Stats().Issuers[0].Feed; st.Snapshots != snapshots+1 {
 		t.Errorf("feed snapshots after reconnecting = %d, want %d: the cursor was pruned", st.Snapshots, snapshots+1)
+	}
+}
+
+// TestRequireFreshAgainstServer checks the per-route strict mode with the
+// real introspection endpoint: with the feed cut off, a logged-out token
+// still passes Require (within the staleness budget) but RequireFresh
+// refuses it at once.
+func TestRequireFreshAgainstServer(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	addUser(t, data, "alice@example.com", alicePassword)
+	id, secret := addClient(t, data, "payments", "revocations:read", "introspect")
+	d := startDaemon(t, data, nil, "--addr", "127.0.0.1:0")
+	proxy := newCutProxy(t, d.addr)
+	ctx, cancel := context.WithTimeout(t.Context(), daemonTimeout)
+	defer cancel()
+	v, err := verifier.New(ctx, verifier.Config{Issuers: []verifier.Issuer{{
+		Issuer: d.issuer, Audience: d.audience, JWKSURL: d.url + "/.well-known/jwks.json",
+		ClientID: id, ClientSecret: secret,
+		RevocationsURL:   "http://" + proxy.addr() + "/v1/revocations",
+		IntrospectionURL: d.url + "/oauth2/introspect",
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux := http.NewServeMux()
+	mux.Handle("GET /orders", v.Require(ok))
+	mux.Handle("POST /payments", v.RequireFresh(ok))
+	svc := httptest.NewServer(mux)
+	defer svc.Close()
+	call := func(method, path, tok string) int {
+		req, _ := http.NewRequest(method, svc.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	a := d.login("alice@example.com", alicePassword)
+	if got := call("POST", "/payments", a.AccessToken); got != http.StatusOK {
+		t.Fatalf("RequireFresh route with a valid token = %d, want 200", got)
+	}
+	proxy.setCut(true)
+	d.mustCall(http.StatusOK, "POST", "/v1/logout", "", a.AccessToken)
+	if got := call("GET", "/orders", a.AccessToken); got != http.StatusOK {
+		t.Errorf("Require route, feed cut off, logged-out token = %d, want 200 (the feed cannot tell yet)", got)
+	}
+	if got := call("POST", "/payments", a.AccessToken); got != http.StatusUnauthorized {
+		t.Errorf("RequireFresh route, logged-out token = %d, want 401 at once", got)
 	}
 }

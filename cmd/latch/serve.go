@@ -191,7 +191,7 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 	}
 
 	srv, err := server.New(server.Config{
-		Issuer: iss, Audience: strings.Split(aud, ",")[0], AllowSignup: s.allowSignup,
+		Issuer: iss, Audience: strings.Split(aud, ",")[0], Audiences: strings.Split(aud, ","), AllowSignup: s.allowSignup,
 		MaxBody: int64(s.maxBody), TrustProxy: s.trustProxy, Logger: log,
 	}, server.Deps{
 		Users:    a.db,

@@ -24,6 +24,10 @@
 // The Hub has no HTTP of its own beyond writing a stream: the server
 // authenticates the client, parses the cursor and maps the errors
 // ServeStream and Page return.
+//
+// A Poller delivers the same records as Security Event Tokens (RFC 8417,
+// made by SignSET) to receivers that poll for them (RFC 8936), each
+// receiver's acknowledgements kept in the store with its client record.
 package feed
 
 import (
@@ -127,7 +131,7 @@ type Hub struct {
 	mu          sync.Mutex
 	subs        map[*subscriber]struct{}
 	head        int64         // the highest Seq Run has read
-	headMoved   chan struct{} // closed when head moves; nil until WaitHead asks
+	headMoved   chan struct{} // closed when head moves; nil until waitHead asks
 	stopped     bool
 	disconnects map[string]uint64
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/latch-auth/latch/internal/client"
@@ -25,6 +26,9 @@ type apiError struct {
 	code   string
 	desc   string
 	err    error // cause, logged for 5xx, never sent
+	// set writes the error as RFC 8935 §2.3 does, for the SET poll
+	// endpoint (RFC 8936 §2.6): {"err": code, "description": desc}.
+	set bool
 }
 
 func (e *apiError) Error() string {
@@ -49,13 +53,35 @@ func invalidToken(desc string) *apiError {
 	return &apiError{status: http.StatusUnauthorized, code: "invalid_token", desc: desc}
 }
 
+// setPollError marks an error of the SET poll endpoint: a refused
+// request (invalid_request, 400, 413 or 415) is then written as RFC 8936
+// §2.6 says, {"err": "invalid_request", "description": ...}; client
+// authentication failures and server failures keep the usual form.
+func setPollError(err error) error { return &pollError{err} }
+
+type pollError struct{ err error }
+
+func (e *pollError) Error() string { return e.err.Error() }
+func (e *pollError) Unwrap() error { return e.err }
+
 // errorFor maps any error to its wire form.
 func errorFor(err error) *apiError {
 	var ae *apiError
 	var te *login.ThrottledError
+	var pe *pollError
 	switch {
+	case errors.As(err, &pe):
+		ae := errorFor(pe.err)
+		if ae.code == "invalid_request" {
+			set := *ae
+			set.set = true
+			return &set
+		}
+		return ae
 	case errors.As(err, &ae):
 		return ae
+	case errors.Is(err, feed.ErrInvalidPoll):
+		return badRequest(strings.TrimPrefix(err.Error(), feed.ErrInvalidPoll.Error()+": "))
 	case errors.As(err, &te):
 		return &apiError{status: http.StatusTooManyRequests, code: "too_many_requests", desc: "too many attempts; retry later"}
 	case errors.Is(err, login.ErrInvalidCredentials):
@@ -112,6 +138,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.WarnContext(r.Context(), "request shed", "method", r.Method, "path", r.URL.Path, "code", ae.code)
 	} else {
 		s.log.DebugContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "code", ae.code)
+	}
+	if ae.set {
+		writeJSON(w, ae.status, struct {
+			Err         string `json:"err"`
+			Description string `json:"description"`
+		}{ae.code, ae.desc})
+		return
 	}
 	writeJSON(w, ae.status, struct {
 		Error       string `json:"error"`

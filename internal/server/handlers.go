@@ -369,6 +369,18 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.AllowSignup {
 		doc["registration_endpoint"] = iss + "/v1/signup"
 	}
+	if s.clients != nil {
+		// RFC 8414 §2 names these for authorization server metadata.
+		doc["introspection_endpoint"] = iss + "/oauth2/introspect"
+		doc["introspection_endpoint_auth_methods_supported"] = []string{"client_secret_basic"}
+	}
+	if s.d.Feed != nil {
+		// latch's own: the revocation feed as pages, as a stream, and as
+		// Security Event Tokens to poll for (RFC 8936).
+		doc["revocation_feed_endpoint"] = iss + "/v1/revocations"
+		doc["revocation_feed_stream_endpoint"] = iss + "/v1/revocations/stream"
+		doc["revocation_poll_endpoint"] = iss + "/v1/revocations/poll"
+	}
 	if key, err := s.d.Keys.Signer(); err == nil {
 		doc["access_token_signing_alg_values_supported"] = []jose.Algorithm{key.Algorithm()}
 	}

@@ -1,14 +1,17 @@
 // Package server is latch's HTTP API: login, refresh, logout, sessions,
-// the JWKS and discovery documents, the revocation feed, health and
-// metrics.
+// the JWKS and discovery documents, the revocation feed (as pages, as a
+// Server-Sent Events stream, and as Security Event Tokens to poll for,
+// RFC 8936), token introspection (RFC 7662), health and metrics.
 //
 // Every response is JSON, but for the feed's Server-Sent Events stream
 // and the metrics; every error is `{"error": CODE,
 // "error_description": TEXT}` with the status RFC 6749 and RFC 6750 give
-// it, written in one place (writeError). Request bodies are limited in
-// size, must be `application/json`, and may not hold unknown or duplicate
-// fields. State-changing cross-site browser requests are refused
-// (http.CrossOriginProtection).
+// it, written in one place (writeError), but for the refused requests of
+// the SET poll endpoint, which are `{"err": CODE, "description": TEXT}`
+// as RFC 8936 §2.6 has them. Request bodies are limited in size, must be
+// `application/json` (introspection's, as RFC 7662 wants, form-encoded),
+// and may not hold unknown or duplicate fields. State-changing cross-site
+// browser requests are refused (http.CrossOriginProtection).
 package server
 
 import (
@@ -22,6 +25,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,6 +53,16 @@ type Config struct {
 	// Audience is the audience of the tokens the server accepts on its own
 	// endpoints (/v1/me, /v1/sessions, /v1/logout).
 	Audience string
+	// Audiences are every audience the server issues access tokens for
+	// (issuer.Config.Audience): token introspection reports active a
+	// token whose "aud" names any of them, or Audience. Default: Audience
+	// alone.
+	Audiences []string
+	// PollWait bounds how long POST /v1/revocations/poll holds a long
+	// poll (RFC 8936 "returnImmediately": false) that has no SET to
+	// return. Default feed.DefaultPollWait (20 s), under HTTPServer's
+	// 30 s write timeout.
+	PollWait time.Duration
 	// AllowSignup enables POST /v1/signup.
 	AllowSignup bool
 	// MaxBody limits request bodies in bytes. Default 64 KiB.
@@ -78,11 +92,16 @@ type Deps struct {
 	Ready   func(context.Context) error
 	Metrics *Metrics
 	// Feed, when not nil, serves the revocation feed (GET
-	// /v1/revocations and /v1/revocations/stream) to the Clients holding
-	// the scope revocations:read, and its deny list is checked on the
-	// server's own authenticated endpoints. Its Run must be running.
-	Feed    *feed.Hub
-	Clients store.Clients // required with Feed
+	// /v1/revocations and /v1/revocations/stream, and POST
+	// /v1/revocations/poll as SETs) to the Clients holding the scope
+	// revocations:read, and its deny list is checked on the server's own
+	// authenticated endpoints and by introspection. Its Run must be
+	// running.
+	Feed *feed.Hub
+	// Clients, when not nil, are the OAuth clients that may authenticate:
+	// POST /oauth2/introspect serves those holding the scope introspect.
+	// Required with Feed.
+	Clients store.Clients
 }
 
 // Server is the HTTP API.
@@ -91,7 +110,11 @@ type Server struct {
 	d       Deps
 	log     *slog.Logger
 	mux     *http.ServeMux
-	clients *client.Authenticator // nil without a Feed
+	clients *client.Authenticator // nil without Clients
+	poller  *feed.Poller          // nil without a Feed
+	// audiences are those introspection accepts: Audience, then the
+	// other Audiences.
+	audiences []string
 }
 
 // New returns the API server.
@@ -117,12 +140,32 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
-	s := &Server{cfg: cfg, d: d, log: cfg.Logger, mux: http.NewServeMux()}
-	if d.Feed != nil {
+	if cfg.PollWait < 0 {
+		return nil, errors.New("server: negative poll wait")
+	}
+	s := &Server{cfg: cfg, d: d, log: cfg.Logger, mux: http.NewServeMux(), audiences: []string{cfg.Audience}}
+	for _, aud := range cfg.Audiences {
+		if aud == "" {
+			return nil, errors.New("server: empty audience")
+		}
+		if !slices.Contains(s.audiences, aud) {
+			s.audiences = append(s.audiences, aud)
+		}
+	}
+	if d.Clients != nil {
 		s.clients = client.NewAuthenticator(d.Clients)
+	}
+	if d.Feed != nil {
 		if err := d.Metrics.registerFeed(d.Feed); err != nil {
 			return nil, fmt.Errorf("server: registering the feed metrics: %w", err)
 		}
+		p, err := feed.NewPoller(d.Feed, feed.PollConfig{
+			Issuer: cfg.Issuer, Keys: d.Keys, Clients: d.Clients, Wait: cfg.PollWait, Logger: cfg.Logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		s.poller = p
 	}
 	s.routes()
 	return s, nil
@@ -139,6 +182,10 @@ func (s *Server) routes() {
 	if s.d.Feed != nil {
 		m.HandleFunc("GET /v1/revocations", s.clientAuthed(client.ScopeRevocationsRead, s.handleRevocations))
 		m.HandleFunc("GET /v1/revocations/stream", s.clientAuthed(client.ScopeRevocationsRead, s.handleRevocationStream))
+		m.HandleFunc("POST /v1/revocations/poll", s.clientAuthed(client.ScopeRevocationsRead, s.handleRevocationPoll))
+	}
+	if s.clients != nil {
+		m.HandleFunc("POST /oauth2/introspect", s.clientAuthed(client.ScopeIntrospect, s.handleIntrospect))
 	}
 	if s.cfg.AllowSignup {
 		m.HandleFunc("POST /v1/signup", s.handleSignup)

@@ -220,7 +220,8 @@ func (m *Manager) Active(ctx context.Context, id string) (store.Session, error) 
 }
 
 // Lookup returns the active session a refresh token belongs to without
-// rotating it, for logout with a refresh token.
+// rotating it, for logout with a refresh token and introspection: the
+// current token, or the one rotated away within the grace window.
 func (m *Manager) Lookup(ctx context.Context, token string) (store.Session, error) {
 	tok, err := m.open(token)
 	if err != nil {
@@ -234,7 +235,12 @@ func (m *Manager) Lookup(ctx context.Context, token string) (store.Session, erro
 		return store.Session{}, fmt.Errorf("session: lookup: %w", err)
 	}
 	h := hashToken(tok.raw)
-	if !s.Active(m.cfg.Now(), m.cfg.IdleTimeout) || !(hmac.Equal(h, s.TokenHash) || hmac.Equal(h, s.PrevHash)) {
+	now := m.cfg.Now()
+	current := tok.gen == s.Generation && hmac.Equal(h, s.TokenHash)
+	// The token just rotated away counts only within the grace window, as
+	// in Rotate: afterwards presenting it is a reuse.
+	justRotated := tok.gen+1 == s.Generation && hmac.Equal(h, s.PrevHash) && now.Sub(s.RotatedAt) <= m.cfg.Grace
+	if !s.Active(now, m.cfg.IdleTimeout) || !(current || justRotated) {
 		return store.Session{}, fmt.Errorf("%w: not the session's token", ErrInvalidToken)
 	}
 	return s, nil

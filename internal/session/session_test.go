@@ -437,3 +437,42 @@ func TestNewRefusesBadSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupGrace checks which tokens Lookup accepts: the current one
+// always, the one rotated away only within the grace window (afterwards
+// presenting it is a reuse), older ones never.
+func TestLookupGrace(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	s, t0 := f.start(t, "u1")
+	_, t1, err := f.m.Rotate(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, t2, err := f.m.Rotate(ctx, t1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		tok   string
+		after time.Duration // clock advance before the lookup, cumulative
+		want  bool
+	}{
+		{"current", t2, 0, true},
+		{"just rotated, within grace", t1, 0, true},
+		{"two generations back", t0, 0, false},
+		{"just rotated, past grace", t1, 6 * time.Second, false},
+		{"current, past grace", t2, 0, true},
+	}
+	for _, tt := range tests {
+		f.clk.Advance(tt.after)
+		got, err := f.m.Lookup(ctx, tt.tok)
+		if tt.want && (err != nil || got.ID != s.ID) {
+			t.Errorf("%s: Lookup = %s, %v; want session %s", tt.name, got.ID, err, s.ID)
+		}
+		if !tt.want && !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("%s: Lookup = %v, want %v", tt.name, err, ErrInvalidToken)
+		}
+	}
+}
