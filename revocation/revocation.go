@@ -77,7 +77,8 @@ const (
 // Errors.
 var (
 	// ErrRevoked reports a token covered by a revocation. The error
-	// returned wraps it with the kind ("revocation: session revoked").
+	// DenyList.Check returns wraps it with the kind ("revocation: token
+	// revoked: session revoked").
 	ErrRevoked = errors.New("revocation: token revoked")
 	// ErrMalformed reports a feed document or event that does not parse.
 	ErrMalformed = errors.New("revocation: malformed feed data")

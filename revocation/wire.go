@@ -48,8 +48,8 @@ func (w *wireEvent) event() (Event, error) {
 }
 
 // ParseEvent parses one event strictly: one JSON object, no duplicate or
-// unknown members, every member but "reason" present, at most
-// MaxEventSize bytes.
+// unknown members (names are exact: "ID" is not "id"), every member but
+// "reason" present, at most MaxEventSize bytes.
 func ParseEvent(data []byte) (Event, error) {
 	if len(data) > MaxEventSize {
 		return Event{}, fmt.Errorf("%w: event larger than %d bytes", ErrMalformed, MaxEventSize)
