@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -102,12 +101,7 @@ func clientList(c *command, fs *flag.FlagSet) func(*env, []string) error {
 				for _, cl := range list {
 					rows = append(rows, row{cl.ID, cl.Name, append([]string{}, cl.Scopes...), cl.CreatedAt.UTC()})
 				}
-				b, err := json.MarshalIndent(rows, "", "  ")
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(e.stdout, "%s\n", b)
-				return err
+				return printJSON(e, rows)
 			}
 			fmt.Fprintf(e.stdout, "%-34s  %-24s  %-20s  %s\n", "CLIENT ID", "NAME", "CREATED", "SCOPES")
 			for _, cl := range list {

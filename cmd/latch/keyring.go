@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"time"
@@ -90,12 +89,7 @@ func keysList(c *command, fs *flag.FlagSet) func(*env, []string) error {
 				for _, k := range keys {
 					rows = append(rows, row{k.ID, k.Algorithm, k.State, k.CreatedAt.UTC(), k.ActivateAt.UTC(), optTime(k.RetireAt), optTime(k.RemoveAt)})
 				}
-				b, err := json.MarshalIndent(rows, "", "  ")
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(e.stdout, "%s\n", b)
-				return err
+				return printJSON(e, rows)
 			}
 			fmt.Fprintf(e.stdout, "%-44s  %-5s  %-8s  %-20s  %s\n", "KID", "ALG", "STATE", "SIGNS FROM", "RETIRES")
 			for _, k := range keys {

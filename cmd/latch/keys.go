@@ -93,6 +93,15 @@ func algorithmList() string {
 	return b.String()
 }
 
+// printJSON writes v as indented JSON, for the --json listings.
+func printJSON(e *env, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return writeJSON(e, b)
+}
+
 // writeJSON writes the JSON document data to standard output, indented by
 // two spaces and ending in a newline.
 func writeJSON(e *env, data []byte) error {

@@ -549,3 +549,51 @@ func TestRequireFreshAgainstServer(t *testing.T) {
 		t.Errorf("RequireFresh route, logged-out token = %d, want 401 at once", got)
 	}
 }
+
+// TestClientAndRevokeCommands covers the administration commands' own
+// behaviour: listing without secrets, removal, and refusals.
+func TestClientAndRevokeCommands(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	addUser(t, data, "alice@example.com", alicePassword)
+	id, secret := addClient(t, data, "orders", "revocations:read,introspect")
+	out := mustCLI(t, "", "client", "list", "--data", data, "--json")
+	var list []struct {
+		ID     string   `json:"client_id"`
+		Name   string   `json:"name"`
+		Scopes []string `json:"scopes"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 || list[0].ID != id || list[0].Name != "orders" || len(list[0].Scopes) != 2 {
+		t.Fatalf("latch client list --json = %q, %v; want the one client with two scopes", out, err)
+	}
+	if strings.Contains(out, secret) {
+		t.Error("latch client list shows the secret")
+	}
+	for _, tt := range []struct {
+		name    string
+		code    int
+		pattern string
+		args    []string
+	}{
+		{"duplicate name", 1, "already exists", []string{"client", "add", "--data", data, "--name", "orders", "--scope", "introspect"}},
+		{"no scope", 2, "--scope is required", []string{"client", "add", "--data", data, "--name", "x"}},
+		{"unknown scope", 1, "scope", []string{"client", "add", "--data", data, "--name", "x", "--scope", "admin:all"}},
+		{"revoke two kinds", 2, "exactly one of", []string{"revoke", "--data", data, "--jti", "a", "--sid", "b"}},
+		{"revoke nothing", 2, "exactly one of", []string{"revoke", "--data", data}},
+		{"revoke unknown session", 1, "no session", []string{"revoke", "--data", data, "--sid", "0123456789abcdef0123456789abcdef"}},
+		{"revoke unknown user", 1, "no user", []string{"revoke", "--data", data, "--sub", "u_nobody"}},
+		{"roles without --set", 2, "--set is required", []string{"user", "roles", "--data", data, "--email", "alice@example.com"}},
+		{"roles with a bad role", 1, "role", []string{"user", "roles", "--data", data, "--email", "alice@example.com", "--set", "a b"}},
+		{"keys revoke unknown", 1, "unknown key", []string{"keys", "revoke", "--data", data, "--kid", "nope"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) { wantCLI(t, tt.code, tt.pattern, tt.args...) })
+	}
+	out = mustCLI(t, "", "client", "remove", "--data", data, "--id", id)
+	if !strings.Contains(out, "removed client "+id) {
+		t.Errorf("latch client remove = %q", out)
+	}
+	wantCLI(t, 1, "no client with ID", "client", "remove", "--data", data, "--id", id)
+	if out := mustCLI(t, "", "client", "list", "--data", data, "--json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("latch client list after remove = %q, want []", out)
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -205,12 +204,7 @@ func userList(c *command, fs *flag.FlagSet) func(*env, []string) error {
 				for _, u := range users {
 					rows = append(rows, row{u.ID, u.Email, append([]string{}, u.Roles...), u.Disabled, u.CreatedAt.UTC()})
 				}
-				b, err := json.MarshalIndent(rows, "", "  ")
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(e.stdout, "%s\n", b)
-				return err
+				return printJSON(e, rows)
 			}
 			fmt.Fprintf(e.stdout, "%-34s  %-32s  %-8s  %s\n", "ID", "EMAIL", "STATUS", "ROLES")
 			for _, u := range users {
