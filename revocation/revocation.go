@@ -42,13 +42,17 @@
 //	                       heartbeat interval, so a reader knows it is
 //	                       current and can tell a dead connection
 //
-// When a cursor is older than the oldest record the issuer still keeps
-// (records are pruned once they expire), the reader may have missed
-// events: the issuer then sends every retained record from the start, a
-// snapshot of all revocations in force (Page.Snapshot, or an "event:
-// snapshot" on the stream first), and the reader continues from there. A
-// reader never has to drop what it holds: an event it kept past pruning
-// has merely expired.
+// Records are pruned once they expire, and not always in Seq order. When
+// records after a reader's cursor were pruned, the issuer says so
+// (Page.Snapshot, or an "event: snapshot" first on the stream) and sends
+// the retained records after the cursor: what was pruned had expired, so
+// with what the reader holds they are every revocation in force, a
+// snapshot. A reader that is new (cursor 0) gets every retained record.
+// A cursor beyond every Seq the issuer has assigned (its database was
+// replaced) is answered from the start, also as a snapshot, and the
+// reader takes the events that follow whatever their Seq. A reader never
+// has to drop what it holds: an event it kept past pruning has merely
+// expired.
 //
 // A slow stream reader is disconnected rather than buffered without
 // bound; it reconnects with its cursor and loses nothing.
@@ -109,12 +113,14 @@ type Event struct {
 type Page struct {
 	Events []Event `json:"events"`
 	// Next is the cursor for the following request: the Seq of the last
-	// event in Events, or the request's "after" when there are none.
+	// event in Events or, when there are none, of the last record read
+	// (the request's "after" if none was; 0 after a cursor beyond head).
 	Next int64 `json:"next"`
 	// More reports that events after Next exist already.
 	More bool `json:"more"`
-	// Snapshot reports that the cursor was too old: Events start from
-	// the oldest retained record instead of after the cursor.
+	// Snapshot reports that records after the cursor were pruned (they
+	// had expired), or that the cursor was beyond every Seq and Events
+	// start from the oldest retained record: see the package doc.
 	Snapshot bool `json:"snapshot"`
 	// Head is the newest Seq the issuer had assigned when it answered.
 	Head int64 `json:"head"`

@@ -413,12 +413,21 @@ func Event(r store.Revocation) revocation.Event {
 	}
 }
 
-// cursor returns where a reader with cursor after must read from: after
-// itself, or 0 (a snapshot) when records after it were pruned or the
-// cursor is beyond every Seq assigned (the database was replaced).
+// cursor returns where a reader with cursor after reads from, and
+// whether that makes a snapshot. Below the pruned watermark, records after
+// the cursor may have been pruned: they had all expired, so the retained
+// records after the cursor, with what the reader holds, are every
+// revocation in force; the reader reads on from its cursor and is told
+// (snapshot), and its next cursor is past what it read, so it never loops
+// however the retained records are spread. A cursor beyond every Seq
+// assigned (the database was replaced) means nothing here: that reader
+// reads everything from 0.
 func cursor(after, pruned, head int64) (from int64, snapshot bool) {
-	if after < pruned || after > head {
+	switch {
+	case after > head:
 		return 0, true
+	case after < pruned:
+		return after, true
 	}
 	return after, false
 }

@@ -7,6 +7,7 @@ package feed_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -349,4 +350,57 @@ func TestRunPolls(t *testing.T) {
 	defer other.Close()
 	add(t, other, store.KindToken, "from-elsewhere", time.Hour)
 	rec.waitFor(t, 1, 2*time.Second)
+}
+
+// TestPageSnapshotTerminates pages through a feed whose retained records
+// lie below the pruned watermark (records expire out of Seq order: an
+// operator's outlive the server's). Each page must move the cursor on,
+// so that a reader reaches the end, every retained record once; a
+// snapshot that restarted from 0 on every page would never end.
+func TestPageSnapshotTerminates(t *testing.T) {
+	db, _, _ := newStore(t)
+	hub, err := feed.New(db, feed.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for i := range 7 {
+		ttl := time.Hour // odd Seqs are kept
+		if i%2 == 1 {
+			ttl = -time.Minute // even Seqs are pruned
+		}
+		add(t, db, store.KindToken, fmt.Sprint("jti-", i+1), ttl)
+	}
+	if n, err := db.PruneRevocations(ctx, time.Now()); err != nil || n != 3 {
+		t.Fatalf("PruneRevocations = %d, %v, want 3, nil", n, err)
+	}
+	// Retained: 1, 3, 5, 7; pruned watermark 6.
+	for _, start := range []int64{0, 1, 2} {
+		var got []int64
+		after := start
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatalf("from cursor %d: still paging after 10 pages (%v): the snapshot restarts", start, got)
+			}
+			p, err := hub.Page(ctx, after, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, seqs(p.Events)...)
+			if p.Next < after {
+				t.Fatalf("from cursor %d: Page(%d) next = %d, moved backwards", start, after, p.Next)
+			}
+			after = p.Next
+			if !p.More {
+				break
+			}
+		}
+		want := []int64{3, 5, 7}
+		if start == 0 {
+			want = []int64{1, 3, 5, 7}
+		}
+		if !slices.Equal(got, want) || after != 7 {
+			t.Errorf("paging from cursor %d read %v ending at %d, want %v ending at 7", start, got, after, want)
+		}
+	}
 }

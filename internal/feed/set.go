@@ -513,9 +513,9 @@ func (p *Poller) collect(ctx context.Context, clientID string, cursor int64, n i
 	return resp, nil
 }
 
-// since returns up to limit records after cursor by the feed's snapshot
-// rule: from the oldest retained one when records after cursor were
-// pruned or cursor is beyond every Seq assigned.
+// since returns up to limit records after cursor by the feed's cursor
+// rule (see cursor): after the cursor, or from the oldest retained record
+// when the cursor is beyond every Seq assigned.
 func (p *Poller) since(ctx context.Context, after int64, limit int) ([]store.Revocation, error) {
 	pruned, head, err := p.hub.st.RevocationBounds(ctx)
 	if err != nil {
