@@ -1,9 +1,14 @@
 package server
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
+	"github.com/latch-auth/latch/internal/client"
 	"github.com/latch-auth/latch/internal/feed"
 	"github.com/latch-auth/latch/internal/store"
 )
@@ -37,7 +42,7 @@ func (s *Server) handleRevocations(w http.ResponseWriter, r *http.Request, _ sto
 // handleRevocationStream serves GET /v1/revocations/stream: the feed as
 // Server-Sent Events from the cursor in Last-Event-ID (which an
 // EventSource sends when it reconnects, and which wins) or ?after.
-func (s *Server) handleRevocationStream(w http.ResponseWriter, r *http.Request, _ store.Client) {
+func (s *Server) handleRevocationStream(w http.ResponseWriter, r *http.Request, c store.Client) {
 	var after int64
 	if id := r.Header.Values("Last-Event-ID"); len(id) > 0 && id[0] != "" {
 		n, ok := parseSeq(id)
@@ -54,8 +59,36 @@ func (s *Server) handleRevocationStream(w http.ResponseWriter, r *http.Request, 
 		}
 		after = n
 	}
-	if err := s.d.Feed.ServeStream(w, r, after); err != nil {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go s.watchClient(ctx, cancel, c)
+	if err := s.d.Feed.ServeStream(w, r.WithContext(ctx), after); err != nil {
 		s.writeError(w, r, err)
+	}
+}
+
+// watchClient calls cancel once c is removed, or its secret or scope
+// changes, checking every ClientRecheck until ctx ends: credentials are
+// checked when a request starts, and a stream lasts.
+func (s *Server) watchClient(ctx context.Context, cancel context.CancelFunc, c store.Client) {
+	t := time.NewTicker(s.cfg.ClientRecheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now, err := s.d.Clients.ClientByID(ctx, c.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound),
+			err == nil && (!bytes.Equal(now.SecretHash, c.SecretHash) || !client.HasScope(now, client.ScopeRevocationsRead)):
+			s.log.InfoContext(ctx, "revocation stream ended: its client was removed or changed", "client_id", c.ID)
+			cancel()
+			return
+		case err != nil && ctx.Err() == nil:
+			s.log.WarnContext(ctx, "rechecking a revocation stream's client", "client_id", c.ID, "err", err)
+		}
 	}
 }
 

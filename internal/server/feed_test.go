@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -777,5 +778,39 @@ func TestFeedFollower(t *testing.T) {
 	})
 	if st := f.Stats(); st.Cursor != 3 {
 		t.Errorf("Follower.Stats = %+v, want cursor 3", st)
+	}
+}
+
+// TestFeedStreamEndsWhenClientRemoved checks that removing a client, or
+// giving it a new secret, ends the streams it opened: credentials are
+// checked when a request starts, and a stream lasts.
+func TestFeedStreamEndsWhenClientRemoved(t *testing.T) {
+	for _, change := range []string{"removed", "new secret"} {
+		t.Run(change, func(t *testing.T) {
+			a := newAPI(t, options{feed: &feed.Config{Poll: time.Hour}, clientRecheck: 20 * time.Millisecond})
+			id, secret := a.addClient("reader", client.ScopeRevocationsRead)
+			s := a.stream(basicAuth(id, secret), "")
+			s.heartbeat(0, 5*time.Second)
+			var err error
+			if change == "removed" {
+				err = a.db.DeleteClient(t.Context(), id)
+			} else {
+				_, err = a.db.UpdateClient(t.Context(), id, func(c store.Client) (store.Client, error) {
+					c.SecretHash = bytes.Repeat([]byte{1}, 32)
+					return c, nil
+				})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.ended(5 * time.Second); err != io.EOF {
+				t.Errorf("stream of a client %s ended with %v, want a clean end (EOF)", change, err)
+			}
+			eventually(t, 5*time.Second, "no subscriber left", func() bool { return a.hub.Stats().Subscribers == 0 })
+			// A stream's length is no request latency.
+			if m := a.metrics(); strings.Contains(m, `latch_http_request_duration_seconds_count{code="200",route="GET /v1/revocations/stream"}`) {
+				t.Error("the latency histogram counts a stream")
+			}
+		})
 	}
 }

@@ -114,8 +114,20 @@ func (m *Metrics) instrument(mux *http.ServeMux, next http.Handler) http.Handler
 		if route == "" {
 			route = "unmatched"
 		}
+		if longLived[route] && sw.code == http.StatusOK {
+			// A stream or a long poll lasts by design: its duration is no
+			// latency (the feed metrics describe streams).
+			return
+		}
 		m.latency.WithLabelValues(route, strconv.Itoa(sw.code)).Observe(time.Since(start).Seconds())
 	})
+}
+
+// longLived are the routes whose successful requests last as long as the
+// client or the wait wants, kept out of the latency histogram.
+var longLived = map[string]bool{
+	"GET /v1/revocations/stream": true,
+	"POST /v1/revocations/poll":  true,
 }
 
 // statusWriter remembers the status code written.

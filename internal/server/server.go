@@ -42,6 +42,9 @@ import (
 // DefaultMaxBody is the request body limit when Config.MaxBody is zero.
 const DefaultMaxBody = 64 << 10
 
+// DefaultClientRecheck is Config.ClientRecheck's default.
+const DefaultClientRecheck = 10 * time.Second
+
 // DefaultHashQueueTimeout is Config.HashQueueTimeout's default, well under
 // the server's 30 s write timeout.
 const DefaultHashQueueTimeout = 10 * time.Second
@@ -63,6 +66,11 @@ type Config struct {
 	// return. Default feed.DefaultPollWait (20 s), under HTTPServer's
 	// 30 s write timeout.
 	PollWait time.Duration
+	// ClientRecheck is how often an open revocation stream checks that
+	// its client still exists with the same secret and scope, so that
+	// removing a client (or changing its secret) ends its streams too.
+	// Default DefaultClientRecheck.
+	ClientRecheck time.Duration
 	// AllowSignup enables POST /v1/signup.
 	AllowSignup bool
 	// MaxBody limits request bodies in bytes. Default 64 KiB.
@@ -140,8 +148,11 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics()
 	}
-	if cfg.PollWait < 0 {
-		return nil, errors.New("server: negative poll wait")
+	if cfg.PollWait < 0 || cfg.ClientRecheck < 0 {
+		return nil, errors.New("server: negative poll wait or client recheck")
+	}
+	if cfg.ClientRecheck == 0 {
+		cfg.ClientRecheck = DefaultClientRecheck
 	}
 	s := &Server{cfg: cfg, d: d, log: cfg.Logger, mux: http.NewServeMux(), audiences: []string{cfg.Audience}}
 	for _, aud := range cfg.Audiences {

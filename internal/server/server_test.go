@@ -58,6 +58,8 @@ type options struct {
 	// feed, when not nil, serves the revocation feed from a hub with this
 	// configuration, running until the test ends.
 	feed *feed.Config
+	// clientRecheck is server.Config.ClientRecheck.
+	clientRecheck time.Duration
 	// listener, when not nil, wraps the test server's listener.
 	listener func(net.Listener) net.Listener
 	// httpServer, when not nil, adjusts the test's http.Server.
@@ -167,7 +169,7 @@ func newAPI(t *testing.T, o options) *api {
 			})
 		}
 	}
-	srv, err := server.New(server.Config{Issuer: testIssuer, Audience: testAudience, AllowSignup: o.signup, TrustProxy: o.trustProxy, HashQueueTimeout: o.hashQueue}, deps)
+	srv, err := server.New(server.Config{Issuer: testIssuer, Audience: testAudience, AllowSignup: o.signup, TrustProxy: o.trustProxy, HashQueueTimeout: o.hashQueue, ClientRecheck: o.clientRecheck}, deps)
 	if err != nil {
 		t.Fatalf("server.New = %v, want nil", err)
 	}
