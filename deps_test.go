@@ -15,6 +15,7 @@ var publicPackages = []string{"jose", "jwt", "revocation", "verifier"}
 // standard-library-only building blocks with no server logic.
 var publicLeaves = map[string]bool{
 	"github.com/latch-auth/latch/internal/strictjson": true,
+	"github.com/latch-auth/latch/internal/base64url":  true,
 }
 
 const module = "github.com/latch-auth/latch"

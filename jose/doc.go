@@ -9,10 +9,12 @@
 // The algorithm belongs to the key. A Key is built for exactly one
 // Algorithm, by a constructor that validates the key material for it
 // (HMAC secrets at least as long as the hash, RSA moduli of 2048 to 8192
-// bits, EC points on their curve, consistent private halves). Verify
-// selects a trusted key from a KeySet, by the header's "kid" when present,
-// and refuses a header "alg" that differs from the key's: the RS256 to
-// HS256 confusion and every variant of it fail with ErrAlgorithmMismatch.
+// bits without the ROCA fingerprint of CVE-2017-15361, EC points on their
+// curve, consistent private halves). A KeySet holds either HMAC secrets or
+// public keys, never both. Verify selects a trusted key from a KeySet, by
+// the header's "kid" when present, and refuses a header "alg" that differs
+// from the key's: the RS256 to HS256 confusion and every variant of it
+// fail with ErrAlgorithmMismatch.
 // The unsecured "none" algorithm has no Algorithm value and is refused in
 // any letter case.
 //

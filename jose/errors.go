@@ -35,7 +35,9 @@ var (
 	// not implement: any "crit" entry, or "b64": false (RFC 7797).
 	ErrCritical = errors.New("jose: unsupported critical header")
 	// ErrInvalidKey reports key material that is refused: too short or
-	// too small, not on its curve, inconsistent, or of the wrong kind for
-	// the operation.
+	// too small, not on its curve, inconsistent, weak (an RSA modulus
+	// with the ROCA fingerprint), or of the wrong kind for the operation;
+	// and key sets that are refused: duplicate key IDs, or HMAC secrets
+	// mixed with public keys.
 	ErrInvalidKey = errors.New("jose: invalid key")
 )

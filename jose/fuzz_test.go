@@ -103,7 +103,7 @@ func FuzzVerify(f *testing.F) {
 	for _, k := range rfcKeys(f) {
 		trusted = append(trusted, k)
 	}
-	set := trustSet(f, trusted...)
+	secrets, public := trustSets(f, trusted...)
 
 	for _, v := range loadAttackVectors(f) {
 		f.Add(v.Token)
@@ -114,53 +114,61 @@ func FuzzVerify(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, token string) {
-		h, p, err := jose.Verify(token, set, nil)
-		if err != nil {
-			if ks := kindsOf(err); len(ks) != 1 {
-				t.Fatalf("Verify(%q) = %v, matching kinds %v, want exactly one", token, err, ks)
-			}
-			if h != (jose.Header{}) || p != nil {
-				t.Fatalf("Verify(%q) = %+v, %q with error %v, want zero values", token, h, p, err)
-			}
-			return
-		}
-		parts := strings.Split(token, ".")
-		if len(parts) != 3 {
-			t.Fatalf("Verify accepted %q, which has %d segments", token, len(parts))
-		}
-		decoded := make([][]byte, 3)
-		for i, s := range parts {
-			b, err := base64.RawURLEncoding.DecodeString(s)
-			if err != nil || base64.RawURLEncoding.EncodeToString(b) != s {
-				t.Fatalf("Verify accepted %q, whose segment %d %q is not canonical base64url", token, i, s)
-			}
-			decoded[i] = b
-		}
-		if !bytes.Equal(p, decoded[1]) {
-			t.Fatalf("Verify(%q) payload = %q, want the decoded middle segment %q", token, p, decoded[1])
-		}
-		var hdr map[string]any
-		if err := json.Unmarshal(decoded[0], &hdr); err != nil {
-			t.Fatalf("Verify accepted %q, whose header %q encoding/json cannot read: %v", token, decoded[0], err)
-		}
-		if hdr["alg"] != string(h.Algorithm) || !slices.Contains(jose.Algorithms(), h.Algorithm) {
-			t.Fatalf("Verify(%q) alg = %q, header says %v", token, h.Algorithm, hdr["alg"])
-		}
-		if kid, ok := hdr["kid"]; ok {
-			k := set.Lookup(h.KeyID)
-			if kid != h.KeyID || k == nil || k.Algorithm() != h.Algorithm {
-				t.Fatalf("Verify(%q) = %+v; header kid %v, trusted key %v", token, h, kid, k)
-			}
-		} else if h.KeyID != "" {
-			t.Fatalf("Verify(%q) KeyID = %q, but the header has no kid", token, h.KeyID)
-		}
-		if _, ok := hdr["crit"]; ok {
-			t.Fatalf("Verify accepted %q with a crit header", token)
-		}
-		if b64, ok := hdr["b64"]; ok && b64 != true {
-			t.Fatalf("Verify accepted %q with b64 %v", token, b64)
+		for _, set := range []*jose.KeySet{secrets, public} {
+			checkVerify(t, token, set)
 		}
 	})
+}
+
+// checkVerify checks FuzzVerify's property for one token and key set.
+func checkVerify(t *testing.T, token string, set *jose.KeySet) {
+	t.Helper()
+	h, p, err := jose.Verify(token, set, nil)
+	if err != nil {
+		if ks := kindsOf(err); len(ks) != 1 {
+			t.Fatalf("Verify(%q) = %v, matching kinds %v, want exactly one", token, err, ks)
+		}
+		if h != (jose.Header{}) || p != nil {
+			t.Fatalf("Verify(%q) = %+v, %q with error %v, want zero values", token, h, p, err)
+		}
+		return
+	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("Verify accepted %q, which has %d segments", token, len(parts))
+	}
+	decoded := make([][]byte, 3)
+	for i, s := range parts {
+		b, err := base64.RawURLEncoding.DecodeString(s)
+		if err != nil || base64.RawURLEncoding.EncodeToString(b) != s {
+			t.Fatalf("Verify accepted %q, whose segment %d %q is not canonical base64url", token, i, s)
+		}
+		decoded[i] = b
+	}
+	if !bytes.Equal(p, decoded[1]) {
+		t.Fatalf("Verify(%q) payload = %q, want the decoded middle segment %q", token, p, decoded[1])
+	}
+	var hdr map[string]any
+	if err := json.Unmarshal(decoded[0], &hdr); err != nil {
+		t.Fatalf("Verify accepted %q, whose header %q encoding/json cannot read: %v", token, decoded[0], err)
+	}
+	if hdr["alg"] != string(h.Algorithm) || !slices.Contains(jose.Algorithms(), h.Algorithm) {
+		t.Fatalf("Verify(%q) alg = %q, header says %v", token, h.Algorithm, hdr["alg"])
+	}
+	if kid, ok := hdr["kid"]; ok {
+		k := set.Lookup(h.KeyID)
+		if kid != h.KeyID || k == nil || k.Algorithm() != h.Algorithm {
+			t.Fatalf("Verify(%q) = %+v; header kid %v, trusted key %v", token, h, kid, k)
+		}
+	} else if h.KeyID != "" {
+		t.Fatalf("Verify(%q) KeyID = %q, but the header has no kid", token, h.KeyID)
+	}
+	if _, ok := hdr["crit"]; ok {
+		t.Fatalf("Verify accepted %q with a crit header", token)
+	}
+	if b64, ok := hdr["b64"]; ok && b64 != true {
+		t.Fatalf("Verify accepted %q with b64 %v", token, b64)
+	}
 }
 
 // FuzzVerifyHeader reaches the header parser with a valid signature: any
@@ -174,14 +182,14 @@ func FuzzVerifyHeader(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	set := trustSet(f, key.WithKeyID("trusted"), signingKey(f, jose.ES256, "es256"))
+	set := trustSet(f, key.WithKeyID("trusted"), signingKey(f, jose.HS384, "hs384"))
 	for _, h := range []string{
 		`{"alg":"HS256"}`,
 		`{"alg":"HS256","kid":"trusted","typ":"JWT","cty":"JWT"}`,
 		`{"alg":"HS256","b64":true,"x5c":["AAAA"],"jwk":{"kty":"oct"}}`,
 		`{"alg":"HS256","kid":"tr\u0075sted","typ":"at+jwt"}`,
 		`{"alg":"HS256","crit":["exp"]}`,
-		`{"alg":"HS256","kid":"es256"}`,
+		`{"alg":"HS256","kid":"hs384"}`,
 	} {
 		f.Add([]byte(h), []byte(`{"sub":"user-1"}`))
 	}

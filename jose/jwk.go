@@ -44,8 +44,9 @@ const MaxJWKSetKeys = 100
 //     values, that are not exactly the curve's length (RFC 7518 §6.2.1,
 //     RFC 8037 §2), or an EC point that is not on its curve;
 //   - has a private part ("d") that does not match its public part;
-//   - is an RSA key outside MinRSABits..MaxRSABits or with an unusual
-//     exponent, or an RSA private key without its CRT parameters (p, q,
+//   - is an RSA key outside MinRSABits..MaxRSABits, with an unusual
+//     exponent or with the ROCA fingerprint (CVE-2017-15361), or an RSA
+//     private key without its CRT parameters (p, q,
 //     dp, dq, qi; RFC 7518 §6.3.2), or a multi-prime key ("oth");
 //   - is an "oct" key shorter than its algorithm's hash output.
 //
@@ -82,10 +83,11 @@ func ParseJWK(data []byte, alg Algorithm) (*Key, error) {
 //
 // Every other entry must be a valid key: one malformed or refused entry of
 // a known type fails the whole set (fail closed), as do two keys with the
-// same key ID. The error is ErrMalformed for bad JSON or base64url, for a
-// missing or non-array "keys" or for more than MaxJWKSetKeys entries, and
-// ErrInvalidKey for refused key material or a duplicate key ID. A set in
-// which every entry was skipped is empty, not an error.
+// same key ID and a set that mixes HMAC ("oct") keys with public-key ones
+// (see NewKeySet). The error is ErrMalformed for bad JSON or base64url, for
+// a missing or non-array "keys" or for more than MaxJWKSetKeys entries, and
+// ErrInvalidKey for refused key material, a duplicate key ID or a mixed
+// set. A set in which every entry was skipped is empty, not an error.
 func ParseJWKSet(data []byte) (*KeySet, error) {
 	o := strictjson.NewObject(data)
 	var list strictjson.Value

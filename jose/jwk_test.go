@@ -533,7 +533,9 @@ func TestParseJWKSet(t *testing.T) {
 		{name: "RFC 7517 A.1 skips the enc key", in: read("rfc7517-a1-set.json"), wantKIDs: []string{"2011-04-29"}},
 		{name: "mixed set skips what is not understood", in: read("mixed-set.json"), wantKIDs: []string{"es256", "eddsa", "2011-04-29"}},
 		{name: "empty", in: `{"keys":[]}`, wantKIDs: []string{}},
-		{name: "private and symmetric keys", in: set(vectorKeyJSON(t, "rfc7515-a3-es256.json"), hs), wantKIDs: []string{ecThumbprint(t), "018c0ae5-4d9b-471b-bfd6-eef314bc7037"}},
+		{name: "private keys", in: set(vectorKeyJSON(t, "rfc7515-a3-es256.json"), vectorKeyJSON(t, "rfc8037-a4-eddsa.json")), wantKIDs: []string{ecThumbprint(t), edThumbprint(t)}},
+		{name: "symmetric keys", in: set(hs, jwkEdit(t, hs, map[string]any{"kid": "second"})), wantKIDs: []string{"018c0ae5-4d9b-471b-bfd6-eef314bc7037", "second"}},
+		{name: "symmetric key skipped without alg", in: set(ecPub, jwkEdit(t, hs, map[string]any{"alg": nil})), wantKIDs: []string{ecThumbprint(t)}},
 		{name: "exactly the limit", in: set(tooMany[:jose.MaxJWKSetKeys]...), wantKIDs: []string{}},
 
 		{name: "malformed known key fails the set", in: set(ecPub, jwkEdit(t, edPub, map[string]any{"x": "AAAA"})), wantErr: jose.ErrInvalidKey},
@@ -541,6 +543,9 @@ func TestParseJWKSet(t *testing.T) {
 		{name: "non-canonical base64 fails the set", in: set(edPub, jwkEdit(t, ecPub, map[string]any{"kid": "b", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU="})), wantErr: jose.ErrNonCanonical},
 		{name: "alg that does not fit the key fails the set", in: set(jwkEdit(t, ecPub, map[string]any{"alg": "RS256"})), wantErr: jose.ErrInvalidKey},
 		{name: "RSA 1024 fails the set", in: set(fmt.Sprintf(`{"kty":"RSA","alg":"RS256","n":"%s","e":"AQAB"}`, strings.Repeat("w", 171)+"E")), wantErr: jose.ErrInvalidKey},
+		{name: "Wycheproof MixedKeySet: secret and public key", in: read("wycheproof-mixed-symmetry-set.json"), wantErr: jose.ErrInvalidKey},
+		{name: "private and symmetric keys", in: set(vectorKeyJSON(t, "rfc7515-a3-es256.json"), hs), wantErr: jose.ErrInvalidKey},
+		{name: "symmetric key among public keys", in: set(ecPub, edPub, hs), wantErr: jose.ErrInvalidKey},
 		{name: "duplicate kid", in: set(jwkEdit(t, ecPub, map[string]any{"kid": "a"}), jwkEdit(t, edPub, map[string]any{"kid": "a"})), wantErr: jose.ErrInvalidKey},
 		{name: "same key twice", in: set(ecPub, ecPub), wantErr: jose.ErrInvalidKey},
 		{name: "duplicate member in entry", in: `{"keys":[{"kty":"OKP","kty":"OKP"}]}`, wantErr: jose.ErrDuplicateMember},
@@ -577,6 +582,16 @@ func TestParseJWKSet(t *testing.T) {
 			}
 		})
 	}
+}
+
+// edThumbprint is the key ID of the RFC 8037 A.4 key, which has no kid.
+func edThumbprint(tb testing.TB) string {
+	tb.Helper()
+	k, err := jose.ParseJWK([]byte(vectorKeyJSON(tb, "rfc8037-a4-eddsa.json")), "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(k.Thumbprint())
 }
 
 // ecThumbprint is the key ID of the RFC 7515 A.3 key, which has no kid.
@@ -639,7 +654,7 @@ func TestPublicJWKS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = mustSet(t, keys[0], hs).PublicJWKS()
+	_, err = mustSet(t, hs).PublicJWKS()
 	checkJWKErr(t, "PublicJWKS() with an HMAC key", err, jose.ErrInvalidKey)
 }
 
@@ -721,12 +736,17 @@ func FuzzParseJWKSet(f *testing.F) {
 		if s.Len() > jose.MaxJWKSetKeys {
 			t.Fatalf("ParseJWKSet(%q) has %d keys", data, s.Len())
 		}
-		symmetric := false
+		symmetric := 0
 		for _, k := range s.Keys() {
 			checkJWKRoundTrip(t, data, k)
-			symmetric = symmetric || k.IsSymmetric()
+			if k.IsSymmetric() {
+				symmetric++
+			}
 		}
-		if symmetric {
+		if symmetric != 0 && symmetric != s.Len() {
+			t.Fatalf("ParseJWKSet(%q) mixes %d HMAC secrets with %d public keys", data, symmetric, s.Len()-symmetric)
+		}
+		if symmetric != 0 {
 			return
 		}
 		out, err := s.PublicJWKS()

@@ -95,6 +95,21 @@ func trustSet(t testing.TB, keys ...*jose.Key) *jose.KeySet {
 	return s
 }
 
+// trustSets splits keys into a set of the HMAC secrets and a set of the
+// public halves of the others: the two kinds cannot share a set.
+func trustSets(t testing.TB, keys ...*jose.Key) (secrets, public *jose.KeySet) {
+	t.Helper()
+	var sym, asym []*jose.Key
+	for _, k := range keys {
+		if k.IsSymmetric() {
+			sym = append(sym, k)
+		} else {
+			asym = append(asym, k)
+		}
+	}
+	return trustSet(t, sym...), trustSet(t, asym...)
+}
+
 func signOrFail(t testing.TB, k *jose.Key, payload []byte, opts jose.SignOptions) string {
 	t.Helper()
 	tok, err := jose.Sign(k, payload, opts)
@@ -370,11 +385,18 @@ func TestVerifyWithoutKeyIDPicksKeyByAlgorithm(t *testing.T) {
 	hsB := signingKey(t, jose.HS256, "hs-b")
 	es := signingKey(t, jose.ES256, "es")
 	ed := signingKey(t, jose.EdDSA, "ed")
-	set := trustSet(t, hsA, hsB, es, ed)
+	// HMAC secrets and public keys cannot share a set (NewKeySet).
+	secrets, public := trustSet(t, hsA, hsB), trustSet(t, es, ed)
+	setFor := func(k *jose.Key) *jose.KeySet {
+		if k.IsSymmetric() {
+			return secrets
+		}
+		return public
+	}
 	for _, key := range []*jose.Key{hsA, hsB, es, ed} {
 		t.Run(key.KeyID(), func(t *testing.T) {
 			tok := signOrFail(t, key, []byte("hello"), jose.SignOptions{OmitKeyID: true})
-			h, p, err := jose.Verify(tok, set, nil)
+			h, p, err := jose.Verify(tok, setFor(key), nil)
 			want := jose.Header{Algorithm: key.Algorithm()}
 			if err != nil || h != want || string(p) != "hello" {
 				t.Errorf("Verify(no kid, signed by %s) = %+v, %q, %v, want %+v, %q", key.KeyID(), h, p, err, want, "hello")
@@ -388,12 +410,14 @@ func TestVerifyWithoutKeyIDPicksKeyByAlgorithm(t *testing.T) {
 		want error
 	}{
 		{"untrusted key of a trusted algorithm", signingKey(t, jose.HS256, "other"), jose.ErrSignature},
+		{"untrusted key of a trusted public-key algorithm", signingKey(t, jose.ES256, "other"), jose.ErrSignature},
 		{"algorithm no trusted key has", signingKey(t, jose.HS384, "hs384"), jose.ErrAlgorithmMismatch},
+		{"public-key algorithm no trusted key has", signingKey(t, jose.ES384, "es384"), jose.ErrAlgorithmMismatch},
 	}
 	for _, tt := range rejections {
 		t.Run(tt.name, func(t *testing.T) {
 			tok := signOrFail(t, tt.key, []byte("hello"), jose.SignOptions{OmitKeyID: true})
-			h, p, err := jose.Verify(tok, set, nil)
+			h, p, err := jose.Verify(tok, setFor(tt.key), nil)
 			if !errors.Is(err, tt.want) || h != (jose.Header{}) || p != nil {
 				t.Errorf("Verify = %+v, %q, %v, want rejection with %v", h, p, err, tt.want)
 			}
@@ -423,12 +447,11 @@ func TestVerifyPayloads(t *testing.T) {
 	}
 	key := signingKey(t, jose.HS256, "k1")
 	edKey := signingKey(t, jose.EdDSA, "k2")
-	set := trustSet(t, key, edKey)
 	for _, tt := range tests {
 		for _, k := range []*jose.Key{key, edKey} {
 			t.Run(tt.name+"/"+string(k.Algorithm()), func(t *testing.T) {
 				tok := signOrFail(t, k, tt.payload, jose.SignOptions{})
-				_, p, err := jose.Verify(tok, set, nil)
+				_, p, err := jose.Verify(tok, trustSet(t, k), nil)
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
 				}
@@ -446,8 +469,13 @@ func TestVerifySelectsKeyByKeyID(t *testing.T) {
 	k3 := signingKey(t, jose.ES256, "k3")
 	k4 := signingKey(t, jose.EdDSA, "k4")
 	k5 := signingKey(t, jose.PS256, "k5")
-	set := trustSet(t, k1, k2, k3, k4, k5)
+	// HMAC secrets and public keys cannot share a set (NewKeySet).
+	secrets, public := trustSet(t, k1, k2), trustSet(t, k3, k4, k5)
 	for _, key := range []*jose.Key{k1, k2, k3, k4, k5} {
+		set := public
+		if key.IsSymmetric() {
+			set = secrets
+		}
 		tok := signOrFail(t, key, []byte("p"), jose.SignOptions{})
 		h, _, err := jose.Verify(tok, set, nil)
 		want := jose.Header{Algorithm: key.Algorithm(), KeyID: key.KeyID()}
@@ -458,19 +486,22 @@ func TestVerifySelectsKeyByKeyID(t *testing.T) {
 
 	rejections := []struct {
 		name string
+		set  *jose.KeySet
 		key  *jose.Key // signs, with its key ID in the header
 		want error
 	}{
-		{"another trusted key's kid", k1.WithKeyID("k2"), jose.ErrSignature},
-		{"another trusted key's kid, other algorithm", signingKey(t, jose.ES256, "k1"), jose.ErrAlgorithmMismatch},
-		{"kid of a trusted key, same algorithm, untrusted key", signingKey(t, jose.EdDSA, "k4"), jose.ErrSignature},
-		{"unknown kid", signingKey(t, jose.HS256, "k9"), jose.ErrUnknownKey},
-		{"kid differing in case", k1.WithKeyID("K1"), jose.ErrUnknownKey},
+		{"another trusted key's kid", secrets, k1.WithKeyID("k2"), jose.ErrSignature},
+		{"another trusted key's kid, other algorithm", secrets, signingKey(t, jose.ES256, "k1"), jose.ErrAlgorithmMismatch},
+		{"another trusted public key's kid, other algorithm", public, signingKey(t, jose.ES256, "k4"), jose.ErrAlgorithmMismatch},
+		{"kid of a trusted key, same algorithm, untrusted key", public, signingKey(t, jose.EdDSA, "k4"), jose.ErrSignature},
+		{"secret's kid in a set of public keys", public, k1, jose.ErrUnknownKey},
+		{"unknown kid", secrets, signingKey(t, jose.HS256, "k9"), jose.ErrUnknownKey},
+		{"kid differing in case", secrets, k1.WithKeyID("K1"), jose.ErrUnknownKey},
 	}
 	for _, tt := range rejections {
 		t.Run(tt.name, func(t *testing.T) {
 			tok := signOrFail(t, tt.key, []byte("p"), jose.SignOptions{})
-			h, p, err := jose.Verify(tok, set, nil)
+			h, p, err := jose.Verify(tok, tt.set, nil)
 			if !errors.Is(err, tt.want) || h != (jose.Header{}) || p != nil {
 				t.Errorf("Verify = %+v, %q, %v, want rejection with %v", h, p, err, tt.want)
 			}
@@ -651,13 +682,41 @@ func TestGenerateKey(t *testing.T) {
 }
 
 func TestNewKeySetRefusals(t *testing.T) {
-	a := signingKey(t, jose.HS256, "same")
-	b := signingKey(t, jose.ES256, "same")
-	if s, err := jose.NewKeySet(a, b); !errors.Is(err, jose.ErrInvalidKey) || s != nil {
-		t.Errorf("NewKeySet(two keys with kid %q) = %v, %v, want rejection with %v", "same", s, err, jose.ErrInvalidKey)
+	hs := signingKey(t, jose.HS256, "hs")
+	hs384 := signingKey(t, jose.HS384, "hs384")
+	es := signingKey(t, jose.ES256, "es")
+	esPub := publicHalf(t, es)
+	rs := signingKey(t, jose.RS256, "rs")
+	ed := signingKey(t, jose.EdDSA, "ed")
+	tests := []struct {
+		name    string
+		keys    []*jose.Key
+		wantMsg string // a substring of the error; empty: the set is built
+	}{
+		{name: "two keys with one kid", keys: []*jose.Key{es, ed.WithKeyID("es")}, wantMsg: "duplicate key id"},
+		{name: "nil key", keys: []*jose.Key{es, nil}, wantMsg: "nil key"},
+		// Wycheproof MixedKeySet: a set of secrets and public keys is
+		// ambiguous (which kind a token may use is up to the token).
+		{name: "HMAC secret and EC public key", keys: []*jose.Key{hs, esPub}, wantMsg: "mixes"},
+		{name: "EC private key and HMAC secret", keys: []*jose.Key{es, hs}, wantMsg: "mixes"},
+		{name: "HMAC secret among RSA and Ed25519 keys", keys: []*jose.Key{rs, ed, hs384}, wantMsg: "mixes"},
+		{name: "HMAC secrets only", keys: []*jose.Key{hs, hs384}},
+		{name: "public-key algorithms only", keys: []*jose.Key{esPub, rs, ed}},
+		{name: "empty", keys: nil},
 	}
-	if s, err := jose.NewKeySet(a, nil); !errors.Is(err, jose.ErrInvalidKey) || s != nil {
-		t.Errorf("NewKeySet(key, nil) = %v, %v, want rejection with %v", s, err, jose.ErrInvalidKey)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := jose.NewKeySet(tt.keys...)
+			if tt.wantMsg == "" {
+				if err != nil || s == nil || s.Len() != len(tt.keys) {
+					t.Errorf("NewKeySet(%v) = %v, %v; want a set of %d keys", tt.keys, s, err, len(tt.keys))
+				}
+				return
+			}
+			if !errors.Is(err, jose.ErrInvalidKey) || s != nil || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("NewKeySet(%v) = %v, %v; want rejection with %v (%q)", tt.keys, s, err, jose.ErrInvalidKey, tt.wantMsg)
+			}
+		})
 	}
 }
 

@@ -68,8 +68,9 @@ func NewHMACKey(alg Algorithm, secret []byte) (*Key, error) {
 }
 
 // NewRSAPrivateKey returns a signing key for an RS* or PS* algorithm. The
-// modulus must be between MinRSABits and MaxRSABits; the key is validated
-// and its CRT values precomputed.
+// modulus must be between MinRSABits and MaxRSABits and must not have the
+// ROCA fingerprint (CVE-2017-15361, keys from Infineon's RSALib, which can
+// be factored); the key is validated and its CRT values precomputed.
 func NewRSAPrivateKey(alg Algorithm, priv *rsa.PrivateKey) (*Key, error) {
 	if priv == nil {
 		return nil, fmt.Errorf("%w: nil RSA key", ErrInvalidKey)
@@ -87,6 +88,8 @@ func NewRSAPrivateKey(alg Algorithm, priv *rsa.PrivateKey) (*Key, error) {
 }
 
 // NewRSAPublicKey returns a verification key for an RS* or PS* algorithm.
+// The modulus is checked as by NewRSAPrivateKey: its size, and the ROCA
+// fingerprint.
 func NewRSAPublicKey(alg Algorithm, pub *rsa.PublicKey) (*Key, error) {
 	if pub == nil {
 		return nil, fmt.Errorf("%w: nil RSA key", ErrInvalidKey)
@@ -131,6 +134,9 @@ func checkRSA(alg Algorithm, pub *rsa.PublicKey) error {
 	}
 	if pub.N.Bit(0) == 0 {
 		return fmt.Errorf("%w: RSA modulus is even", ErrInvalidKey)
+	}
+	if hasROCAFingerprint(pub.N) {
+		return fmt.Errorf("%w: RSA modulus has the ROCA fingerprint (CVE-2017-15361): it can be factored; generate a new key elsewhere than on the affected Infineon chip", ErrInvalidKey)
 	}
 	return nil
 }

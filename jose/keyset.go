@@ -14,8 +14,13 @@ type KeySet struct {
 	memo atomic.Pointer[headerMemo] // see Verify
 }
 
-// NewKeySet returns a set of the given keys. Two keys with the same key ID
-// are refused (ErrInvalidKey): a lookup by kid must have one answer.
+// NewKeySet returns a set of the given keys. It refuses (ErrInvalidKey):
+//   - two keys with the same key ID: a lookup by kid must have one answer;
+//   - HMAC secrets together with public-key (RSA, ECDSA, EdDSA) keys. Such
+//     a set is ambiguous (Wycheproof's "MixedKeySet"): whether a token may
+//     be authenticated by a shared secret, which every holder of the set
+//     can use to mint tokens, or only by a signature, would be up to the
+//     token. Keep the two kinds in separate sets.
 func NewKeySet(keys ...*Key) (*KeySet, error) {
 	s := &KeySet{keys: make([]*Key, 0, len(keys)), byID: make(map[string]*Key, len(keys))}
 	for _, k := range keys {
@@ -24,6 +29,10 @@ func NewKeySet(keys ...*Key) (*KeySet, error) {
 		}
 		if _, dup := s.byID[k.kid]; dup {
 			return nil, fmt.Errorf("%w: duplicate key id %q in set", ErrInvalidKey, truncate(k.kid, 64))
+		}
+		if len(s.keys) > 0 && s.keys[0].IsSymmetric() != k.IsSymmetric() {
+			return nil, fmt.Errorf("%w: key set mixes HMAC secrets and public-key algorithms (%s key %q with %s key %q)",
+				ErrInvalidKey, s.keys[0].alg, truncate(s.keys[0].kid, 64), k.alg, truncate(k.kid, 64))
 		}
 		s.byID[k.kid] = k
 		s.keys = append(s.keys, k)

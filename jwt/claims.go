@@ -1,6 +1,7 @@
 package jwt
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -77,10 +78,12 @@ func indexSpace(s string) int {
 // HasRole reports whether the "roles" claim contains r.
 func (c *Claims) HasRole(r string) bool { return slices.Contains(c.Roles, r) }
 
-// Raw returns the verified payload bytes the claims were parsed from, or
-// nil for claims that were not produced by Parse. The caller must not
-// modify them.
-func (c *Claims) Raw() []byte { return c.raw }
+// Raw returns a copy of the verified payload bytes the claims were parsed
+// from, or nil for claims that were not produced by Parse. The claims'
+// strings share memory with the payload, so Raw copies it: the caller may
+// do as it likes with the result, and the claims (and any copies of them,
+// such as those a verifier caches) stay as they were verified.
+func (c *Claims) Raw() []byte { return bytes.Clone(c.raw) }
 
 // Decode unmarshals the verified payload into v with encoding/json, for
 // claims beyond the typed fields. The payload has already passed strict

@@ -28,16 +28,31 @@ import (
 	"github.com/latch-auth/latch/jose"
 )
 
-// Errors returned by Parse. Signature-level failures are jose's kinds,
-// re-exported here so callers need only this package; errors.Is matches
-// either name.
+// Errors returned by Parse. Every error it returns matches exactly one of
+// them. Signature-level failures are jose's kinds, re-exported here so
+// callers need only this package; errors.Is matches either name (jose's
+// ErrNonCanonical and ErrDuplicateMember refine ErrMalformed).
 var (
-	ErrMalformed         = jose.ErrMalformed
-	ErrTooLarge          = jose.ErrTooLarge
-	ErrSignature         = jose.ErrSignature
+	// ErrMalformed reports a token, header or claims set that is not well
+	// formed (jose.ErrMalformed).
+	ErrMalformed = jose.ErrMalformed
+	// ErrTooLarge reports a token over the size limit (jose.ErrTooLarge).
+	ErrTooLarge = jose.ErrTooLarge
+	// ErrSignature reports a signature that does not verify
+	// (jose.ErrSignature).
+	ErrSignature = jose.ErrSignature
+	// ErrAlgorithmMismatch reports a header alg other than the selected
+	// key's (jose.ErrAlgorithmMismatch).
 	ErrAlgorithmMismatch = jose.ErrAlgorithmMismatch
-	ErrUnknownKey        = jose.ErrUnknownKey
-	ErrUnsupported       = jose.ErrUnsupportedAlgorithm
+	// ErrUnknownKey reports a token whose key is not trusted
+	// (jose.ErrUnknownKey).
+	ErrUnknownKey = jose.ErrUnknownKey
+	// ErrUnsupported reports an algorithm latch does not implement,
+	// "none" included (jose.ErrUnsupportedAlgorithm).
+	ErrUnsupported = jose.ErrUnsupportedAlgorithm
+	// ErrCritical reports a header that needs an extension latch does not
+	// implement: any "crit" entry, or "b64": false (jose.ErrCritical).
+	ErrCritical = jose.ErrCritical
 
 	// ErrExpired reports a token at or past its "exp" (plus leeway).
 	ErrExpired = errors.New("jwt: token expired")

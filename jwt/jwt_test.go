@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -426,4 +427,53 @@ func ExampleValidator_Parse() {
 	// Output:
 	// user-1 true <nil>
 	// true
+}
+
+// TestRawIsACopy: the claim strings share memory with the verified
+// payload (zero-copy decoding), so Raw must not hand that memory out: a
+// caller writing to what Raw returned changes neither the claims nor a
+// later Raw.
+func TestRawIsACopy(t *testing.T) {
+	k := mustKey(t, jose.HS256)
+	want := accessClaims()
+	want.Extra = map[string]string{"tenant": "acme"}
+	for _, tt := range []struct {
+		name string
+		opts jose.SignOptions
+		mod  func(c *Claims)
+	}{
+		{name: "fast decoder"},
+		{name: "general decoder", mod: func(c *Claims) { c.Subject = "u_\u00e9" }}, // an escape-free non-ASCII string takes the general path
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := *want
+			if tt.mod != nil {
+				tt.mod(&in)
+			}
+			tok, err := Sign(k, &in, jose.SignOptions{Type: TypeAccessToken})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := mustValidator(t, k, ValidatorOptions{Type: TypeAccessToken}).Parse(tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw := c.Raw()
+			orig := string(raw)
+			for i := range raw {
+				raw[i] = 'X'
+			}
+			if c.Issuer != in.Issuer || c.Subject != in.Subject || c.ID != in.ID || c.SessionID != in.SessionID ||
+				c.Scope != in.Scope || c.ClientID != in.ClientID || !slices.Equal(c.Audience, in.Audience) || !slices.Equal(c.Roles, in.Roles) {
+				t.Errorf("after writing to Raw(), claims = %+v, want %+v", c, in)
+			}
+			if got := string(c.Raw()); got != orig {
+				t.Errorf("Raw() after a write to an earlier result = %q, want %q", got, orig)
+			}
+			var extra struct{ Tenant string }
+			if err := c.Decode(&extra); err != nil || extra.Tenant != "acme" {
+				t.Errorf("Decode after a write to Raw() = %+v, %v; want tenant acme", extra, err)
+			}
+		})
+	}
 }

@@ -2,7 +2,9 @@ package verifier_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -277,5 +279,158 @@ func TestEqualTokens(t *testing.T) {
 		if got := verifier.EqualTokens(tt.a, tt.b); got != tt.want {
 			t.Errorf("EqualTokens(%.10q, %.10q) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
+	}
+}
+
+// TestCacheRawIsImmutable: writing to what Claims.Raw returned changes
+// neither those claims nor, through the cache, the claims a later request
+// with the same token gets.
+func TestCacheRawIsImmutable(t *testing.T) {
+	key := newKey(t, jose.ES256, "k1")
+	v := newVerifier(t, verifier.Config{
+		Issuers: []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, Keys: keySet(t, key)}},
+	})
+	want := claimsAt(time.Now())
+	tok := mint(t, key, want)
+	c, err := v.Verify(t.Context(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := c.Raw()
+	orig := string(raw)
+	for i := range raw {
+		raw[i] = 'X'
+	}
+	if c.Issuer != want.Issuer || c.Subject != want.Subject {
+		t.Errorf("after writing to Raw(): iss %q, sub %q; want %q, %q", c.Issuer, c.Subject, want.Issuer, want.Subject)
+	}
+	if !v.CacheHas(tok) {
+		t.Fatal("token not cached")
+	}
+	again, err := v.Verify(t.Context(), tok)
+	if err != nil {
+		t.Fatalf("Verify(cached token) after a write to Raw() = %v", err)
+	}
+	if again.Issuer != want.Issuer || again.Subject != want.Subject || again.SessionID != want.SessionID || string(again.Raw()) != orig {
+		t.Errorf("cache hit after a write to Raw() = iss %q, sub %q, sid %q, raw %q; want %q, %q, %q, %q",
+			again.Issuer, again.Subject, again.SessionID, again.Raw(), want.Issuer, want.Subject, want.SessionID, orig)
+	}
+}
+
+// TestCacheTokenWithoutKeyID: a token without "kid" (its key found by
+// algorithm) is cached like any other, and like any other stops verifying
+// once its key leaves the issuer's key set.
+func TestCacheTokenWithoutKeyID(t *testing.T) {
+	k1 := newKey(t, jose.ES256, "k1")
+	k2 := newKey(t, jose.ES256, "k2")
+	srv := newJWKSServer(t, k1)
+	v := newVerifier(t, verifier.Config{
+		Issuers: []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, JWKSURL: srv.URL}},
+	})
+	tok := mintOpts(t, k1, claimsAt(time.Now()), jose.SignOptions{Type: jwt.TypeAccessToken, OmitKeyID: true})
+	want, err := v.Verify(t.Context(), tok)
+	if err != nil {
+		t.Fatalf("Verify(token without kid) = %v", err)
+	}
+	if !v.CacheHas(tok) {
+		t.Fatal("a verified token without kid is not cached")
+	}
+	if got, err := v.Verify(t.Context(), tok); err != nil || got.ID != want.ID {
+		t.Fatalf("Verify(cached token without kid) = %+v, %v", got, err)
+	}
+
+	// k1 leaves the JWKS; a k2 token makes the verifier refetch.
+	srv.setKeys(t, k2)
+	if _, err := v.Verify(t.Context(), mint(t, k2, claimsAt(time.Now()))); err != nil {
+		t.Fatalf("Verify(k2 token) = %v, want nil after the refetch", err)
+	}
+	if _, err := v.Verify(t.Context(), tok); !errors.Is(err, jwt.ErrSignature) {
+		t.Errorf("Verify(cached token without kid, its key removed) = %v, want %v", err, jwt.ErrSignature)
+	}
+}
+
+// TestCacheKeepsTokensInUse: when the cache is full, a token that keeps
+// being used stays cached while many more tokens pass through: tokens
+// seen once are not admitted to a full cache at all, and tokens seen twice
+// are admitted but evict entries not used recently (a used entry gets a
+// second chance). The cache stays within its size.
+func TestCacheKeepsTokensInUse(t *testing.T) {
+	const size = 1600 // 100 per shard
+	key := newKey(t, jose.HS256, "k1")
+	c := claimsAt(time.Now())
+	hot := mintN(t, key, c, 4)
+	c.Subject = "flood"
+	flood := mintN(t, key, c, 10*size)
+	for _, uses := range []int{1, 2} {
+		t.Run(fmt.Sprintf("flood tokens used %d times", uses), func(t *testing.T) {
+			v := newVerifier(t, verifier.Config{
+				Issuers:   []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, Keys: keySet(t, key)}},
+				CacheSize: size,
+			})
+			for _, tok := range hot {
+				if _, err := v.Verify(t.Context(), tok); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, tok := range flood {
+				for range uses {
+					if _, err := v.Verify(t.Context(), tok); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if i%25 != 24 {
+					continue
+				}
+				for _, h := range hot {
+					if !v.CacheHas(h) {
+						t.Fatalf("a token in use was evicted after %d new tokens", i+1)
+					}
+				}
+			}
+			cached := 0
+			for _, tok := range flood[len(flood)-size/2:] {
+				if v.CacheHas(tok) {
+					cached++
+				}
+			}
+			switch n := v.CacheLen(); {
+			case n > size:
+				t.Errorf("cache holds %d tokens, more than its size %d", n, size)
+			case uses == 2 && cached < size/4:
+				t.Errorf("%d of the last %d tokens used twice are cached, want most", cached, size/2)
+			}
+		})
+	}
+}
+
+// TestCacheConcurrent: goroutines verifying overlapping tokens through a
+// small cache (hits, admissions, evictions at once) always get the claims
+// of the token they presented. Run it with -race.
+func TestCacheConcurrent(t *testing.T) {
+	key := newKey(t, jose.HS256, "k1")
+	v := newVerifier(t, verifier.Config{
+		Issuers:   []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, Keys: keySet(t, key)}},
+		CacheSize: 64,
+	})
+	toks := mintN(t, key, claimsAt(time.Now()), 300)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 2000 {
+				n := (i*7 + g*31) % len(toks)
+				if i%3 == 0 {
+					n %= 20 // a few hot tokens
+				}
+				c, err := v.Verify(t.Context(), toks[n])
+				if err != nil || c.ID != fmt.Sprintf("jti-%d", n) {
+					t.Errorf("Verify(token %d) = jti %q, %v", n, c.ID, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := v.CacheLen(); n > 64 {
+		t.Errorf("cache holds %d tokens, more than 64", n)
 	}
 }

@@ -19,9 +19,17 @@ func (v *Verifier) CacheHas(token string) bool {
 	if v.cache == nil {
 		return false
 	}
-	_, ok := v.cache.get(token, v.cfg.now())
+	_, ok, _ := v.cache.get(v.cache.hash(token), token, v.cfg.now())
 	return ok
 }
 
 // EqualTokens is equalTokens, for its test.
 var EqualTokens = equalTokens
+
+// CacheSeen makes the cache's doorkeeper remember token, as a miss that
+// the full cache does not admit does, so that its next miss is admitted.
+func (v *Verifier) CacheSeen(token string) {
+	if v.cache != nil {
+		v.cache.admit(v.cache.hash(token), false)
+	}
+}

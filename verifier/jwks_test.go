@@ -1,6 +1,7 @@
 package verifier_test
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -219,6 +220,14 @@ func TestStaleIfError(t *testing.T) {
 		{name: "garbage", outage: func(s *jwksServer) {
 			s.mu.Lock()
 			s.body = []byte(`<html>`)
+			s.mu.Unlock()
+		}},
+		// An HMAC secret published next to the public keys: an ambiguous
+		// set (jose.NewKeySet), refused like any invalid JWKS.
+		{name: "mixed key set", outage: func(s *jwksServer) {
+			s.mu.Lock()
+			s.body = bytes.Replace(s.body, []byte(`{"keys":[`),
+				[]byte(`{"keys":[{"kty":"oct","alg":"HS256","kid":"hs","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr8"},`), 1)
 			s.mu.Unlock()
 		}},
 	}

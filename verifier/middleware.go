@@ -13,7 +13,13 @@ import (
 )
 
 // AccessCookie is the cookie latch's cookie mode puts the access token in.
-// The middleware reads it when there is no Authorization header.
+// The middleware reads the token from the Authorization header (RFC 6750
+// §2.1) or from this cookie, and from one of them only (RFC 6750 §2: a
+// client MUST NOT use more than one method): a request with more than one
+// Authorization header, with an empty one, with the header and the cookie
+// holding different tokens, or with two access cookies that differ, is
+// refused with 400 invalid_request, as the credential is ambiguous. The
+// same token in the header and the cookie is one credential.
 const AccessCookie = "__Host-latch_at"
 
 // contextKey is unexported so only this package can set claims.
@@ -36,7 +42,10 @@ func NewContext(ctx context.Context, claims jwt.Claims) context.Context {
 
 // Require passes requests with a valid access token to next, with the
 // claims in the request context (FromContext), and answers others with 401
-// and a WWW-Authenticate challenge (RFC 6750 §3).
+// and a WWW-Authenticate challenge (RFC 6750 §3): a request with no token
+// gets `Bearer` alone (no error code, RFC 6750 §3.1), one with a bad token
+// `Bearer error="invalid_token"`. A request whose token is ambiguous (see
+// AccessCookie) gets 400 and `Bearer error="invalid_request"`.
 func (v *Verifier) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, err := tokenFrom(r)
@@ -54,8 +63,9 @@ func (v *Verifier) Require(next http.Handler) http.Handler {
 }
 
 // Optional passes every request to next; one with a valid token carries
-// its claims in the context. A request with an invalid token is refused
-// (401), since a client that sends one expects it to count.
+// its claims in the context. A request with an invalid or ambiguous token
+// is refused as Require refuses it, since a client that sends one expects
+// it to count.
 func (v *Verifier) Optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, err := tokenFrom(r)
@@ -122,30 +132,65 @@ func require(ok func(*jwt.Claims) bool, what, want string) func(http.Handler) ht
 	}
 }
 
-var errNoToken = errors.New("verifier: no access token")
+var (
+	errNoToken = errors.New("verifier: no access token")
+	// errAmbiguous reports a request that carries its token in more than
+	// one way, or an empty Authorization header.
+	errAmbiguous = errors.New("verifier: ambiguous credentials")
+)
 
 // tokenFrom reads the token from the Authorization header or the access
-// cookie.
+// cookie, as AccessCookie describes.
 func tokenFrom(r *http.Request) (string, error) {
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
-			return "", fmt.Errorf("%w: malformed Authorization header", jwt.ErrMalformed)
+	var h string
+	switch vs := r.Header.Values("Authorization"); {
+	case len(vs) > 1:
+		return "", fmt.Errorf("%w: more than one Authorization header", errAmbiguous)
+	case len(vs) == 1 && strings.TrimSpace(vs[0]) == "":
+		return "", fmt.Errorf("%w: empty Authorization header", errAmbiguous)
+	case len(vs) == 1:
+		h = vs[0]
+	}
+	var cookie string
+	for _, c := range r.CookiesNamed(AccessCookie) {
+		switch {
+		case c.Value == "":
+		case cookie == "":
+			cookie = c.Value
+		case c.Value != cookie:
+			return "", fmt.Errorf("%w: more than one access token cookie", errAmbiguous)
 		}
-		return tok, nil
 	}
-	if c, err := r.Cookie(AccessCookie); err == nil && c.Value != "" {
-		return c.Value, nil
+	if h == "" {
+		if cookie == "" {
+			return "", errNoToken
+		}
+		return cookie, nil
 	}
-	return "", errNoToken
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
+		return "", fmt.Errorf("%w: malformed Authorization header", jwt.ErrMalformed)
+	}
+	if cookie != "" && cookie != tok {
+		return "", fmt.Errorf("%w: access token in both the Authorization header and a cookie", errAmbiguous)
+	}
+	return tok, nil
 }
 
 // challenge answers 401 with a description that names the kind of failure
 // but no internal detail and never the token.
 func challenge(w http.ResponseWriter, err error) {
 	if errors.Is(err, errNoToken) {
+		// RFC 6750 §3.1: no error code for a request without
+		// authentication information.
 		w.Header().Set("WWW-Authenticate", `Bearer`)
 		writeError(w, http.StatusUnauthorized, "invalid_request", "access token required")
+		return
+	}
+	if errors.Is(err, errAmbiguous) {
+		desc := strings.TrimPrefix(err.Error(), errAmbiguous.Error()+": ")
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="invalid_request", error_description=%q`, desc))
+		writeError(w, http.StatusBadRequest, "invalid_request", desc)
 		return
 	}
 	if errors.Is(err, ErrRevocationsStale) || errors.Is(err, ErrIntrospection) {

@@ -125,7 +125,8 @@ func TestRequire(t *testing.T) {
 		{name: "Bearer header", header: "Bearer " + f.valid, wantStatus: 200, wantBody: "u_1"},
 		{name: "lower-case scheme", header: "bearer " + f.valid, wantStatus: 200, wantBody: "u_1"},
 		{name: "access cookie", cookie: f.valid, wantStatus: 200, wantBody: "u_1"},
-		{name: "header wins over cookie", header: "Bearer " + forged, cookie: f.valid, wantStatus: 401, wantAuth: `Bearer error="invalid_token"`, wantError: "invalid_token"},
+		{name: "header and cookie differ", header: "Bearer " + forged, cookie: f.valid, wantStatus: 400, wantAuth: `Bearer error="invalid_request"`, wantError: "invalid_request"},
+		{name: "header and cookie agree", header: "Bearer " + f.valid, cookie: f.valid, wantStatus: 200, wantBody: "u_1"},
 		{name: "no token", wantStatus: 401, wantAuth: "Bearer", wantError: "invalid_request"},
 		{name: "forged token", header: "Bearer " + forged, wantStatus: 401, wantAuth: `Bearer error="invalid_token"`, wantError: "invalid_token"},
 		{name: "forged cookie", cookie: forged, wantStatus: 401, wantAuth: `Bearer error="invalid_token"`, wantError: "invalid_token"},
@@ -139,6 +140,67 @@ func TestRequire(t *testing.T) {
 		{name: "garbage", header: "Bearer x.y.z", wantStatus: 401, wantAuth: `Bearer error="invalid_token"`, wantError: "invalid_token"},
 	}
 	runMiddlewareCases(t, f.v.Require(whoami), tests, forged, f.expired, f.notYet, f.otherAud, "x.y.z")
+}
+
+// TestAmbiguousCredentials sends requests whose token is ambiguous to
+// Require and Optional: several Authorization headers (the first used to
+// win), an empty one, or several access cookies that differ. Each is 400
+// invalid_request with a Bearer challenge naming it (RFC 6750 §3.1), and
+// never reaches the handler, not even as anonymous.
+func TestAmbiguousCredentials(t *testing.T) {
+	f := newMiddlewareFixture(t)
+	forged := flip(f.valid, len(f.valid)-5)
+	cookie := func(tok string) *http.Cookie { return &http.Cookie{Name: verifier.AccessCookie, Value: tok} }
+	tests := []struct {
+		name    string
+		auth    []string
+		cookies []*http.Cookie
+		want    int
+	}{
+		{name: "two Authorization headers", auth: []string{"Bearer " + f.valid, "Bearer " + forged}, want: 400},
+		{name: "two Authorization headers, forged first", auth: []string{"Bearer " + forged, "Bearer " + f.valid}, want: 400},
+		{name: "the same token twice", auth: []string{"Bearer " + f.valid, "Bearer " + f.valid}, want: 400},
+		{name: "Bearer and Basic", auth: []string{"Bearer " + f.valid, "Basic dXNlcjpwYXNz"}, want: 400},
+		{name: "empty Authorization header", auth: []string{""}, want: 400},
+		{name: "empty Authorization header and a cookie", auth: []string{""}, cookies: []*http.Cookie{cookie(f.valid)}, want: 400},
+		{name: "header and cookie differ", auth: []string{"Bearer " + f.valid}, cookies: []*http.Cookie{cookie(forged)}, want: 400},
+		{name: "two cookies differ", cookies: []*http.Cookie{cookie(f.valid), cookie(forged)}, want: 400},
+		{name: "two cookies agree", cookies: []*http.Cookie{cookie(f.valid), cookie(f.valid)}, want: 200},
+	}
+	for _, mw := range []struct {
+		name string
+		h    http.Handler
+	}{{"Require", f.v.Require(whoami)}, {"Optional", f.v.Optional(whoami)}} {
+		for _, tt := range tests {
+			t.Run(mw.name+"/"+tt.name, func(t *testing.T) {
+				r := httptest.NewRequest(http.MethodGet, "/orders/42", nil)
+				for _, v := range tt.auth {
+					r.Header.Add("Authorization", v)
+				}
+				for _, c := range tt.cookies {
+					r.AddCookie(c)
+				}
+				w := httptest.NewRecorder()
+				mw.h.ServeHTTP(w, r)
+				if w.Code != tt.want {
+					t.Fatalf("%s(%s) = %d %q, want %d", mw.name, tt.name, w.Code, w.Body, tt.want)
+				}
+				if tt.want == http.StatusOK {
+					return
+				}
+				var e errorBody
+				if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error != "invalid_request" || e.Description == "" {
+					t.Errorf("%s(%s): body %q, want error invalid_request with a description", mw.name, tt.name, w.Body)
+				}
+				if wa := w.Header().Get("WWW-Authenticate"); !strings.HasPrefix(wa, `Bearer error="invalid_request", error_description="`) || strings.Contains(wa, "verifier:") {
+					t.Errorf("%s(%s): WWW-Authenticate %q, want Bearer error=\"invalid_request\" with a description", mw.name, tt.name, wa)
+				}
+				if strings.Contains(w.Body.String(), f.valid) || strings.Contains(w.Body.String(), forged) {
+					t.Errorf("%s(%s): body %q echoes a token", mw.name, tt.name, w.Body)
+				}
+			})
+		}
+	}
 }
 
 func TestOptional(t *testing.T) {

@@ -22,11 +22,17 @@
 // warning logged. Static keys (Issuer.Keys) serve tests and air-gapped
 // deployments.
 //
-// Speed. Tokens that verified are kept in a bounded cache keyed by a seeded
-// hash of the exact token; a hit compares the whole token in constant time
-// and re-checks exp, nbf, issuer and audience, so it costs a fraction of a
-// signature check and never accepts an expired or altered token. Tokens of
-// a key that leaves the JWKS are dropped from the cache.
+// Speed. Tokens that verified, with or without a "kid", are kept in a
+// bounded cache keyed by a seeded hash of the exact token; a hit compares
+// the whole token in constant time and re-checks exp, nbf, issuer and
+// audience, so it costs a fraction of a signature check and never accepts
+// an expired or altered token. A hit counts only while the issuer's key
+// set is the one the token verified against: tokens of a key that leaves
+// the JWKS are dropped from the cache. A full cache takes a new token in
+// only on its second miss, evicting in constant time a token with fewer
+// recent hits, so a miss costs about what it costs with the cache off
+// however many distinct tokens arrive, and tokens in use stay cached
+// (BENCHMARKS.md).
 //
 // Revocation. Without more, a token stays valid until it expires, even
 // after its user logged out. Give an issuer the service's client
@@ -51,7 +57,6 @@ package verifier
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,6 +66,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/latch-auth/latch/internal/base64url"
 	"github.com/latch-auth/latch/internal/strictjson"
 	"github.com/latch-auth/latch/jose"
 	"github.com/latch-auth/latch/jwt"
@@ -133,7 +139,8 @@ type Config struct {
 	HTTPClient *http.Client
 
 	// CacheSize is the number of verified tokens kept. Default 10,000;
-	// negative disables the cache.
+	// negative disables the cache. When the cache is full, a token is
+	// kept from its second miss on, in place of one used less recently.
 	CacheSize int
 
 	// RevocationStaleAfter is how long an issuer's revocation feed may go
@@ -326,8 +333,13 @@ func (v *Verifier) Close() { v.stop() }
 // do not modify their slices.
 func (v *Verifier) Verify(ctx context.Context, token string) (jwt.Claims, error) {
 	now := v.cfg.now()
+	var h uint64 // the token's cache key
+	var room bool
 	if v.cache != nil {
-		if e, ok := v.cache.get(token, now); ok {
+		h = v.cache.hash(token)
+		e, hit, r := v.cache.get(h, token, now)
+		room = r
+		if hit {
 			// The hit's time claims were checked by get; the rest of the
 			// validation holds as long as the issuer's key set is the one
 			// the token verified against. Revocation may have come since.
@@ -367,12 +379,15 @@ func (v *Verifier) Verify(ctx context.Context, token string) (jwt.Claims, error)
 	if err := v.checkRevoked(st, hdr.KeyID, &claims, now); err != nil {
 		return jwt.Claims{}, err
 	}
-	if v.cache != nil && hdr.KeyID != "" {
+	if v.cache != nil && v.cache.admit(h, room) {
+		// A token without "kid" is cached too: its key was found by
+		// algorithm in keys, and a hit is used only while keys is the
+		// issuer's current set, exactly as for one with a kid.
 		e := &cacheEntry{token: token, kid: hdr.KeyID, keys: keys, claims: claims, expires: claims.ExpiresAt}
 		if !claims.NotBefore.IsZero() {
 			e.notBefore = claims.NotBefore.Add(-v.leeway())
 		}
-		v.cache.put(e, now)
+		v.cache.put(h, e, now)
 	}
 	return claims, nil
 }
@@ -403,7 +418,10 @@ func (v *Verifier) issuerFor(token string) (*issuerState, error) {
 	return st, nil
 }
 
-// peekIssuer reads "iss" from an unverified token, strictly.
+// peekIssuer reads "iss" from an unverified token, strictly. It splits the
+// token and decodes the payload as jose does (exactly three segments, the
+// decoder jose uses), so that it refuses every token jose would refuse for
+// its form: a line break in a segment, say.
 func peekIssuer(token string, maxSize int) (string, error) {
 	if maxSize <= 0 {
 		maxSize = jose.DefaultMaxTokenSize
@@ -412,13 +430,13 @@ func peekIssuer(token string, maxSize int) (string, error) {
 		return "", jwt.ErrTooLarge
 	}
 	_, rest, ok := strings.Cut(token, ".")
-	payload, _, ok2 := strings.Cut(rest, ".")
-	if !ok || !ok2 {
+	payload, sig, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || strings.IndexByte(sig, '.') >= 0 {
 		return "", fmt.Errorf("%w: not a compact JWS", jwt.ErrMalformed)
 	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(payload)
-	if err != nil {
-		return "", fmt.Errorf("%w: payload is not base64url", jwt.ErrMalformed)
+	raw, ok := base64url.AppendDecode(nil, payload)
+	if !ok {
+		return "", fmt.Errorf("%w: payload is not canonical base64url", jwt.ErrMalformed)
 	}
 	o := strictjson.NewObject(raw)
 	for o.Next(raw) {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -135,15 +134,4 @@ func clientRemove(c *command, fs *flag.FlagSet) func(*env, []string) error {
 			return nil
 		})
 	}
-}
-
-// safeText is s for a terminal: a string with control or format
-// characters, which could rewrite the operator's screen, is shown quoted
-// with Go escapes.
-func safeText(s string) string {
-	q := strconv.Quote(s)
-	if q[1:len(q)-1] == s {
-		return s
-	}
-	return q
 }

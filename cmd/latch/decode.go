@@ -19,7 +19,9 @@ import (
 const decodeDetail = `decode prints the header and payload of a compact JWS or JWT as
 {"header": {...}, "payload": {...}} WITHOUT checking the signature: nothing
 it prints can be trusted. It exits 1 unless the token is three base64url
-segments whose first two are JSON objects. Risky content is reported on
+segments whose first two are JSON objects, and refuses a token over 16 KiB
+(what verifiers accept by default) unless --max-token-size raises the
+limit. Risky content is reported on
 standard error, one "latch: warning: ..." line each, with exit status 0:
   - alg "none" in any letter case, an algorithm latch does not support, or
     no alg at all;
@@ -44,12 +46,17 @@ const (
 )
 
 func tokenDecode(c *command, fs *flag.FlagSet) func(*env, []string) error {
+	sizeFlag := addTokenSizeFlag(fs)
 	return func(e *env, args []string) error {
 		arg, err := optionalArg(c, args)
 		if err != nil {
 			return err
 		}
-		tok, err := e.readToken(arg, maxTokenSize)
+		maxSize, err := sizeFlag.value(c)
+		if err != nil {
+			return err
+		}
+		tok, err := e.readToken(arg, maxSize)
 		if err != nil {
 			return err
 		}

@@ -58,7 +58,7 @@ func verifyAtIssuer(c *command, e *env, iv issuerVerify) error {
 			return errors.New("--client-id needs the client secret: --client-secret-stdin or LATCH_CLIENT_SECRET")
 		}
 	}
-	tok, err := e.readToken(iv.arg, maxTokenSize)
+	tok, err := e.readToken(iv.arg, iv.opts.MaxTokenSize)
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func verifyAtIssuer(c *command, e *env, iv issuerVerify) error {
 			ClientID: iv.clientID, ClientSecret: secret,
 			RevocationsURL: strings.TrimRight(iv.url, "/") + "/v1/revocations",
 		}},
-		Type: typ, Leeway: iv.opts.Leeway, MaxTokenSize: maxTokenSize,
+		Type: typ, Leeway: iv.opts.Leeway, MaxTokenSize: iv.opts.MaxTokenSize,
 		Now: iv.opts.Now, CacheSize: -1, FetchTimeout: 10 * time.Second,
 	})
 	if err != nil {

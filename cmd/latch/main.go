@@ -37,7 +37,10 @@
 //
 // A TOKEN argument is the compact token itself; "-" or no argument reads
 // it from standard input, ignoring surrounding white space. Inputs are
-// bounded: key and claims files 1 MiB, JWS payloads 16 MiB, JWTs 64 KiB.
+// bounded: key and claims files 1 MiB, JWS payloads 16 MiB, and the tokens
+// "token verify", "token decode" and "jws verify" read 16 KiB, the limit
+// of jose.DefaultMaxTokenSize that verifiers apply by default, unless
+// --max-token-size says otherwise.
 //
 // Exit status: 0 on success; 1 when a token, key or input is rejected, with
 // one line "latch: error: ..." on standard error naming the reason (never

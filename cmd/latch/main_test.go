@@ -427,8 +427,8 @@ func TestFailures(t *testing.T) {
 		{name: "garbage token", args: verify("not-a-token"), wantCode: 1, wantStderr: "malformed"},
 		{name: "empty stdin token", args: verify(), wantCode: 1, wantStderr: "no token on standard input"},
 		{name: "token is a file name", args: verify(f.pub), wantCode: 1, wantStderr: "is a file"},
-		{name: "oversized token", args: verify(strings.Repeat("a", maxTokenSize+1)), wantCode: 1, wantStderr: "larger than 64 KiB"},
-		{name: "oversized stdin token", args: verify("-"), stdin: big[:maxTokenSize+1], wantCode: 1, wantStderr: "token from standard input is larger than 64 KiB"},
+		{name: "oversized token", args: verify(strings.Repeat("a", jose.DefaultMaxTokenSize+1)), wantCode: 1, wantStderr: "larger than 16 KiB"},
+		{name: "oversized stdin token", args: verify("-"), stdin: big[:jose.DefaultMaxTokenSize+100], wantCode: 1, wantStderr: "token from standard input is larger than 16 KiB"},
 		// Rejected keys.
 		{name: "HMAC key has no public key", args: []string{"keys", "public", f.hmac}, wantCode: 1, wantStderr: "HMAC secret has no public JWK"},
 		{name: "malformed key file", args: verify("--key", garbage, f.token), wantCode: 1, wantStderr: "key file " + garbage + ": malformed input"},
@@ -521,7 +521,7 @@ func TestHelp(t *testing.T) {
 		{args: []string{"keys", "--help"}, want: "usage: latch keys <command>"},
 		{args: []string{"keys", "generate", "--help"}, want: "usage: latch keys generate --alg ALG"},
 		{args: []string{"token", "sign", "-h"}, want: "usage: latch token sign --key FILE --claims JSON|@FILE"},
-		{args: []string{"token", "decode", "--help"}, want: "usage: latch token decode [TOKEN|-]"},
+		{args: []string{"token", "decode", "--help"}, want: "usage: latch token decode [--max-token-size N] [TOKEN|-]"},
 		{args: []string{"jws", "verify", "--help"}, want: "usage: latch jws verify --key FILE"},
 	}
 	for _, tt := range tests {

@@ -154,7 +154,12 @@ func TestRevocationReachesVerifier(t *testing.T) {
 			return []string{b.AccessToken}
 		}},
 		{"refresh token reuse", func(t *testing.T, a, b serveTokens) []string {
-			d.mustCall(http.StatusOK, "POST", "/v1/token/refresh", refreshBody(a.RefreshToken), "")
+			var next serveTokens
+			if err := json.Unmarshal(d.mustCall(http.StatusOK, "POST", "/v1/token/refresh", refreshBody(a.RefreshToken), ""), &next); err != nil {
+				t.Fatal(err)
+			}
+			// Once its successor is used, the first token is a reuse.
+			d.mustCall(http.StatusOK, "POST", "/v1/token/refresh", refreshBody(next.RefreshToken), "")
 			time.Sleep(5 * time.Millisecond) // past the 1 ms grace window
 			d.wantErrorCode(http.StatusBadRequest, "invalid_grant", "POST", "/v1/token/refresh", refreshBody(a.RefreshToken), "")
 			return []string{b.AccessToken}

@@ -9,8 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/latch-auth/latch/internal/feed"
@@ -35,7 +38,14 @@ func serveCommand() *command {
 			"The master key encrypts the signing keys at rest. It is read from\n" +
 			"LATCH_MASTER_KEY (64 hex digits or base64 of 32 bytes) or from master.key in\n" +
 			"the data directory, which is created on first start: back it up.\n\n" +
-			"SIGINT or SIGTERM stops the server gracefully: in-flight requests finish.",
+			"With --tls-cert and --tls-key the server speaks HTTPS itself (TLS 1.2 or\n" +
+			"later) and reads the files again when they change, so a renewed certificate\n" +
+			"needs no restart; the default issuer is then https://<addr>.\n\n" +
+			"SIGINT or SIGTERM stops the server gracefully: /readyz answers 503 at once,\n" +
+			"so that load balancers stop sending requests, while requests are still\n" +
+			"served for --drain-period, each response closing its connection; then\n" +
+			"in-flight requests finish and the server exits. A second signal ends the\n" +
+			"drain period early.",
 	}
 }
 
@@ -51,9 +61,18 @@ type serveFlags struct {
 	maxTokenSize int
 	maxBody      int
 	hashWorkers  int
-	trustProxy   bool
+	trustProxy   bool // removed: an error when set
+	proxies      proxyList
+	tlsCert      string
+	tlsKey       string
+	drainPeriod  time.Duration
 	logLevel     string
 }
+
+// defaultDrainPeriod is --drain-period's default: long enough for a load
+// balancer checking readiness every second or two to take the server out
+// of rotation, short enough for an operator's Ctrl-C.
+const defaultDrainPeriod = 5 * time.Second
 
 func serve(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	var d dataFlags
@@ -69,7 +88,11 @@ func serve(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	fs.IntVar(&s.maxTokenSize, "max-token-size", issuer.DefaultMaxTokenSize, "refuse to issue access tokens over `N` bytes (env LATCH_MAX_TOKEN_SIZE)")
 	fs.IntVar(&s.maxBody, "max-body", server.DefaultMaxBody, "request body limit `N` in bytes (env LATCH_MAX_BODY)")
 	fs.IntVar(&s.hashWorkers, "hash-workers", 0, "concurrent password hashes `N`, bounding memory to N x 19 MiB (default: CPU count) (env LATCH_HASH_WORKERS)")
-	fs.BoolVar(&s.trustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (behind a reverse proxy only) (env LATCH_TRUST_PROXY)")
+	fs.BoolVar(&s.trustProxy, "trust-proxy", false, "removed, as it let any client choose its address: use --trusted-proxies (env LATCH_TRUST_PROXY)")
+	fs.Var(&s.proxies, "trusted-proxies", "take client addresses from X-Forwarded-For when the peer is in one of the comma-separated networks `CIDRS` (the reverse proxies and load balancers in front of the server): the right-most address that is not a trusted proxy (env LATCH_TRUSTED_PROXIES)")
+	fs.StringVar(&s.tlsCert, "tls-cert", "", "serve HTTPS with the PEM certificate chain in `FILE`, reloaded when it changes; needs --tls-key (env LATCH_TLS_CERT)")
+	fs.StringVar(&s.tlsKey, "tls-key", "", "the PEM private key `FILE` of --tls-cert (env LATCH_TLS_KEY)")
+	fs.DurationVar(&s.drainPeriod, "drain-period", defaultDrainPeriod, "on SIGTERM or SIGINT, answer /readyz 503 and keep serving for `D` before shutting down (env LATCH_DRAIN_PERIOD)")
 	fs.StringVar(&s.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn, error (env LATCH_LOG_LEVEL)")
 	return func(e *env, args []string) error {
 		if err := noArgs(c, args); err != nil {
@@ -77,6 +100,16 @@ func serve(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		}
 		if err := applyEnv(c, e, fs); err != nil {
 			return err
+		}
+		if s.trustProxy {
+			return usagef(c, "--trust-proxy (LATCH_TRUST_PROXY) is removed: it let any client that reaches the port choose its address; "+
+				"list the networks of your proxies with --trusted-proxies (LATCH_TRUSTED_PROXIES), e.g. --trusted-proxies 10.0.0.0/8")
+		}
+		if (s.tlsCert == "") != (s.tlsKey == "") {
+			return usagef(c, "--tls-cert and --tls-key go together")
+		}
+		if s.drainPeriod < 0 {
+			return usagef(c, "--drain-period must not be negative")
 		}
 		return runServer(e, d, s, nil)
 	}
@@ -89,6 +122,13 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 	log, err := newLogger(e.stderr, s.logLevel)
 	if err != nil {
 		return err
+	}
+	var certs *certFiles
+	if s.tlsCert != "" {
+		// Before anything is created: a bad pair changes nothing.
+		if certs, err = loadCertFiles(s.tlsCert, s.tlsKey, log); err != nil {
+			return err
+		}
 	}
 	d.server = true
 	// The store tells the feed of each revocation it commits; the hub is
@@ -125,7 +165,11 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 	}
 	iss := s.issuer
 	if iss == "" {
-		iss = "http://" + ln.Addr().String()
+		scheme := "http://"
+		if certs != nil {
+			scheme = "https://"
+		}
+		iss = scheme + ln.Addr().String()
 	}
 	aud := s.audience
 	if aud == "" {
@@ -192,7 +236,7 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 
 	srv, err := server.New(server.Config{
 		Issuer: iss, Audience: strings.Split(aud, ",")[0], Audiences: strings.Split(aud, ","), AllowSignup: s.allowSignup,
-		MaxBody: int64(s.maxBody), TrustProxy: s.trustProxy, Logger: log,
+		MaxBody: int64(s.maxBody), TrustedProxies: s.proxies, Logger: log,
 	}, server.Deps{
 		Users:    a.db,
 		Login:    login.New(a.db, a.db, hasher, login.Config{}),
@@ -223,8 +267,16 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 	go maintain(bg, a, log)
 
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "issuer", iss, "audience", aud, "data", d.dir)
+	if certs != nil {
+		httpSrv.TLSConfig = tlsConfig(certs)
+		go func() { errc <- httpSrv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- httpSrv.Serve(ln) }()
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "tls", certs != nil, "issuer", iss, "audience", aud, "data", d.dir)
+	if certs != nil {
+		log.Info("TLS certificate", certAttrs(certs.cert.Load())...)
+	}
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -233,7 +285,13 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
+	if err := drain(srv, s.drainPeriod, errc, log); err != nil {
+		return err
+	}
 	log.Info("shutting down: finishing in-flight requests")
+	// Shutdown stops keep-alives, closes the listener and the connections
+	// idle by now (no request on them since the drain began), and waits
+	// for the requests in flight.
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
@@ -243,6 +301,35 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 		return fmt.Errorf("serving: %w", err)
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// drain is a graceful shutdown's drain period: the server fails its
+// readiness check at once but goes on serving for period, each response
+// closing its connection (Server.StartDrain), so that load balancers take
+// it out of rotation and clients move to new connections elsewhere,
+// before Shutdown. Closing idle keep-alive connections at once instead
+// (http.Server.SetKeepAlivesEnabled(false), or Shutdown) loses the
+// requests already sent on them that the server has not read yet. A
+// second SIGINT or SIGTERM ends the period early.
+func drain(srv *server.Server, period time.Duration, errc <-chan error, log *slog.Logger) error {
+	srv.StartDrain()
+	if period <= 0 {
+		return nil
+	}
+	log.Info("draining: /readyz answers 503, requests are still served", "drain_period", period.String())
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	t := time.NewTimer(period)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-again:
+		log.Info("second signal: ending the drain period early")
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	}
 	return nil
 }
 

@@ -826,3 +826,149 @@ func TestServeKeysCommands(t *testing.T) {
 	}
 	d.stopGracefully()
 }
+
+// dropAnswers starts a TCP proxy to the server at addr that passes each
+// request on but never delivers the answer: it reads the answer in full,
+// so the server has done all its work, hands it to lost, and closes the
+// client's connection without a byte of it, as a network that fails after
+// the server answered would. It returns the proxy's address.
+func dropAnswers(t *testing.T, addr string, lost func(status int, body []byte)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				s, err := net.Dial("tcp", addr)
+				if err != nil {
+					return
+				}
+				defer s.Close()
+				if err := req.Write(s); err != nil {
+					return
+				}
+				resp, err := http.ReadResponse(bufio.NewReader(s), req)
+				if err != nil {
+					return
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil {
+					lost(resp.StatusCode, body)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestServeLostRefreshAnswer is a client whose refresh answer the network
+// lost after the server had committed the rotation, and that presents its
+// refresh token again after the grace window: it gets a working token in
+// the same session (a new successor, replacing the lost one), not a reuse
+// verdict. The lost token, should anyone present it, is then a reuse and
+// ends the session.
+func TestServeLostRefreshAnswer(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	addUser(t, data, "alice@example.com", alicePassword)
+	const grace = 200 * time.Millisecond
+	d := startDaemon(t, data, nil, "--addr", "127.0.0.1:0", "--refresh-grace", grace.String())
+	tk := d.login("alice@example.com", alicePassword)
+
+	var lost serveTokens
+	answered := make(chan struct{})
+	var once sync.Once
+	proxy := dropAnswers(t, d.addr, func(status int, body []byte) {
+		once.Do(func() {
+			if status != http.StatusOK || json.Unmarshal(body, &lost) != nil {
+				t.Errorf("the answer the network lost = %d %s, want 200 with tokens", status, body)
+			}
+			close(answered)
+		})
+	})
+	if resp, err := httpClient.Post("http://"+proxy+"/v1/token/refresh", "application/json", strings.NewReader(refreshBody(tk.RefreshToken))); err == nil {
+		resp.Body.Close()
+		t.Fatalf("POST /v1/token/refresh through a network that loses answers = %d, want no answer", resp.StatusCode)
+	}
+	<-answered
+	time.Sleep(grace + 100*time.Millisecond)
+
+	var next serveTokens
+	if err := json.Unmarshal(d.mustCall(http.StatusOK, "POST", "/v1/token/refresh", refreshBody(tk.RefreshToken), ""), &next); err != nil {
+		t.Fatal(err)
+	}
+	lostGen, _ := refreshGeneration(t, lost.RefreshToken)
+	if gen, _ := refreshGeneration(t, next.RefreshToken); next.SessionID != tk.SessionID || gen != lostGen {
+		t.Errorf("refresh retried after the lost answer = session %s generation %d, want %s generation %d", next.SessionID, gen, tk.SessionID, lostGen)
+	}
+	d.mustCall(http.StatusOK, "GET", "/v1/me", "", next.AccessToken)
+	var third serveTokens
+	if err := json.Unmarshal(d.mustCall(http.StatusOK, "POST", "/v1/token/refresh", refreshBody(next.RefreshToken), ""), &third); err != nil {
+		t.Fatal(err)
+	}
+
+	// The lost token was replaced: whoever presents it holds what the
+	// client does not, and the session ends.
+	d.wantErrorCode(http.StatusBadRequest, "invalid_grant", "POST", "/v1/token/refresh", refreshBody(lost.RefreshToken), "")
+	d.wantErrorCode(http.StatusBadRequest, "invalid_grant", "POST", "/v1/token/refresh", refreshBody(third.RefreshToken), "")
+	d.stopGracefully()
+}
+
+// TestServeRefreshRetryAfterKill: the server commits a rotation, answers,
+// and is killed with SIGKILL; the client, which never saw the answer,
+// presents its refresh token again to the restarted server after the
+// grace window, and keeps its session.
+func TestServeRefreshRetryAfterKill(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	addUser(t, data, "alice@example.com", alicePassword)
+	const grace = 200 * time.Millisecond
+	args := []string{"--addr", "127.0.0.1:0", "--refresh-grace", grace.String()}
+	d := startDaemon(t, data, nil, args...)
+	tk := d.login("alice@example.com", alicePassword)
+	var lost serveTokens
+	if err := json.Unmarshal(d.mustCall(http.StatusOK, "POST", "/v1/token/refresh", refreshBody(tk.RefreshToken), ""), &lost); err != nil {
+		t.Fatal(err)
+	}
+	if code := d.stop(syscall.SIGKILL); code != -1 {
+		t.Errorf("latch serve after SIGKILL: exit %d, want killed", code)
+	}
+
+	// The rotation survived the kill.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, databaseFile)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gen int64
+	err = db.QueryRow("SELECT generation FROM sessions WHERE id = ?", tk.SessionID).Scan(&gen)
+	db.Close()
+	if lostGen, _ := refreshGeneration(t, lost.RefreshToken); err != nil || gen != lostGen {
+		t.Fatalf("session %s after the kill = generation %d, %v, want %d", tk.SessionID, gen, err, lostGen)
+	}
+
+	d = startDaemon(t, data, nil, args...)
+	time.Sleep(grace + 100*time.Millisecond)
+	var next serveTokens
+	if err := json.Unmarshal(d.mustCall(http.StatusOK, "POST", "/v1/token/refresh", refreshBody(tk.RefreshToken), ""), &next); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := refreshGeneration(t, next.RefreshToken); next.SessionID != tk.SessionID || g != gen {
+		t.Errorf("refresh retried after the restart = session %s generation %d, want %s generation %d", next.SessionID, g, tk.SessionID, gen)
+	}
+	d.mustCall(http.StatusOK, "GET", "/v1/me", "", next.AccessToken)
+	d.mustCall(http.StatusOK, "POST", "/v1/token/refresh", refreshBody(next.RefreshToken), "")
+	d.stopGracefully()
+}

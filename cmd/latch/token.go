@@ -27,18 +27,20 @@ func tokenCommand() *command {
 				"array of strings, roles an array of strings, exp, nbf and iat whole seconds\n" +
 				"since 1970; other members are copied as they are.",
 		},
-		&command{name: "verify", args: "--key FILE --iss ISS --aud AUD [--leeway 30s] [--now UNIX] [--typ T] [TOKEN|-]",
+		&command{name: "verify", args: "--key FILE --iss ISS --aud AUD [--leeway 30s] [--now UNIX] [--typ T] [--max-token-size N] [TOKEN|-]",
 			setup: tokenVerify, summary: "verify a JWT, print its claims",
 			detail: "verify checks the signature of TOKEN (or of the token on standard input when\n" +
 				"TOKEN is \"-\" or absent) against the keys of --key, then its issuer, audience,\n" +
-				"exp (required), nbf and iat, and prints the verified claims as indented JSON.\n\n" +
+				"exp (required), nbf and iat, and prints the verified claims as indented JSON.\n" +
+				"A token over 16 KiB is refused, as verifiers built on latch refuse it by\n" +
+				"default (jose.DefaultMaxTokenSize); --max-token-size raises the limit.\n\n" +
 				"With --issuer-url URL instead of --key, the keys are fetched from the running latch\n" +
 				"server's JWKS, and with --client-id (a client with the scope revocations:read)\n" +
 				"and its secret (--client-secret-stdin, or LATCH_CLIENT_SECRET) the server's\n" +
 				"revocation feed is read first, so that a revoked token is refused as a\n" +
 				"service would refuse it. --iss defaults to the issuer URL.",
 		},
-		&command{name: "decode", args: "[TOKEN|-]", setup: tokenDecode,
+		&command{name: "decode", args: "[--max-token-size N] [TOKEN|-]", setup: tokenDecode,
 			summary: "print a JWT's header and payload WITHOUT verifying",
 			detail:  decodeDetail,
 		},
@@ -128,8 +130,13 @@ func tokenVerify(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	leeway := fs.Duration("leeway", jwt.DefaultLeeway, "clock skew `DURATION` tolerated on exp, nbf and iat; 0 for none")
 	now := fs.Int64("now", 0, "check times as of `UNIX` seconds instead of the clock")
 	typ := fs.String("typ", "", "required header typ `TYPE`, e.g. at+jwt (default: any)")
+	sizeFlag := addTokenSizeFlag(fs)
 	return func(e *env, args []string) error {
 		arg, err := optionalArg(c, args)
+		if err != nil {
+			return err
+		}
+		maxSize, err := sizeFlag.value(c)
 		if err != nil {
 			return err
 		}
@@ -145,7 +152,7 @@ func tokenVerify(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		if *leeway < 0 {
 			return usagef(c, "--leeway must not be negative")
 		}
-		opts := jwt.ValidatorOptions{Leeway: *leeway, Type: *typ, MaxTokenSize: maxTokenSize, Now: e.now}
+		opts := jwt.ValidatorOptions{Leeway: *leeway, Type: *typ, MaxTokenSize: maxSize, Now: e.now}
 		if *leeway == 0 {
 			opts.Leeway = jwt.NoLeeway
 		}
@@ -163,7 +170,7 @@ func tokenVerify(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		if err != nil {
 			return err
 		}
-		tok, err := e.readToken(arg, maxTokenSize)
+		tok, err := e.readToken(arg, maxSize)
 		if err != nil {
 			return err
 		}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,12 +23,15 @@ func userCommand() *command {
 			summary: "create a user",
 			detail: "add creates a user. The password is read from standard input with\n" +
 				"--password-stdin (one line); otherwise a strong random password is generated\n" +
-				"and printed once.",
+				"and printed once. A password from standard input must have 8 characters or\n" +
+				"more, and be neither one of the common passwords latch knows nor the e-mail\n" +
+				"address. The address is stored lower-case, in Unicode NFKC form.",
 		},
 		&command{name: "passwd", args: "--email E [--password-stdin]", setup: userPasswd,
 			summary: "set a user's password and end their sessions",
 			detail: "passwd sets a new password (from standard input with --password-stdin, or\n" +
-				"generated and printed) and revokes every session of the user.",
+				"generated and printed) and revokes every session of the user. The password\n" +
+				"policy is that of add.",
 		},
 		&command{name: "disable", args: "--email E", setup: userDisable(true),
 			summary: "disable a user and end their sessions"},
@@ -51,8 +56,8 @@ func (r *roleFlag) String() string { return strings.Join(*r, ",") }
 
 func (r *roleFlag) Set(v string) error {
 	v = strings.TrimSpace(v)
-	if v == "" || strings.ContainsAny(v, " \t\r\n\"") || len(v) > 64 {
-		return errors.New("a role is 1 to 64 characters without spaces or quotes")
+	if v == "" || strings.ContainsAny(v, " \"") || len(v) > 64 || strings.ContainsFunc(v, func(c rune) bool { return !strconv.IsPrint(c) }) {
+		return errors.New("a role is 1 to 64 printable characters without spaces or quotes")
 	}
 	*r = append(*r, v)
 	return nil
@@ -69,11 +74,11 @@ func userAdd(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		if err := userPreamble(c, args, *email); err != nil {
 			return err
 		}
-		addr := login.NormalizeEmail(*email)
-		if !server.PlausibleEmail(addr) {
+		addr, err := login.NormalizeEmail(*email)
+		if err != nil {
 			return fmt.Errorf("%q is not a valid e-mail address", *email)
 		}
-		pw, generated, err := newPassword(e, *stdin)
+		pw, generated, err := newPassword(e, *stdin, addr)
 		if err != nil {
 			return err
 		}
@@ -86,11 +91,11 @@ func userAdd(c *command, fs *flag.FlagSet) func(*env, []string) error {
 			u := store.User{ID: server.NewUserID(), Email: addr, PasswordHash: hash, Roles: roles, CreatedAt: now, UpdatedAt: now}
 			if err := a.db.CreateUser(e.context(), u); err != nil {
 				if errors.Is(err, store.ErrConflict) {
-					return fmt.Errorf("a user with e-mail %s already exists", addr)
+					return fmt.Errorf("a user with e-mail %s already exists", safeText(addr))
 				}
 				return err
 			}
-			fmt.Fprintf(e.stdout, "created user %s (%s)\n", u.ID, addr)
+			fmt.Fprintf(e.stdout, "created user %s (%s)\n", u.ID, safeText(addr))
 			if generated {
 				fmt.Fprintf(e.stdout, "password: %s\n", pw)
 			}
@@ -108,7 +113,11 @@ func userPasswd(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		if err := userPreamble(c, args, *email); err != nil {
 			return err
 		}
-		pw, generated, err := newPassword(e, *stdin)
+		addr, err := login.NormalizeEmail(*email)
+		if err != nil {
+			return fmt.Errorf("%q is not a valid e-mail address", *email)
+		}
+		pw, generated, err := newPassword(e, *stdin, addr)
 		if err != nil {
 			return err
 		}
@@ -131,7 +140,7 @@ func userPasswd(c *command, fs *flag.FlagSet) func(*env, []string) error {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "password changed for %s; %d session(s) revoked\n", u.Email, n)
+			fmt.Fprintf(e.stdout, "password changed for %s; %d session(s) revoked\n", safeText(u.Email), n)
 			if generated {
 				fmt.Fprintf(e.stdout, "password: %s\n", pw)
 			}
@@ -163,7 +172,7 @@ func userDisable(disable bool) func(c *command, fs *flag.FlagSet) func(*env, []s
 					if _, err := a.db.UpdateUser(ctx, u.ID, setDisabled); err != nil {
 						return err
 					}
-					fmt.Fprintf(e.stdout, "enabled %s\n", u.Email)
+					fmt.Fprintf(e.stdout, "enabled %s\n", safeText(u.Email))
 					return nil
 				}
 				// One transaction: disabled, with every session and access
@@ -172,7 +181,7 @@ func userDisable(disable bool) func(c *command, fs *flag.FlagSet) func(*env, []s
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "disabled %s; %d session(s) revoked\n", u.Email, n)
+				fmt.Fprintf(e.stdout, "disabled %s; %d session(s) revoked\n", safeText(u.Email), n)
 				return nil
 			})
 		}
@@ -204,7 +213,11 @@ func userList(c *command, fs *flag.FlagSet) func(*env, []string) error {
 				for _, u := range users {
 					rows = append(rows, row{u.ID, u.Email, append([]string{}, u.Roles...), u.Disabled, u.CreatedAt.UTC()})
 				}
-				return printJSON(e, rows)
+				b, err := json.Marshal(rows)
+				if err != nil {
+					return err
+				}
+				return writeJSON(e, printableJSON(b))
 			}
 			fmt.Fprintf(e.stdout, "%-34s  %-32s  %-8s  %s\n", "ID", "EMAIL", "STATUS", "ROLES")
 			for _, u := range users {
@@ -212,7 +225,7 @@ func userList(c *command, fs *flag.FlagSet) func(*env, []string) error {
 				if u.Disabled {
 					status = "disabled"
 				}
-				fmt.Fprintf(e.stdout, "%-34s  %-32s  %-8s  %s\n", u.ID, u.Email, status, strings.Join(u.Roles, ","))
+				fmt.Fprintf(e.stdout, "%-34s  %-32s  %-8s  %s\n", safeText(u.ID), safeText(u.Email), status, safeText(strings.Join(u.Roles, ",")))
 			}
 			return nil
 		})
@@ -228,15 +241,21 @@ func userPreamble(c *command, args []string, email string) error {
 }
 
 func findUser(e *env, a *app, email string) (store.User, error) {
-	u, err := a.db.UserByEmail(e.context(), login.NormalizeEmail(email))
+	addr, err := login.NormalizeEmail(email)
+	if err != nil {
+		return store.User{}, fmt.Errorf("%q is not a valid e-mail address", email)
+	}
+	u, err := a.db.UserByEmail(e.context(), addr)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.User{}, fmt.Errorf("no user with e-mail %s", login.NormalizeEmail(email))
+		return store.User{}, fmt.Errorf("no user with e-mail %s", addr)
 	}
 	return u, err
 }
 
-// newPassword reads the password from standard input, or generates one.
-func newPassword(e *env, fromStdin bool) (pw string, generated bool, err error) {
+// newPassword reads the password from standard input and checks it
+// against the policy (email is the account's address, which the password
+// must not be), or generates one.
+func newPassword(e *env, fromStdin bool, email string) (pw string, generated bool, err error) {
 	if !fromStdin {
 		var b [18]byte
 		rand.Read(b[:])
@@ -251,7 +270,7 @@ func newPassword(e *env, fromStdin bool) (pw string, generated bool, err error) 
 	if pw == "" {
 		return "", false, errors.New("no password on standard input")
 	}
-	if err := password.CheckPolicy(pw); err != nil {
+	if err := password.CheckPolicy(pw, email); err != nil {
 		return "", false, err
 	}
 	return pw, false, nil

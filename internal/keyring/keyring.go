@@ -62,7 +62,10 @@ var (
 
 // Config tunes a Ring. Zero fields take the defaults.
 type Config struct {
-	// Algorithm is used for new keys. Default ES256.
+	// Algorithm is used for new keys. Default ES256. Changing it between
+	// an HMAC algorithm and a public-key one takes effect with the next
+	// rotation; from the moment the new key signs, the server refuses
+	// access tokens signed by the old kind of key (see VerificationKeys).
 	Algorithm jose.Algorithm
 	// RotationPeriod is how long a key signs before Maintain rotates it.
 	// Default 30 days; negative disables automatic rotation.
@@ -185,8 +188,13 @@ func (r *Ring) Signer() (*jose.Key, error) {
 	return s.signer, nil
 }
 
-// VerificationKeys returns every published key (for HMAC keys, the
-// secret), for the server's own verification of tokens it issued.
+// VerificationKeys returns the published keys (for HMAC keys, the secret)
+// of the signing key's kind, for the server's own verification of tokens
+// it issued. A key set holds HMAC secrets or public keys, never both
+// (jose.NewKeySet), so after Config.Algorithm changes between the two
+// kinds, tokens signed by keys of the old kind stop verifying here once a
+// key of the new kind signs; clients refresh them. The JWKS still
+// publishes the old public keys until they are removed.
 func (r *Ring) VerificationKeys() (*jose.KeySet, error) {
 	s, err := r.current()
 	if err != nil {
@@ -271,6 +279,14 @@ func (r *Ring) build(now time.Time) (*snapshot, error) {
 			s.signer, signerAt = key, k.ActivateAt
 		}
 	}
+	// A verification set holds HMAC secrets or public keys, never both
+	// (jose.NewKeySet): keep the kind new tokens are signed with. Only
+	// after Algorithm changes kind does the ring hold both.
+	symmetric := isHMAC(r.cfg.Algorithm)
+	if s.signer != nil {
+		symmetric = s.signer.IsSymmetric()
+	}
+	published = slices.DeleteFunc(published, func(k *jose.Key) bool { return k.IsSymmetric() != symmetric })
 	var err error
 	if s.verify, err = jose.NewKeySet(published...); err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
@@ -283,6 +299,11 @@ func (r *Ring) build(now time.Time) (*snapshot, error) {
 		return nil, fmt.Errorf("keyring: %w", err)
 	}
 	return s, nil
+}
+
+// isHMAC reports whether alg is one of the HMAC algorithms.
+func isHMAC(alg jose.Algorithm) bool {
+	return alg == jose.HS256 || alg == jose.HS384 || alg == jose.HS512
 }
 
 // Reload reads the keys from the store, for changes made by another node

@@ -965,3 +965,70 @@ func TestJWKSWithoutSigningKey(t *testing.T) {
 		}
 	}
 }
+
+// TestAlgorithmKindChange: a ring whose Algorithm changes between an HMAC
+// algorithm and a public-key one holds keys of both kinds until the old
+// ones are removed. A verification key set cannot mix them
+// (jose.NewKeySet), so the server verifies with the keys of its signer's
+// kind: it keeps working through the switch, and tokens of the old kind
+// stop verifying on the server once the new key signs (clients refresh).
+// The JWKS publishes the public keys all along.
+func TestAlgorithmKindChange(t *testing.T) {
+	for _, tt := range []struct{ from, to jose.Algorithm }{
+		{jose.ES256, jose.HS256},
+		{jose.HS256, jose.ES256},
+		{jose.HS384, jose.EdDSA},
+	} {
+		t.Run(string(tt.from)+" to "+string(tt.to), func(t *testing.T) {
+			ctx := t.Context()
+			old, db, clk := ensured(t, keyring.Config{Algorithm: tt.from, RotationPeriod: -1})
+			oldID := signerID(t, old)
+			before := issue(t, old, clk.Now(), time.Minute)
+
+			// The server restarts with the other algorithm and rotates.
+			r := newRing(t, db, testMaster(1), keyring.Config{Algorithm: tt.to, RotationPeriod: -1, Now: clk.Now})
+			k, err := r.Rotate(ctx, false)
+			if err != nil {
+				t.Fatalf("Rotate() to %s: %v", tt.to, err)
+			}
+			// Pending: the old key signs, and its tokens verify.
+			if got := signerID(t, r); got != oldID {
+				t.Errorf("Signer() while %s is pending = %s, want %s", tt.to, got, oldID)
+			}
+			if _, err := serverValidator(t, r, clk).Parse(before.raw); err != nil {
+				t.Errorf("Parse(%s token) while %s is pending = %v", tt.from, tt.to, err)
+			}
+			if err := r.Maintain(ctx); err != nil {
+				t.Errorf("Maintain() with keys of both kinds = %v", err)
+			}
+
+			// Switched: the new key signs and its tokens verify.
+			clk.Set(k.ActivateAt)
+			if got := signerID(t, r); got != k.ID {
+				t.Fatalf("Signer() after activation = %s, want %s", got, k.ID)
+			}
+			if got := verifyIDs(t, r); !slices.Equal(got, []string{k.ID}) {
+				t.Errorf("VerificationKeys() after the switch = %v, want the %s key only [%s]", got, tt.to, k.ID)
+			}
+			after := issue(t, r, clk.Now(), time.Minute)
+			if _, err := serverValidator(t, r, clk).Parse(after.raw); err != nil {
+				t.Errorf("Parse(%s token) after the switch = %v", tt.to, err)
+			}
+			if _, err := serverValidator(t, r, clk).Parse(issue(t, old, clk.Now(), time.Minute).raw); !errors.Is(err, jwt.ErrUnknownKey) {
+				t.Errorf("Parse(%s token) after the switch = %v, want %v", tt.from, err, jwt.ErrUnknownKey)
+			}
+			var wantPublished []string
+			for _, id := range []string{oldID, k.ID} {
+				if storedKey(t, db, id).Public != nil {
+					wantPublished = append(wantPublished, id)
+				}
+			}
+			if got := jwksIDs(t, r); !slices.Equal(got, sorted(wantPublished...)) {
+				t.Errorf("JWKS() after the switch = %v, want the public keys %v", got, sorted(wantPublished...))
+			}
+			if err := r.Maintain(ctx); err != nil {
+				t.Errorf("Maintain() after the switch = %v", err)
+			}
+		})
+	}
+}

@@ -3,9 +3,14 @@ package login_test
 import (
 	"errors"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/latch-auth/latch/internal/login"
 	"github.com/latch-auth/latch/internal/password"
@@ -125,13 +130,118 @@ func TestNormalizeEmail(t *testing.T) {
 		{"Alice@Example.COM", "alice@example.com"},
 		{" alice@example.com ", "alice@example.com"},
 		{"\talice@example.com\r\n", "alice@example.com"},
-		{"", ""},
+		{"ＡＬＩＣＥ@ＥＸＡＭＰＬＥ.ＣＯＭ", "alice@example.com"},
+		{"ａｌｉｃｅ＠ｅｘａｍｐｌｅ．ｃｏｍ", "alice@example.com"},
+		{"\u3000Alice@Example.com\u00a0", "alice@example.com"},
+		{"ℌello@example.com", "hello@example.com"},
+		{"ﬁnn@example.com", "finn@example.com"},
+		{"ÉLODIE@EXAMPLE.FR", "élodie@example.fr"},
+		{"E\u0301lodie@example.fr", "élodie@example.fr"},
+		{"ΟΔΥΣΣΕΥΣ@example.gr", "οδυσσευσ@example.gr"},
+		{"user+tag@sub.example.co.uk", "user+tag@sub.example.co.uk"},
 	}
 	for _, tt := range tests {
-		if got := login.NormalizeEmail(tt.in); got != tt.want {
-			t.Errorf("NormalizeEmail(%q) = %q, want %q", tt.in, got, tt.want)
+		got, err := login.NormalizeEmail(tt.in)
+		if got != tt.want || err != nil {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q, nil", tt.in, got, err, tt.want)
 		}
 	}
+}
+
+// forbiddenInEmail are characters of the Unicode categories Cc (controls)
+// and Cf (format), and others that are never in an address: they rewrite
+// terminals (ESC, CSI), hide text (zero-width characters, tags) or
+// reorder it (bidi controls).
+var forbiddenInEmail = []struct {
+	name string
+	r    string
+}{
+	{"NUL", "\x00"}, {"BEL", "\a"}, {"BS", "\b"}, {"VT", "\v"}, {"ESC", "\x1b"}, {"DEL", "\x7f"},
+	{"C1 NEL", "\u0085"}, {"C1 CSI", "\u009b"}, {"soft hyphen", "\u00ad"}, {"Arabic letter mark", "\u061c"},
+	{"zero-width space", "\u200b"}, {"zero-width non-joiner", "\u200c"}, {"zero-width joiner", "\u200d"},
+	{"left-to-right mark", "\u200e"}, {"right-to-left mark", "\u200f"}, {"left-to-right embedding", "\u202a"},
+	{"right-to-left override", "\u202e"}, {"pop directional formatting", "\u202c"},
+	{"first strong isolate", "\u2068"}, {"pop directional isolate", "\u2069"},
+	{"word joiner", "\u2060"}, {"invisible separator", "\u2063"}, {"byte order mark", "\ufeff"},
+	{"interlinear annotation", "\ufff9"}, {"tag space", "\U000e0020"}, {"tag cancel", "\U000e007f"},
+	{"private use", "\ue000"}, {"line separator", "\u2028"}, {"paragraph separator", "\u2029"},
+	{"space", " "}, {"no-break space", "\u00a0"}, {"ideographic space", "\u3000"}, {"tab", "\t"}, {"newline", "\n"},
+}
+
+func TestNormalizeEmailRefuses(t *testing.T) {
+	for _, c := range forbiddenInEmail {
+		for _, in := range []string{"ali" + c.r + "ce@example.com", "alice@exam" + c.r + "ple.com", "alice" + c.r + "@example.com", "alice@" + c.r + "example.com"} {
+			t.Run(c.name, func(t *testing.T) {
+				got, err := login.NormalizeEmail(in)
+				if !errors.Is(err, login.ErrInvalidEmail) || got != "" {
+					t.Errorf("NormalizeEmail(%q) = %q, %v; want \"\", %v", in, got, err, login.ErrInvalidEmail)
+				}
+			})
+		}
+	}
+	tests := []struct{ name, in string }{
+		{"empty", ""},
+		{"only space", " \t "},
+		{"no at", "alice.example.com"},
+		{"two at", "alice@bob@example.com"},
+		{"full-width second at", "alice@bob＠example.com"},
+		{"nothing before at", "@example.com"},
+		{"no dot in domain", "alice@localhost"},
+		{"domain ends in dot", "alice@example.com."},
+		{"angle bracket", "<alice@example.com>"},
+		{"quote", `"alice"@example.com`},
+		{"full-width quote", "＂alice＂@example.com"},
+		{"invalid UTF-8", "alice\xff@example.com"},
+		{"too long", strings.Repeat("a", login.MaxEmailBytes-len("@example.com")+1) + "@example.com"},
+		{"too long once normalized", strings.Repeat("㍿", 21) + "@example.com"}, // 75 bytes; NFKC "株式会社" each
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := login.NormalizeEmail(tt.in)
+			if !errors.Is(err, login.ErrInvalidEmail) || got != "" {
+				t.Errorf("NormalizeEmail(%q) = %q, %v; want \"\", %v", tt.in, got, err, login.ErrInvalidEmail)
+			}
+			if err != nil && len(tt.in) > 3 && strings.Contains(err.Error(), tt.in) {
+				t.Errorf("NormalizeEmail(%q) = %v, which quotes the address", tt.in, err)
+			}
+		})
+	}
+	longest := strings.Repeat("a", login.MaxEmailBytes-len("@example.com")) + "@example.com"
+	if got, err := login.NormalizeEmail(longest); got != longest || err != nil {
+		t.Errorf("NormalizeEmail(%d-byte address) = %v, want it accepted", len(longest), err)
+	}
+}
+
+// FuzzNormalizeEmail checks that NormalizeEmail refuses its input with
+// ErrInvalidEmail or returns an address that is its own normal form,
+// valid UTF-8 in NFKC, with no upper case letter and nothing that
+// strconv.IsPrint rejects (so no control or format character) but for
+// characters that are printable only in combination.
+func FuzzNormalizeEmail(f *testing.F) {
+	for _, s := range []string{"alice@example.com", "ＡＬＩＣＥ@ＥＸＡＭＰＬＥ.ＣＯＭ", " Alice@Example.com\n", "a\x1bb@c.d", "ℌ@x.y", "İ@x.y", "ᴬ@x.y", "ß@x.y", "\u0345@x.y", "a\u200db@c.d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := login.NormalizeEmail(in)
+		if err != nil {
+			if !errors.Is(err, login.ErrInvalidEmail) || out != "" {
+				t.Fatalf("NormalizeEmail(%q) = %q, %v; want \"\" and %v", in, out, err, login.ErrInvalidEmail)
+			}
+			return
+		}
+		again, err := login.NormalizeEmail(out)
+		if again != out || err != nil {
+			t.Fatalf("NormalizeEmail(%q) = %q, but NormalizeEmail(%q) = %q, %v; want it unchanged", in, out, out, again, err)
+		}
+		if !utf8.ValidString(out) || !norm.NFKC.IsNormalString(out) || strings.ToLower(out) != out || len(out) > login.MaxEmailBytes {
+			t.Fatalf("NormalizeEmail(%q) = %q: not lower-case NFKC UTF-8 of at most %d bytes", in, out, login.MaxEmailBytes)
+		}
+		for _, r := range out {
+			if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Z) {
+				t.Fatalf("NormalizeEmail(%q) = %q, holding U+%04X", in, out, r)
+			}
+		}
+	})
 }
 
 func TestLoginRejects(t *testing.T) {
@@ -169,13 +279,25 @@ func TestLoginRejects(t *testing.T) {
 	}
 }
 
+// allocated returns the bytes the process allocated while f ran. An
+// Argon2id computation allocates its whole memory cost (8 MiB with
+// fastParams), far more than anything else a login does, so this tells
+// without a hook in the hasher whether f hashed a password. The tests of
+// this package do not run in parallel.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// hashBytes is what one verification with fastParams allocates at least.
+var hashBytes = uint64(fastParams.Memory) * 1024
+
 // TestUnknownEmailRunsDummyVerify checks, without timing, that an unknown
-// e-mail address goes through the hasher like a known one. The password
-// package exposes no call counter, but Verify and VerifyDummy both refuse
-// a password over password.MaxBytes with ErrPasswordTooLong, and only
-// they do: that error proves the hasher was called.
+// e-mail address goes through the hasher like a known one.
 func TestUnknownEmailRunsDummyVerify(t *testing.T) {
-	tooLong := strings.Repeat("x", password.MaxBytes+1)
 	tests := []struct {
 		name  string
 		email string
@@ -186,12 +308,71 @@ func TestUnknownEmailRunsDummyVerify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, login.Config{})
-			_, err := f.auth.Login(t.Context(), tt.email, tooLong, clientAddr)
-			if !errors.Is(err, password.ErrPasswordTooLong) {
-				t.Errorf("Login(%q, %d-byte password) = %v, want %v from the hasher", tt.email, len(tooLong), err, password.ErrPasswordTooLong)
+			var err error
+			n := allocated(func() { _, err = f.auth.Login(t.Context(), tt.email, wrongPassword, clientAddr) })
+			if !errors.Is(err, login.ErrInvalidCredentials) {
+				t.Fatalf("Login(%q, wrong password) = %v, want %v", tt.email, err, login.ErrInvalidCredentials)
+			}
+			if n < hashBytes {
+				t.Errorf("Login(%q, wrong password) allocated %d bytes, want at least the %d of a verification", tt.email, n, hashBytes)
 			}
 		})
 	}
+}
+
+// TestRefusedWithoutHashing checks the logins that no account can pass:
+// a password longer than password.MaxBytes, and an address NormalizeEmail
+// refuses. They fail like a wrong password, without hashing, and count
+// against the account (when the address is valid) and the client address.
+func TestRefusedWithoutHashing(t *testing.T) {
+	tooLong := strings.Repeat("x", 2000)
+	tests := []struct {
+		name        string
+		email, pw   string
+		wantAccount int // failures counted against the account key
+	}{
+		{"too-long password, known e-mail", "alice@example.com", tooLong, 1},
+		{"too-long password, unknown e-mail", "mallory@example.com", tooLong, 1},
+		{"one byte too long", "Alice@Example.com", strings.Repeat("y", password.MaxBytes+1), 1},
+		{"escape in e-mail", "alice\x1b[2J@example.com", alicePassword, 0},
+		{"NUL in e-mail", "alice@example.com\x00", alicePassword, 0},
+		{"zero-width space in e-mail", "alice\u200b@example.com", alicePassword, 0},
+		{"not an address", "alice", alicePassword, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, login.Config{AccountLimit: 5, AddressLimit: 5})
+			ctx := t.Context()
+			var u store.User
+			var err error
+			n := allocated(func() { u, err = f.auth.Login(ctx, tt.email, tt.pw, clientAddr) })
+			if !errors.Is(err, login.ErrInvalidCredentials) || errors.Is(err, password.ErrPasswordTooLong) || errors.Is(err, login.ErrInvalidEmail) || u.ID != "" {
+				t.Fatalf("Login(%.30q, %d-byte password) = %q, %v; want zero user, only %v", tt.email, len(tt.pw), u.ID, err, login.ErrInvalidCredentials)
+			}
+			if n >= hashBytes {
+				t.Errorf("Login(%.30q, %d-byte password) allocated %d bytes: it hashed", tt.email, len(tt.pw), n)
+			}
+			if got := f.throttle(t, "address:"+clientAddr).Failures; got != 1 {
+				t.Errorf("address throttle after the attempt: %d failures, want 1", got)
+			}
+			if tt.wantAccount > 0 {
+				email, _ := login.NormalizeEmail(tt.email)
+				if got := f.throttle(t, "account:"+email).Failures; got != tt.wantAccount {
+					t.Errorf("account throttle after the attempt: %d failures, want %d", got, tt.wantAccount)
+				}
+			}
+		})
+	}
+}
+
+// throttle reads the throttle stored under key.
+func (f fixture) throttle(t *testing.T, key string) store.Throttle {
+	t.Helper()
+	th, err := f.db.UpdateThrottle(t.Context(), key, func(th store.Throttle) (store.Throttle, error) { return th, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return th
 }
 
 func TestAccountLock(t *testing.T) {
@@ -496,5 +677,90 @@ func TestRehashOnlyAfterCorrectPassword(t *testing.T) {
 				t.Errorf("Login(%s) refused with %v but rehashed the stored password", tt.email, tt.want)
 			}
 		})
+	}
+}
+
+func TestThrottleSignup(t *testing.T) {
+	const window = time.Hour
+	f := newFixture(t, login.Config{SignupLimit: 3, SignupWindow: window})
+	ctx := t.Context()
+	signup := func(addr string) time.Duration {
+		t.Helper()
+		err := f.auth.ThrottleSignup(ctx, addr)
+		if err != nil && !errors.Is(err, login.ErrThrottled) {
+			t.Fatalf("ThrottleSignup(%q) = %v, want nil or %v", addr, err, login.ErrThrottled)
+		}
+		return retryAfter(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if d := signup(clientAddr); d != 0 {
+			t.Fatalf("sign-up %d of limit 3: throttled for %v, want allowed", i, d)
+		}
+		f.clk.Advance(time.Minute)
+	}
+	// The third locked the address for the window, from when it was made.
+	if d := signup(clientAddr); d != window-time.Minute {
+		t.Errorf("sign-up 4 of limit 3: throttled for %v, want %v", d, window-time.Minute)
+	}
+	if d := signup("198.51.100.7"); d != 0 {
+		t.Errorf("sign-up from another address: throttled for %v, want allowed", d)
+	}
+	if d := signup(""); d != 0 {
+		t.Errorf("sign-up with no address: throttled for %v, want allowed", d)
+	}
+	// Refused sign-ups do not count: once the lock ends, one more is let
+	// through, and it locks the address again.
+	f.clk.Advance(window - time.Minute)
+	if d := signup(clientAddr); d != 0 {
+		t.Errorf("sign-up when the lock ended: throttled for %v, want allowed", d)
+	}
+	if d := signup(clientAddr); d != window {
+		t.Errorf("second sign-up after the lock: throttled for %v, want %v", d, window)
+	}
+	// A window without sign-ups after the lock starts the count again.
+	f.clk.Advance(2*window + time.Second)
+	for i := 1; i <= 3; i++ {
+		if d := signup(clientAddr); d != 0 {
+			t.Errorf("sign-up %d after a quiet window: throttled for %v, want allowed", i, d)
+		}
+	}
+	// Login throttles are apart: the address may still log in.
+	if _, err := f.auth.Login(ctx, "alice@example.com", alicePassword, clientAddr); err != nil {
+		t.Errorf("Login from an address out of sign-ups = %v, want success", err)
+	}
+}
+
+func TestThrottleSignupDefaults(t *testing.T) {
+	f := newFixture(t, login.Config{})
+	for i := 1; i <= login.DefaultSignupLimit; i++ {
+		if err := f.auth.ThrottleSignup(t.Context(), clientAddr); err != nil {
+			t.Fatalf("sign-up %d of the default limit %d = %v, want nil", i, login.DefaultSignupLimit, err)
+		}
+	}
+	err := f.auth.ThrottleSignup(t.Context(), clientAddr)
+	if !errors.Is(err, login.ErrThrottled) || retryAfter(err) != login.DefaultSignupWindow {
+		t.Errorf("sign-up past the default limit = %v, want %v for %v", err, login.ErrThrottled, login.DefaultSignupWindow)
+	}
+}
+
+func TestPruneThrottles(t *testing.T) {
+	f := newFixture(t, login.Config{Window: 10 * time.Minute, SignupWindow: time.Hour})
+	ctx := t.Context()
+	f.fail(t, "alice@example.com", clientAddr)
+	if err := f.auth.ThrottleSignup(ctx, clientAddr); err != nil {
+		t.Fatal(err)
+	}
+	// Past the login window but within the sign-up window, nothing goes:
+	// the sign-up count still counts.
+	f.clk.Advance(30 * time.Minute)
+	if n, err := f.auth.PruneThrottles(ctx); n != 0 || err != nil {
+		t.Errorf("PruneThrottles 30m after = %d, %v; want 0", n, err)
+	}
+	if got := f.throttle(t, "signup:"+clientAddr).Failures; got != 1 {
+		t.Errorf("sign-up throttle after pruning: %d, want 1", got)
+	}
+	f.clk.Advance(31 * time.Minute)
+	if n, err := f.auth.PruneThrottles(ctx); n != 3 || err != nil {
+		t.Errorf("PruneThrottles 61m after = %d, %v; want 3 (account, address, sign-up)", n, err)
 	}
 }

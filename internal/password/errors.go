@@ -22,8 +22,9 @@ var (
 	// single stored hash exhaust the server's memory.
 	ErrUnsupportedHash = errors.New("password: unsupported hash")
 	// ErrWeakPassword reports a password refused by CheckPolicy (too
-	// short, empty or only white space, or not valid UTF-8), or an empty
-	// password given to Hash.
+	// short, empty or only white space, not valid UTF-8, one of the
+	// common passwords, or the account's own e-mail address or name), or
+	// an empty password given to Hash.
 	ErrWeakPassword = errors.New("password: password does not meet policy")
 	// ErrPasswordTooLong reports a password longer than MaxBytes. Hash,
 	// Verify and VerifyDummy refuse it before any hashing, so an attacker

@@ -67,11 +67,13 @@ func Example_rehash() {
 }
 
 func ExampleCheckPolicy() {
-	for _, pw := range []string{"correct horse battery staple", "hunter2", "         "} {
-		fmt.Println(password.CheckPolicy(pw))
+	for _, pw := range []string{"correct horse battery staple", "hunter2", "         ", "ILoveYou", "alice.liddell"} {
+		fmt.Println(password.CheckPolicy(pw, "alice.liddell@example.com"))
 	}
 	// Output:
 	// <nil>
 	// password: password does not meet policy: shorter than 8 characters
 	// password: password does not meet policy: empty or only white space
+	// password: password does not meet policy: this password is too common
+	// password: password does not meet policy: the same as the account's e-mail address or name
 }

@@ -7,8 +7,9 @@
 // cost parameters and the semaphore that bounds how many hashes run at
 // once.
 //
-//   - Setting a password (sign-up, change, reset): call [CheckPolicy], then
-//     [Hasher.Hash], and store the returned string.
+//   - Setting a password (sign-up, change, reset): call [CheckPolicy] with
+//     the account's e-mail address, then [Hasher.Hash], and store the
+//     returned string.
 //   - Logging in: look the user up, then call [Hasher.Verify] with the stored
 //     string, or [Hasher.VerifyDummy] when there is no such user.
 //

@@ -86,6 +86,10 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, principal)) h
 // §2.3.1) that holds scope.
 func (s *Server) clientAuthed(scope string, h func(http.ResponseWriter, *http.Request, store.Client)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if _, err := authorization(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		c, err := s.clients.Authenticate(r.Context(), r)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -99,19 +103,70 @@ func (s *Server) clientAuthed(scope string, h func(http.ResponseWriter, *http.Re
 	}
 }
 
-// bearerToken extracts the access token from the request.
+// authorization returns the request's Authorization header, "" if it
+// has none. A request with several is refused (400 invalid_request): the
+// credential is ambiguous, and which one a component reads (the first,
+// the last) must not decide who the caller is. So is an empty one: it
+// carries no credential, but says the client meant to send one.
+func authorization(r *http.Request) (string, error) {
+	switch vs := r.Header.Values("Authorization"); {
+	case len(vs) == 0:
+		return "", nil
+	case len(vs) > 1:
+		return "", badRequest("more than one Authorization header")
+	case strings.TrimSpace(vs[0]) == "":
+		return "", badRequest("empty Authorization header")
+	default:
+		return vs[0], nil
+	}
+}
+
+// bearerToken extracts the access token from the Authorization header
+// (RFC 6750 §2.1) or the access cookie. The request must carry it in one
+// way only (RFC 6750 §2: a client MUST NOT use more than one method): two
+// Authorization headers, an empty one, or the header and the cookie with
+// different tokens, or two access cookies that differ, are 400
+// invalid_request. The same token in the header and the cookie is one
+// credential, and accepted. No token at all is errNoToken, whose
+// challenge carries no error code (RFC 6750 §3.1).
 func bearerToken(r *http.Request) (string, error) {
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
-			return "", invalidToken("Authorization header must be: Bearer <token>")
+	h, err := authorization(r)
+	if err != nil {
+		return "", bearerRefusal(err)
+	}
+	var cookie string
+	for _, c := range r.CookiesNamed(accessCookie) {
+		switch {
+		case c.Value == "":
+		case cookie == "":
+			cookie = c.Value
+		case c.Value != cookie:
+			return "", bearerRefusal(badRequest("more than one access token cookie"))
 		}
-		return tok, nil
 	}
-	if c, err := r.Cookie(accessCookie); err == nil && c.Value != "" {
-		return c.Value, nil
+	if h == "" {
+		if cookie == "" {
+			return "", errNoToken
+		}
+		return cookie, nil
 	}
-	return "", errNoToken
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
+		return "", invalidToken("Authorization header must be: Bearer <token>")
+	}
+	if cookie != "" && cookie != tok {
+		return "", bearerRefusal(badRequest("access token in both the Authorization header and a cookie"))
+	}
+	return tok, nil
+}
+
+// bearerRefusal adds to a refused request for a protected resource the
+// Bearer challenge with its error code (RFC 6750 §3).
+func bearerRefusal(err error) error {
+	ae := errorFor(err)
+	c := *ae
+	c.challenge = fmt.Sprintf(`Bearer realm="latch", error=%q, error_description=%q`, ae.code, ae.desc)
+	return &c
 }
 
 // describeTokenError is the client-facing reason a token was refused:

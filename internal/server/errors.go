@@ -29,6 +29,8 @@ type apiError struct {
 	// set writes the error as RFC 8935 §2.3 does, for the SET poll
 	// endpoint (RFC 8936 §2.6): {"err": code, "description": desc}.
 	set bool
+	// challenge, when not empty, is the WWW-Authenticate header to send.
+	challenge string
 }
 
 func (e *apiError) Error() string {
@@ -46,7 +48,11 @@ func badRequest(desc string) *apiError {
 
 var (
 	errNotFound = &apiError{status: http.StatusNotFound, code: "not_found", desc: "no such resource"}
-	errNoToken  = &apiError{status: http.StatusUnauthorized, code: "invalid_token", desc: "missing access token"}
+	// errNoToken answers a request for a protected resource that carries
+	// no credential at all. RFC 6750 §3.1: the challenge then SHOULD NOT
+	// include an error code. The body keeps invalid_token, as before, for
+	// the clients that branch on it to refresh or log in again.
+	errNoToken = &apiError{status: http.StatusUnauthorized, code: "invalid_token", desc: "missing access token", challenge: `Bearer realm="latch"`}
 )
 
 func invalidToken(desc string) *apiError {
@@ -106,6 +112,10 @@ func errorFor(err error) *apiError {
 		return errNotFound
 	case errors.Is(err, store.ErrConflict):
 		return &apiError{status: http.StatusConflict, code: "conflict", desc: "already exists"}
+	case errors.Is(err, store.ErrBusy):
+		// Another process held the database's lock past the busy
+		// timeout: nothing was written, and a retry may succeed.
+		return &apiError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: "database busy; retry later", err: err}
 	case errors.Is(err, login.ErrBusy), errors.Is(err, context.DeadlineExceeded):
 		return &apiError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: "server busy; retry later", err: err}
 	case errors.Is(err, context.Canceled):
@@ -125,7 +135,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if ae.status == http.StatusServiceUnavailable && ae.code == "temporarily_unavailable" {
 		w.Header().Set("Retry-After", "2")
 	}
-	if ae.status == http.StatusUnauthorized && ae.code == "invalid_token" {
+	if ae.challenge != "" {
+		w.Header().Set("WWW-Authenticate", ae.challenge)
+	} else if ae.status == http.StatusUnauthorized && ae.code == "invalid_token" {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="latch", error="invalid_token", error_description=%q`, ae.desc))
 	}
 	if ae.status == http.StatusUnauthorized && ae.code == "invalid_client" {
@@ -135,7 +147,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if ae.status >= 500 && ae.status != http.StatusServiceUnavailable {
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	} else if ae.status == http.StatusServiceUnavailable {
-		s.log.WarnContext(r.Context(), "request shed", "method", r.Method, "path", r.URL.Path, "code", ae.code)
+		s.log.WarnContext(r.Context(), "request shed", "method", r.Method, "path", r.URL.Path, "code", ae.code, "err", err)
 	} else {
 		s.log.DebugContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "code", ae.code)
 	}

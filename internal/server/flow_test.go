@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strconv"
@@ -258,23 +259,24 @@ func TestLogoutScopes(t *testing.T) {
 }
 
 // TestClientAddress checks which address a session records: the peer's,
-// unless the server is told it runs behind a proxy.
+// unless the peer is a trusted proxy (the test's peer is 127.0.0.1).
 func TestClientAddress(t *testing.T) {
+	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	tests := []struct {
-		name       string
-		trustProxy bool
-		xff        string
-		want       string
+		name    string
+		proxies []netip.Prefix
+		xff     string
+		want    string
 	}{
 		{name: "direct", want: "127.0.0.1"},
 		{name: "forged header ignored", xff: "203.0.113.7", want: "127.0.0.1"},
-		{name: "behind a proxy", trustProxy: true, xff: "198.51.100.1, 203.0.113.7", want: "203.0.113.7"},
-		{name: "behind a proxy, IPv6", trustProxy: true, xff: "2001:db8::1", want: "2001:db8::1"},
-		{name: "behind a proxy, garbage", trustProxy: true, xff: "203.0.113.7, not-an-ip", want: "127.0.0.1"},
+		{name: "behind a proxy", proxies: loopback, xff: "198.51.100.1, 203.0.113.7", want: "203.0.113.7"},
+		{name: "behind a proxy, IPv6", proxies: loopback, xff: "2001:db8::1", want: "2001:db8::1"},
+		{name: "behind a proxy, garbage", proxies: loopback, xff: "203.0.113.7, not-an-ip", want: "127.0.0.1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newAPI(t, options{trustProxy: tt.trustProxy})
+			a := newAPI(t, options{trustedProxies: tt.proxies})
 			alice := a.addUser("alice@example.com")
 			h := http.Header{"User-Agent": {"latch-test/1.0"}}
 			if tt.xff != "" {

@@ -144,18 +144,12 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, next, err := s.d.Sessions.Rotate(r.Context(), refresh)
 	if err != nil {
-		outcome := "invalid"
 		if errors.Is(err, session.ErrReuse) {
-			outcome = "reuse"
 			s.d.Metrics.reuse.Inc()
 			s.d.Metrics.revoked.WithLabelValues(string(store.ReasonReuse)).Inc()
 			s.log.WarnContext(r.Context(), "refresh token reuse: session revoked", "err", err)
 		}
-		s.d.Metrics.refreshes.WithLabelValues(outcome).Inc()
-		if cookies {
-			clearTokenCookies(w)
-		}
-		s.writeError(w, r, err)
+		s.refreshFailed(w, r, err, cookies)
 		return
 	}
 	// Permissions are re-read on every refresh, so a changed role or a
@@ -170,15 +164,30 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		s.d.Metrics.refreshes.WithLabelValues("invalid").Inc()
-		if cookies {
-			clearTokenCookies(w)
-		}
-		s.writeError(w, r, err)
+		s.refreshFailed(w, r, err, cookies)
 		return
 	}
 	s.respondTokens(w, r, u, sess, next, cookies, http.StatusOK)
 	s.d.Metrics.refreshes.WithLabelValues("success").Inc()
+}
+
+// refreshFailed answers a refresh that failed. Only a refresh token that
+// is invalid or reused ends a cookie session in the browser: after a
+// temporary failure (a busy database, a timeout) the client retries with
+// the same cookie.
+func (s *Server) refreshFailed(w http.ResponseWriter, r *http.Request, err error, cookies bool) {
+	outcome := "unavailable"
+	switch {
+	case errors.Is(err, session.ErrReuse):
+		outcome = "reuse"
+	case errors.Is(err, session.ErrInvalidToken):
+		outcome = "invalid"
+	}
+	s.d.Metrics.refreshes.WithLabelValues(outcome).Inc()
+	if cookies && outcome != "unavailable" {
+		clearTokenCookies(w)
+	}
+	s.writeError(w, r, err)
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, p principal) {
@@ -287,6 +296,12 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p principal) {
 	})
 }
 
+// handleSignup creates an account and starts its session. The address
+// goes through login.NormalizeEmail (400 invalid_request if refused), the
+// password through password.CheckPolicy with the address (400
+// weak_password), and then the client address through the sign-up
+// throttle (login.Authenticator.ThrottleSignup: 429 too_many_requests
+// with Retry-After past the limit), before anything is hashed or stored.
 func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Email    string `json:"email"`
@@ -300,13 +315,20 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	email := login.NormalizeEmail(req.Email)
-	if !PlausibleEmail(email) {
-		s.writeError(w, r, badRequest("email is not a valid address"))
+	email, err := login.NormalizeEmail(req.Email)
+	if err != nil {
+		s.writeError(w, r, badRequest("email is not a valid address: "+strings.TrimPrefix(err.Error(), login.ErrInvalidEmail.Error()+": ")))
 		return
 	}
-	if err := password.CheckPolicy(req.Password); err != nil {
+	if err := password.CheckPolicy(req.Password, email); err != nil {
 		s.writeError(w, r, &apiError{status: http.StatusBadRequest, code: "weak_password", desc: err.Error()})
+		return
+	}
+	// Counted once the input is known good, before the work a sign-up
+	// costs (a hash) and the answer that tells whether an address has an
+	// account (409).
+	if err := s.d.Login.ThrottleSignup(r.Context(), s.clientAddr(r)); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HashQueueTimeout)
@@ -330,15 +352,6 @@ func NewUserID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return "u_" + hex.EncodeToString(b[:])
-}
-
-// PlausibleEmail is a light syntax check: one @, something on both sides,
-// a dot in the domain, no spaces, bounded length.
-func PlausibleEmail(e string) bool {
-	at := strings.IndexByte(e, '@')
-	return len(e) <= 254 && at > 0 && at == strings.LastIndexByte(e, '@') &&
-		strings.Contains(e[at+1:], ".") && !strings.ContainsAny(e, " \t\r\n<>\"") &&
-		!strings.HasSuffix(e, ".")
 }
 
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
@@ -399,12 +412,17 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// handleReady answers the readiness probe: ready when the database serves
+// reads and commits writes (Deps.Ready, the store's Ping, which writes a
+// heartbeat at most once a second) and a key can sign. A server whose
+// writes fail (a full disk, a database locked by another process) is not
+// ready: it could not log anyone in nor refresh a token.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.d.Ready(ctx); err != nil {
 		s.log.WarnContext(r.Context(), "not ready", "err", err)
-		s.writeError(w, r, &apiError{status: http.StatusServiceUnavailable, code: "not_ready", desc: "database unreachable"})
+		s.writeError(w, r, &apiError{status: http.StatusServiceUnavailable, code: "not_ready", desc: "database cannot serve reads and writes"})
 		return
 	}
 	if _, err := s.d.Keys.Signer(); err != nil {

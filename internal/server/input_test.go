@@ -209,7 +209,13 @@ func TestBadInput(t *testing.T) {
 			before := a.snapshot(alice)
 			r := a.do(tt.req)
 			e := wantError(t, r, tt.wantStatus, tt.wantCode)
-			if tt.wantStatus == 401 {
+			noCredential := tt.req.bearer == "" && tt.req.header == nil && tt.req.cookies == nil
+			if tt.wantStatus == 401 && noCredential {
+				// RFC 6750 §3.1: no error code in the challenge.
+				if wa := r.header.Get("WWW-Authenticate"); wa != `Bearer realm="latch"` {
+					t.Errorf("%s: WWW-Authenticate %q, want Bearer realm=\"latch\" alone", r.req, wa)
+				}
+			} else if tt.wantStatus == 401 {
 				wantInvalidToken(t, r, tt.tokenOnWire)
 			} else if tt.tokenOnWire != "" && strings.Contains(string(r.body), tt.tokenOnWire) {
 				t.Errorf("%s = %v, echoes the token", r.req, r)

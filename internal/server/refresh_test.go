@@ -155,10 +155,19 @@ func TestRefreshWithinGrace(t *testing.T) {
 	if got[0] != got[1] {
 		t.Errorf("refresh twice within the grace window = %q, %q, want the same successor", got[0], got[1])
 	}
-	// The window counts from the rotation, not from the last use.
+	// The window counts from the rotation, not from the last use. After
+	// it, the token yields a new successor in place of the unused one
+	// (its answer may have been lost), which is then a reuse.
 	a.clock.Advance(400 * time.Millisecond)
-	wantError(t, a.refresh(first.RefreshToken), http.StatusBadRequest, "invalid_grant")
-	if r := a.refresh(got[0]); !bytes.Contains(r.body, []byte("invalid_grant")) {
-		t.Errorf("successor after reuse = %v, want invalid_grant", r)
+	r := a.refresh(first.RefreshToken)
+	wantStatus(t, r, http.StatusOK)
+	var tk tokens
+	decode(t, r, &tk)
+	if tk.RefreshToken == got[0] || tk.SessionID != first.SessionID {
+		t.Errorf("refresh after the grace window = %+v, want a new successor in session %s", tk, first.SessionID)
 	}
+	if r := a.refresh(got[0]); !bytes.Contains(r.body, []byte("invalid_grant")) {
+		t.Errorf("replaced successor = %v, want invalid_grant", r)
+	}
+	wantError(t, a.refresh(tk.RefreshToken), http.StatusBadRequest, "invalid_grant")
 }

@@ -11,7 +11,14 @@
 // as RFC 8936 §2.6 has them. Request bodies are limited in size, must be
 // `application/json` (introspection's, as RFC 7662 wants, form-encoded),
 // and may not hold unknown or duplicate fields. State-changing cross-site
-// browser requests are refused (http.CrossOriginProtection).
+// browser requests are refused (http.CrossOriginProtection). Every
+// response carries the security headers of securityHeaders (nosniff, a
+// Content-Security-Policy that allows nothing, no-store unless a public
+// document says otherwise, HSTS over TLS). A credential must come one way
+// only: two Authorization headers, or a bearer token and an access cookie
+// that differ, are refused as ambiguous. The client address that logins
+// are throttled by is the peer's, or the one trusted proxies forwarded
+// (Config.TrustedProxies).
 package server
 
 import (
@@ -23,10 +30,11 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/latch-auth/latch/internal/client"
@@ -81,9 +89,18 @@ type Config struct {
 	// have the same bound in login.Config.HashWait). Default
 	// DefaultHashQueueTimeout.
 	HashQueueTimeout time.Duration
-	// TrustProxy takes the client address from the last entry of
-	// X-Forwarded-For, for a server behind a reverse proxy. Off by default.
-	TrustProxy bool
+	// TrustedProxies are the networks of the reverse proxies (load
+	// balancers, CDNs) whose X-Forwarded-For the server believes. A
+	// request from a peer in one of them has as its client address the
+	// right-most address in X-Forwarded-For that is not a trusted proxy,
+	// as nginx's real-IP module finds it with real_ip_recursive (see
+	// forwardedClient); a request from any other peer has the peer's
+	// address, whatever it sends. The client address is what logins (and
+	// sign-ups) are throttled by and what the session list shows. Default
+	// none: X-Forwarded-For is never read. Trust only the proxies in
+	// front of the server: a trusted network that clients can reach the
+	// server from lets them choose their address.
+	TrustedProxies []netip.Prefix
 	// Logger receives request failures; nil discards.
 	Logger *slog.Logger
 }
@@ -123,6 +140,8 @@ type Server struct {
 	// audiences are those introspection accepts: Audience, then the
 	// other Audiences.
 	audiences []string
+	// draining is set by StartDrain.
+	draining atomic.Bool
 }
 
 // New returns the API server.
@@ -154,6 +173,14 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.ClientRecheck == 0 {
 		cfg.ClientRecheck = DefaultClientRecheck
 	}
+	proxies := make([]netip.Prefix, 0, len(cfg.TrustedProxies))
+	for _, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			return nil, errors.New("server: invalid trusted proxy network")
+		}
+		proxies = append(proxies, p.Masked())
+	}
+	cfg.TrustedProxies = proxies
 	s := &Server{cfg: cfg, d: d, log: cfg.Logger, mux: http.NewServeMux(), audiences: []string{cfg.Audience}}
 	for _, aud := range cfg.Audiences {
 		if aud == "" {
@@ -204,18 +231,60 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 	m.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
 	m.HandleFunc("GET /healthz", s.handleHealth)
-	m.HandleFunc("GET /readyz", s.handleReady)
+	m.HandleFunc("GET /readyz", s.unlessDraining(s.handleReady))
 	m.Handle("GET /metrics", s.d.Metrics.Handler())
 }
 
-// Handler returns the API with its middleware: panic recovery, metrics,
-// JSON errors for unmatched routes, and cross-origin protection.
+// Handler returns the API with its middleware: the security headers
+// (securityHeaders), connection closing while draining (StartDrain),
+// panic recovery, metrics, JSON errors for unmatched routes, and
+// cross-origin protection.
 func (s *Server) Handler() http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{status: http.StatusForbidden, code: "cross_origin_refused", desc: "cross-origin request refused"})
 	}))
-	return s.recover(s.d.Metrics.instrument(s.mux, cop.Handler(http.HandlerFunc(s.dispatch))))
+	return securityHeaders(s.closeWhileDraining(s.recover(s.d.Metrics.instrument(s.mux, cop.Handler(http.HandlerFunc(s.dispatch))))))
+}
+
+// StartDrain begins a graceful shutdown's drain period: from now on
+// GET /readyz answers 503 (code not_ready, "draining"), so that load
+// balancers stop sending new requests, while every other request is
+// still served as usual, each with "Connection: close" (for HTTP/2 a
+// GOAWAY), so that clients move off the server's connections as they
+// use them. Idle connections are not closed here: a request already on
+// its way on one would be lost. The caller keeps serving for a drain
+// period, then calls http.Server.Shutdown, which closes the connections
+// idle by then and waits for the last requests. StartDrain cannot be
+// undone; calling it again has no further effect.
+func (s *Server) StartDrain() { s.draining.Store(true) }
+
+// errDraining is readiness while draining.
+var errDraining = &apiError{status: http.StatusServiceUnavailable, code: "not_ready", desc: "draining: the server is shutting down"}
+
+// unlessDraining answers errDraining while the server drains, and
+// otherwise lets h check readiness.
+func (s *Server) unlessDraining(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			s.writeError(w, r, errDraining)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// closeWhileDraining asks for each connection to be closed after the
+// response it carries once the server drains: keep-alives off for
+// connections as they are used, unlike http.Server.SetKeepAlivesEnabled,
+// which also closes the idle ones at once.
+func (s *Server) closeWhileDraining(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // dispatch serves matched routes and turns the mux's plain-text 404 and
@@ -321,24 +390,6 @@ func describeJSONError(err error) string {
 		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
 	}
 	return "malformed JSON"
-}
-
-// clientAddr is the client's IP address for throttling and the session
-// list.
-func (s *Server) clientAddr(r *http.Request) string {
-	if s.cfg.TrustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			parts := strings.Split(xff, ",")
-			if ip := net.ParseIP(strings.TrimSpace(parts[len(parts)-1])); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // HTTPServer returns an http.Server for addr with timeouts suitable for a

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -46,10 +47,13 @@ const (
 
 // options vary the API under test.
 type options struct {
-	signup     bool
-	trustProxy bool
-	grace      time.Duration // refresh grace window; default session.DefaultGrace
-	login      login.Config
+	signup bool
+	// trustedProxies is server.Config.TrustedProxies.
+	trustedProxies []netip.Prefix
+	grace          time.Duration // refresh grace window; default session.DefaultGrace
+	// busyTimeout is sqlite.Options.BusyTimeout.
+	busyTimeout time.Duration
+	login       login.Config
 	// hashParams, hashSlots and hashQueue override the cheap hashing the
 	// tests normally use.
 	hashParams password.Params
@@ -70,6 +74,7 @@ type options struct {
 type api struct {
 	t        *testing.T
 	url      string
+	srv      *server.Server
 	db       *sqlite.DB
 	ring     *keyring.Ring
 	hasher   *password.Hasher
@@ -90,7 +95,7 @@ func newAPI(t *testing.T, o options) *api {
 	// cmd/latch wires it.
 	var hubRef atomic.Pointer[feed.Hub]
 	dbPath := filepath.Join(t.TempDir(), "latch.db")
-	db, err := sqlite.Open(ctx, dbPath, sqlite.Options{Options: store.Options{Notify: func() {
+	db, err := sqlite.Open(ctx, dbPath, sqlite.Options{BusyTimeout: o.busyTimeout, Options: store.Options{Notify: func() {
 		if h := hubRef.Load(); h != nil {
 			h.Notify()
 		}
@@ -169,10 +174,11 @@ func newAPI(t *testing.T, o options) *api {
 			})
 		}
 	}
-	srv, err := server.New(server.Config{Issuer: testIssuer, Audience: testAudience, AllowSignup: o.signup, TrustProxy: o.trustProxy, HashQueueTimeout: o.hashQueue, ClientRecheck: o.clientRecheck}, deps)
+	srv, err := server.New(server.Config{Issuer: testIssuer, Audience: testAudience, AllowSignup: o.signup, TrustedProxies: o.trustedProxies, HashQueueTimeout: o.hashQueue, ClientRecheck: o.clientRecheck}, deps)
 	if err != nil {
 		t.Fatalf("server.New = %v, want nil", err)
 	}
+	a.srv = srv
 	hs := httptest.NewUnstartedServer(srv.Handler())
 	if o.listener != nil {
 		hs.Listener = o.listener(hs.Listener)

@@ -10,15 +10,37 @@
 // from forgeries without storing them; the store keeps only SHA-256 hashes
 // of the current and the previous token.
 //
-// Every use rotates: the successor's secret is an HMAC of the presented
-// token, so it can be computed again from that token. That is what makes
-// the concurrent-use grace window work without storing a token: every
-// caller presenting the just-rotated token within the window receives the
-// very same successor (several browser tabs refreshing at once stay logged
-// in). Presenting any older generation, or the previous one after the
-// window, is a reuse: the whole session is revoked, so a stolen refresh
-// token stops working for the thief and the victim alike, and the
-// revocation is recorded for the revocation feed.
+// Every use rotates: presenting the current token (generation N) issues its
+// successor (N+1), which becomes the current token, and N becomes its
+// predecessor. The successor's secret is an HMAC of the presented token,
+// so it can be computed again from that token without storing it.
+//
+// Rotation is loss-free: until the successor has been used, its
+// predecessor stays redeemable, however late, so that a client whose
+// answer was lost (the server committed the rotation, then crashed, or the
+// network dropped the answer) and that presents its token again keeps its
+// session, as in SuperTokens' design:
+//
+//   - Within the grace window (Config.Grace) after the successor was
+//     issued, presenting the predecessor returns that very successor:
+//     several browser tabs refreshing at once, or a quick retry, all end
+//     up with the same current token.
+//   - After the window, presenting the predecessor issues a new successor
+//     (still generation N+1, with another secret) that replaces the
+//     unused one. The server cannot tell a client that lost its answer
+//     from a thief that copied the predecessor, so it gives both a
+//     working token and lets the replaced one expose its holder.
+//
+// Presenting a token once its successor was used (any older generation),
+// or a successor that a later one replaced, is a reuse: the whole session
+// is revoked, so a stolen refresh token stops working for the thief and
+// the victim alike, and the revocation is recorded for the revocation
+// feed. Whoever holds a token of the session besides its client is thus
+// found out as soon as both have presented their tokens: at once if the
+// client had already used the successor, at the next refresh of the one
+// whose token was replaced otherwise. That one refresh of delay is the
+// price of loss-free rotation; an immediate verdict would have to treat
+// every lost answer as a theft.
 package session
 
 import (
@@ -43,8 +65,9 @@ var (
 	// unknown, expired or belongs to an ended session. Clients must log in
 	// again.
 	ErrInvalidToken = errors.New("session: invalid refresh token")
-	// ErrReuse reports a rotated refresh token used again after the grace
-	// window: the session has been revoked.
+	// ErrReuse reports a refresh token presented after its successor was
+	// used, or after a new successor replaced it: someone else holds the
+	// session's tokens, and the session has been revoked.
 	ErrReuse = errors.New("session: refresh token reuse detected")
 	// ErrEnded reports a session that is revoked, expired or unknown.
 	ErrEnded = errors.New("session: ended")
@@ -64,8 +87,10 @@ type Config struct {
 	IdleTimeout time.Duration
 	// Lifetime ends a session this long after login, however active.
 	Lifetime time.Duration
-	// Grace is how long after a rotation the previous token still yields
-	// the same successor instead of counting as reuse.
+	// Grace is how long after a successor is issued its predecessor still
+	// yields that same successor (concurrent refreshes). Afterwards, until
+	// the successor is used, the predecessor yields a new successor that
+	// replaces it; see the package documentation.
 	Grace time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
@@ -144,8 +169,11 @@ func (m *Manager) Start(ctx context.Context, userID string, c Client) (store.Ses
 }
 
 // Rotate exchanges a refresh token for its successor and returns the
-// updated session. ErrInvalidToken and ErrReuse mean the client must log in
-// again; after ErrReuse the session is revoked.
+// updated session: the current token, or its predecessor while the current
+// one is unused (see the package documentation). ErrInvalidToken and
+// ErrReuse mean the client must log in again; after ErrReuse the session
+// is revoked. Other errors (store.ErrBusy, a context's) leave the session
+// and the token as they were: the client may retry.
 func (m *Manager) Rotate(ctx context.Context, token string) (store.Session, string, error) {
 	tok, err := m.open(token)
 	if err != nil {
@@ -163,24 +191,50 @@ func (m *Manager) Rotate(ctx context.Context, token string) (store.Session, stri
 		case !s.Active(now, m.cfg.IdleTimeout):
 			return s, fmt.Errorf("%w: session expired", ErrInvalidToken)
 		case tok.gen == s.Generation && hmac.Equal(h, s.TokenHash):
-			next := m.successor(tok)
+			// The current token: its first use rotates it.
+			next := m.successor(tok, 0)
 			s.PrevHash, s.TokenHash = h, hashToken(next)
 			s.Generation++
+			s.Reissues = 0
 			s.RotatedAt, s.LastUsedAt = now, now
 			successor = next
 			return s, nil
 		case tok.gen+1 == s.Generation && hmac.Equal(h, s.PrevHash) && now.Sub(s.RotatedAt) <= m.cfg.Grace:
-			// A concurrent use of the token just rotated: hand out the
-			// same successor, which must be the current token.
-			next := m.successor(tok)
+			// The predecessor of the current token, which is unused
+			// (using it would have rotated it), within the grace
+			// window: hand out the same successor, which must be the
+			// current token.
+			next := m.successor(tok, s.Reissues)
 			if !hmac.Equal(hashToken(next), s.TokenHash) {
 				return s, fmt.Errorf("%w: successor mismatch", ErrInvalidToken)
 			}
 			successor = next
 			return s, nil
+		case tok.gen+1 == s.Generation && hmac.Equal(h, s.PrevHash):
+			// The predecessor of the unused current token, after the
+			// window: a client whose answer was lost, or a copy of its
+			// token. Issue a new successor in place of the unused one,
+			// whose holder, if it is presented, is then a reuse.
+			s.Reissues++
+			next := m.successor(tok, s.Reissues)
+			s.TokenHash = hashToken(next)
+			s.RotatedAt, s.LastUsedAt = now, now
+			successor = next
+			return s, nil
+		case tok.gen == s.Generation && s.Reissues > 0:
+			// An authentic token of the current generation that is not
+			// the current token: a successor that a reissue replaced.
+			// Its holder and whoever presented the predecessor since
+			// both hold the session's tokens. (Without a reissue, such
+			// a token could only be forged with the refresh secret: the
+			// default case below.)
+			s.RevokedAt, s.RevokeReason = now, store.ReasonReuse
+			reuse = true
+			return s, nil
 		case tok.gen < s.Generation:
-			// An authentic token of an earlier generation: it was
-			// rotated away, so someone else holds (or held) it.
+			// An authentic token of an earlier generation that is not
+			// the redeemable predecessor: its successor was used, or a
+			// reissue replaced it, so someone else holds (or held) it.
 			s.RevokedAt, s.RevokeReason = now, store.ReasonReuse
 			reuse = true
 			return s, nil
@@ -221,7 +275,8 @@ func (m *Manager) Active(ctx context.Context, id string) (store.Session, error) 
 
 // Lookup returns the active session a refresh token belongs to without
 // rotating it, for logout with a refresh token and introspection: the
-// current token, or the one rotated away within the grace window.
+// current token, or its predecessor while the current one is unused, the
+// tokens Rotate redeems.
 func (m *Manager) Lookup(ctx context.Context, token string) (store.Session, error) {
 	tok, err := m.open(token)
 	if err != nil {
@@ -237,10 +292,10 @@ func (m *Manager) Lookup(ctx context.Context, token string) (store.Session, erro
 	h := hashToken(tok.raw)
 	now := m.cfg.Now()
 	current := tok.gen == s.Generation && hmac.Equal(h, s.TokenHash)
-	// The token just rotated away counts only within the grace window, as
-	// in Rotate: afterwards presenting it is a reuse.
-	justRotated := tok.gen+1 == s.Generation && hmac.Equal(h, s.PrevHash) && now.Sub(s.RotatedAt) <= m.cfg.Grace
-	if !s.Active(now, m.cfg.IdleTimeout) || !(current || justRotated) {
+	// The current token is unused, or it would have been rotated away:
+	// its predecessor is still redeemable.
+	predecessor := tok.gen+1 == s.Generation && hmac.Equal(h, s.PrevHash)
+	if !s.Active(now, m.cfg.IdleTimeout) || !(current || predecessor) {
 		return store.Session{}, fmt.Errorf("%w: not the session's token", ErrInvalidToken)
 	}
 	return s, nil
@@ -368,10 +423,18 @@ func (m *Manager) open(s string) (token, error) {
 	return t, nil
 }
 
-// successor derives the token that follows t.
-func (m *Manager) successor(t token) []byte {
+// successor derives the token that follows t, the reissue-th issued for
+// it (0 for the first; see store.Session.Reissues).
+func (m *Manager) successor(t token, reissue int) []byte {
+	data := t.raw
+	if reissue > 0 {
+		// t.raw has a fixed length, so the count that follows it is
+		// unambiguous; the first successor keeps the derivation it has
+		// always had.
+		data = binary.BigEndian.AppendUint64(append([]byte(nil), t.raw...), uint64(reissue))
+	}
 	var secret [secretLen]byte
-	copy(secret[:], m.mac("next", t.raw))
+	copy(secret[:], m.mac("next", data))
 	return m.seal(t.id, t.gen+1, secret)
 }
 

@@ -106,8 +106,8 @@ func TestReuseRevokesFamily(t *testing.T) {
 		wait  time.Duration // time between last rotation and the reuse
 		reuse int           // which token generation is presented again
 	}{
-		{name: "previous token after grace", steps: 1, wait: 6 * time.Second, reuse: 0},
-		{name: "two generations back within grace", steps: 2, wait: time.Second, reuse: 0},
+		{name: "predecessor once its successor was used", steps: 2, wait: time.Second, reuse: 0},
+		{name: "predecessor once its successor was used, after grace", steps: 2, wait: time.Minute, reuse: 0},
 		{name: "two generations back after grace", steps: 3, wait: time.Minute, reuse: 1},
 	}
 	for _, tt := range tests {
@@ -269,7 +269,9 @@ func TestConcurrentRotation(t *testing.T) {
 
 // TestConcurrentReuseRace: while the legitimate client rotates, an attacker
 // replays the old token after the grace window; afterwards the session is
-// revoked exactly once, however the two interleave.
+// revoked exactly once, however the two interleave. Either side may be the
+// one found out: the attacker if the client's rotation came first, the
+// client if the attacker's replay replaced its unused token.
 func TestConcurrentReuseRace(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
@@ -282,16 +284,20 @@ func TestConcurrentReuseRace(t *testing.T) {
 	var reuse atomic.Int32
 	var wg sync.WaitGroup
 	for range 20 {
-		wg.Go(func() {
-			if _, _, err := f.m.Rotate(ctx, t0); errors.Is(err, ErrReuse) {
-				reuse.Add(1)
-			}
-		})
-		wg.Go(func() { f.m.Rotate(ctx, t1) })
+		for _, tok := range []string{t0, t1} {
+			wg.Go(func() {
+				if _, _, err := f.m.Rotate(ctx, tok); errors.Is(err, ErrReuse) {
+					reuse.Add(1)
+				}
+			})
+		}
 	}
 	wg.Wait()
-	if reuse.Load() < 1 {
-		t.Errorf("reuse detections = %d, want at least 1", reuse.Load())
+	if reuse.Load() != 1 {
+		t.Errorf("reuse detections = %d, want 1", reuse.Load())
+	}
+	if got, err := f.db.SessionByID(ctx, s.ID); err != nil || got.RevokeReason != store.ReasonReuse {
+		t.Errorf("session after the race = revoked %v reason %q, %v; want revoked for reuse", got.RevokedAt, got.RevokeReason, err)
 	}
 	revs, err := f.db.RevocationsSince(ctx, 0, 100)
 	if err != nil || len(revs) != 1 || revs[0].Subject != s.ID {
@@ -439,8 +445,8 @@ func TestNewRefusesBadSecret(t *testing.T) {
 }
 
 // TestLookupGrace checks which tokens Lookup accepts: the current one
-// always, the one rotated away only within the grace window (afterwards
-// presenting it is a reuse), older ones never.
+// always, its predecessor while the current one is unused (Rotate would
+// redeem it), older ones never.
 func TestLookupGrace(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
@@ -462,8 +468,9 @@ func TestLookupGrace(t *testing.T) {
 		{"current", t2, 0, true},
 		{"just rotated, within grace", t1, 0, true},
 		{"two generations back", t0, 0, false},
-		{"just rotated, past grace", t1, 6 * time.Second, false},
+		{"just rotated, past grace", t1, 6 * time.Second, true},
 		{"current, past grace", t2, 0, true},
+		{"just rotated, a day later", t1, 24 * time.Hour, false}, // the session has expired
 	}
 	for _, tt := range tests {
 		f.clk.Advance(tt.after)
@@ -474,5 +481,160 @@ func TestLookupGrace(t *testing.T) {
 		if !tt.want && !errors.Is(err, ErrInvalidToken) {
 			t.Errorf("%s: Lookup = %v, want %v", tt.name, err, ErrInvalidToken)
 		}
+	}
+}
+
+// TestLostAnswer is a client whose refresh answer never arrived (the
+// server committed the rotation, then crashed or the network dropped it)
+// and that presents the same token again, however late: its session
+// survives. Within the grace window it gets the successor it lost; after
+// it, a new successor that replaces the lost one.
+func TestLostAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		wait     time.Duration // from the lost answer to the retry
+		wantSame bool          // the retry gets the lost successor
+	}{
+		{"retry within grace", 4 * time.Second, true},
+		{"retry after grace", 6 * time.Second, false},
+		{"retry much later", 50 * time.Minute, false}, // within the idle timeout
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := t.Context()
+			s, t0 := f.start(t, "u1")
+			_, lost, err := f.m.Rotate(ctx, t0)
+			if err != nil {
+				t.Fatalf("Rotate(t0) = %v, want nil", err)
+			}
+			f.clk.Advance(tc.wait)
+			got, t1, err := f.m.Rotate(ctx, t0)
+			if err != nil {
+				t.Fatalf("Rotate(t0) again %v after its answer was lost = %v, want nil", tc.wait, err)
+			}
+			if got.ID != s.ID || got.Generation != 1 || !got.RevokedAt.IsZero() {
+				t.Errorf("Rotate(t0) again = session %s generation %d revoked %v, want %s generation 1, active", got.ID, got.Generation, got.RevokedAt, s.ID)
+			}
+			if (t1 == lost) != tc.wantSame {
+				t.Errorf("Rotate(t0) again returned the lost successor: %v, want %v", t1 == lost, tc.wantSame)
+			}
+			// A second retry, at once: the same token as the first.
+			if _, again, err := f.m.Rotate(ctx, t0); err != nil || again != t1 {
+				t.Errorf("Rotate(t0) a third time at once = same token %v, %v, want the same, nil", again == t1, err)
+			}
+			f.clk.Advance(time.Minute)
+			s2, t2, err := f.m.Rotate(ctx, t1)
+			if err != nil || s2.Generation != 2 {
+				t.Fatalf("Rotate(the retry's successor) = generation %d, %v, want 2, nil", s2.Generation, err)
+			}
+			if _, _, err := f.m.Rotate(ctx, t2); err != nil {
+				t.Errorf("Rotate(t2) = %v, want nil", err)
+			}
+			if revs, err := f.db.RevocationsSince(ctx, 0, 10); err != nil || len(revs) != 0 {
+				t.Errorf("revocations = %+v, %v, want none", revs, err)
+			}
+		})
+	}
+}
+
+// TestReissueExposesTheOtherHolder: after the grace window, presenting a
+// predecessor whose successor is unused cannot tell a client that lost its
+// answer from a thief who copied the predecessor, so both get a new
+// successor that replaces the old one. Whoever holds the replaced token
+// is found out when they present it: the session is revoked, as for any
+// reuse. Reuse detection thus still ends every stolen family, one refresh
+// later at worst.
+func TestReissueExposesTheOtherHolder(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		thiefRotates bool // the thief uses its token before the victim uses theirs
+	}{
+		{"victim presents the replaced token", false},
+		{"thief rotates first, then the victim presents", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := t.Context()
+			s, t0 := f.start(t, "u1")
+			_, victim, err := f.m.Rotate(ctx, t0) // the victim's refresh
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clk.Advance(time.Minute)
+			_, thief, err := f.m.Rotate(ctx, t0) // a copy of t0, presented later
+			if err != nil {
+				t.Fatalf("Rotate(copy of t0) after grace with the successor unused = %v, want nil", err)
+			}
+			if thief == victim {
+				t.Fatalf("Rotate(copy of t0) returned the victim's successor, want a new one")
+			}
+			if tc.thiefRotates {
+				f.clk.Advance(time.Minute)
+				if _, thief, err = f.m.Rotate(ctx, thief); err != nil {
+					t.Fatalf("Rotate(thief's token) = %v, want nil", err)
+				}
+			}
+			f.clk.Advance(time.Minute)
+			if _, _, err := f.m.Rotate(ctx, victim); !errors.Is(err, ErrReuse) {
+				t.Fatalf("Rotate(the replaced successor) = %v, want ErrReuse", err)
+			}
+			got, err := f.db.SessionByID(ctx, s.ID)
+			if err != nil || got.RevokedAt.IsZero() || got.RevokeReason != store.ReasonReuse {
+				t.Errorf("session after reuse = revoked %v reason %q, %v; want revoked for reuse", got.RevokedAt, got.RevokeReason, err)
+			}
+			if _, _, err := f.m.Rotate(ctx, thief); !errors.Is(err, ErrInvalidToken) {
+				t.Errorf("Rotate(thief's token) after reuse = %v, want ErrInvalidToken", err)
+			}
+			revs, err := f.db.RevocationsSince(ctx, 0, 10)
+			if err != nil || len(revs) != 1 || revs[0].Kind != store.KindSession || revs[0].Subject != s.ID || revs[0].Reason != store.ReasonReuse {
+				t.Errorf("revocations = %+v, %v; want one session revocation for reuse", revs, err)
+			}
+		})
+	}
+}
+
+// TestConcurrentRetryAfterLostAnswer is many tabs retrying at once, after
+// the grace window, the token whose answer was lost: one new successor,
+// the same for all, and the session stays.
+func TestConcurrentRetryAfterLostAnswer(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	s, t0 := f.start(t, "u1")
+	if _, _, err := f.m.Rotate(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Advance(time.Minute)
+	const n = 50
+	var wg sync.WaitGroup
+	results := make([]string, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			_, results[i], errs[i] = f.m.Rotate(ctx, t0)
+		})
+	}
+	close(start)
+	wg.Wait()
+	var successor string
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("goroutine %d: Rotate(t0) = %v, want nil", i, errs[i])
+			continue
+		}
+		if successor == "" {
+			successor = results[i]
+		}
+		if results[i] != successor {
+			t.Errorf("goroutine %d got a different successor", i)
+		}
+	}
+	got, err := f.db.SessionByID(ctx, s.ID)
+	if err != nil || got.Generation != 1 || got.Reissues != 1 || !got.RevokedAt.IsZero() {
+		t.Fatalf("session after concurrent retries = generation %d, reissues %d, revoked %v, %v; want 1, 1, active", got.Generation, got.Reissues, got.RevokedAt, err)
+	}
+	if _, _, err := f.m.Rotate(ctx, successor); err != nil {
+		t.Errorf("Rotate(successor) = %v, want nil", err)
 	}
 }

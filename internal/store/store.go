@@ -64,6 +64,12 @@ var (
 	// existing record (same ID, same e-mail address for users, same token
 	// hash for sessions).
 	ErrConflict = errors.New("store: conflict")
+	// ErrBusy reports a database that is temporarily unable to serve the
+	// call: another client held a lock on it for longer than the backend
+	// waits (SQLite's busy timeout, a PostgreSQL lock or statement
+	// timeout), or no connection to it came free in time. Nothing was
+	// written; the same call may succeed when retried later.
+	ErrBusy = errors.New("store: database busy")
 )
 
 // User is an account that can log in.
@@ -126,11 +132,18 @@ type Session struct {
 	TokenHash []byte
 	// Generation counts rotations; the first token is generation 0.
 	Generation int64
-	// PrevHash is the hash of the token rotated away last, and RotatedAt
-	// when that happened. A caller presenting it within the grace window
-	// is a concurrent use; afterwards it is a reuse.
+	// PrevHash is the hash of the token rotated away last, the current
+	// token's predecessor, and RotatedAt when the current token was
+	// issued for it. Until the current token is used, presenting the
+	// predecessor again yields a current token instead of counting as a
+	// reuse (see internal/session).
 	PrevHash  []byte
 	RotatedAt time.Time
+	// Reissues counts the current tokens issued for the predecessor
+	// after the first one, each replacing the one before: a client whose
+	// answer was lost presented the predecessor again. A rotation sets it
+	// back to zero.
+	Reissues int
 
 	CreatedAt  time.Time
 	LastUsedAt time.Time // sliding expiry is LastUsedAt plus the idle timeout
@@ -348,7 +361,12 @@ type Store interface {
 	Keys
 	Throttles
 	Clients
-	// Ping checks that the database answers, for readiness probes.
+	// Ping checks that the database can serve reads and commit writes,
+	// for readiness probes: it commits a small write of its own (a
+	// heartbeat), so it fails while writes fail, whether the disk is
+	// full, the file read-only or the database locked (ErrBusy). A
+	// backend may answer from a check it made up to a second before, so
+	// that frequent probes cost at most one write a second.
 	Ping(ctx context.Context) error
 	// Close releases the database.
 	Close() error

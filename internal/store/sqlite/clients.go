@@ -14,7 +14,7 @@ const clientColumns = `id, name, secret_hash, scopes, set_cursor, created_at, up
 func (db *DB) CreateClient(ctx context.Context, c store.Client) error {
 	scopes, err := encodeList("scopes", c.Scopes)
 	if err != nil {
-		return fmt.Errorf("sqlite: create client: %w", err)
+		return fmt.Errorf("sqlite: create client: %w", storeError(err))
 	}
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -40,19 +40,19 @@ func (db *DB) ClientByID(ctx context.Context, id string) (store.Client, error) {
 func (db *DB) ListClients(ctx context.Context) ([]store.Client, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT `+clientColumns+` FROM clients ORDER BY created_at, id`)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list clients: %w", err)
+		return nil, fmt.Errorf("sqlite: list clients: %w", storeError(err))
 	}
 	defer rows.Close()
 	var cs []store.Client
 	for rows.Next() {
 		c, err := scanClient(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: list clients: %w", err)
+			return nil, fmt.Errorf("sqlite: list clients: %w", storeError(err))
 		}
 		cs = append(cs, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list clients: %w", err)
+		return nil, fmt.Errorf("sqlite: list clients: %w", storeError(err))
 	}
 	return cs, nil
 }
@@ -96,7 +96,7 @@ func (db *DB) DeleteClient(ctx context.Context, id string) error {
 	})
 	switch {
 	case err != nil:
-		return fmt.Errorf("sqlite: delete client: %w", err)
+		return fmt.Errorf("sqlite: delete client: %w", storeError(err))
 	case n == 0:
 		return fmt.Errorf("sqlite: delete client: %w", store.ErrNotFound)
 	}

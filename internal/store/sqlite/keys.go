@@ -28,19 +28,19 @@ func (db *DB) CreateKey(ctx context.Context, k store.SigningKey) error {
 func (db *DB) ListKeys(ctx context.Context) ([]store.SigningKey, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT `+keyColumns+` FROM signing_keys ORDER BY activate_at, id`)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list keys: %w", err)
+		return nil, fmt.Errorf("sqlite: list keys: %w", storeError(err))
 	}
 	defer rows.Close()
 	var ks []store.SigningKey
 	for rows.Next() {
 		k, err := scanKey(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: list keys: %w", err)
+			return nil, fmt.Errorf("sqlite: list keys: %w", storeError(err))
 		}
 		ks = append(ks, k)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list keys: %w", err)
+		return nil, fmt.Errorf("sqlite: list keys: %w", storeError(err))
 	}
 	return ks, nil
 }
@@ -105,7 +105,7 @@ func (db *DB) DeleteKey(ctx context.Context, id string) error {
 	})
 	switch {
 	case err != nil:
-		return fmt.Errorf("sqlite: delete key: %w", err)
+		return fmt.Errorf("sqlite: delete key: %w", storeError(err))
 	case n == 0:
 		return fmt.Errorf("sqlite: delete key: %w", store.ErrNotFound)
 	}

@@ -18,7 +18,7 @@ func (db *DB) AddRevocation(ctx context.Context, r store.Revocation) (int64, err
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: add revocation: %w", err)
+		return 0, fmt.Errorf("sqlite: add revocation: %w", storeError(err))
 	}
 	db.committed(true)
 	return seq, nil
@@ -45,7 +45,7 @@ func (db *DB) RevocationsSince(ctx context.Context, after int64, limit int) ([]s
 	rows, err := db.r.QueryContext(ctx, `SELECT seq, kind, subject, user_id, reason, at, expires
 		FROM revocations WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: revocations since: %w", err)
+		return nil, fmt.Errorf("sqlite: revocations since: %w", storeError(err))
 	}
 	defer rows.Close()
 	var rs []store.Revocation
@@ -56,14 +56,14 @@ func (db *DB) RevocationsSince(ctx context.Context, after int64, limit int) ([]s
 			revokedAt, expiresAt sql.NullInt64
 		)
 		if err := rows.Scan(&r.Seq, &kind, &r.Subject, &r.UserID, &reason, &revokedAt, &expiresAt); err != nil {
-			return nil, fmt.Errorf("sqlite: revocations since: %w", err)
+			return nil, fmt.Errorf("sqlite: revocations since: %w", storeError(err))
 		}
 		r.Kind, r.Reason = store.Kind(kind), store.Reason(reason)
 		r.At, r.Expires = fromMillis(revokedAt), fromMillis(expiresAt)
 		rs = append(rs, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: revocations since: %w", err)
+		return nil, fmt.Errorf("sqlite: revocations since: %w", storeError(err))
 	}
 	return rs, nil
 }
@@ -87,7 +87,7 @@ func (db *DB) PruneRevocations(ctx context.Context, cutoff time.Time) (int, erro
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: prune revocations: %w", err)
+		return 0, fmt.Errorf("sqlite: prune revocations: %w", storeError(err))
 	}
 	return int(n), nil
 }
@@ -99,7 +99,7 @@ func (db *DB) RevocationBounds(ctx context.Context) (pruned, head int64, err err
 		(SELECT seq FROM revocations_pruned),
 		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'revocations'), 0)`).Scan(&pruned, &head)
 	if err != nil {
-		return 0, 0, fmt.Errorf("sqlite: revocation bounds: %w", err)
+		return 0, 0, fmt.Errorf("sqlite: revocation bounds: %w", storeError(err))
 	}
 	return pruned, head, nil
 }

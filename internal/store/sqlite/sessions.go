@@ -10,17 +10,17 @@ import (
 )
 
 const sessionColumns = `id, user_id, token_hash, prev_hash, generation, rotated_at, created_at,
-	last_used_at, expires_at, user_agent, ip, revoked_at, revoke_reason`
+	last_used_at, expires_at, user_agent, ip, revoked_at, revoke_reason, reissues`
 
 // CreateSession inserts s; store.ErrConflict if its ID or token hash
 // exists, store.ErrNotFound if its user does not.
 func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.ID, s.UserID, blob(s.TokenHash), nullBlob(s.PrevHash), s.Generation, millis(s.RotatedAt),
 			millis(s.CreatedAt), millis(s.LastUsedAt), millis(s.ExpiresAt), s.UserAgent, s.IP,
-			millis(s.RevokedAt), string(s.RevokeReason))
+			millis(s.RevokedAt), string(s.RevokeReason), s.Reissues)
 		return err
 	})
 	if err != nil {
@@ -45,19 +45,19 @@ func (db *DB) ListSessions(ctx context.Context, userID string) ([]store.Session,
 		WHERE user_id = ? AND revoked_at IS NULL
 		ORDER BY created_at DESC, id DESC`, userID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list sessions: %w", err)
+		return nil, fmt.Errorf("sqlite: list sessions: %w", storeError(err))
 	}
 	defer rows.Close()
 	var ss []store.Session
 	for rows.Next() {
 		s, err := scanSession(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: list sessions: %w", err)
+			return nil, fmt.Errorf("sqlite: list sessions: %w", storeError(err))
 		}
 		ss = append(ss, s)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list sessions: %w", err)
+		return nil, fmt.Errorf("sqlite: list sessions: %w", storeError(err))
 	}
 	return ss, nil
 }
@@ -88,7 +88,7 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 		}
 		_, err = up.ExecContext(ctx,
 			s.TokenHash, s.PrevHash, s.Generation, millis(s.RotatedAt), millis(s.LastUsedAt),
-			millis(s.ExpiresAt), s.UserAgent, s.IP, millis(s.RevokedAt), string(s.RevokeReason), s.ID)
+			millis(s.ExpiresAt), s.UserAgent, s.IP, millis(s.RevokedAt), string(s.RevokeReason), s.Reissues, s.ID)
 		if err != nil {
 			return store.Session{}, err
 		}
@@ -121,7 +121,7 @@ const (
 	selectSessionByID = `SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`
 	updateSession     = `UPDATE sessions SET token_hash = ?, prev_hash = ?, generation = ?,
 		rotated_at = ?, last_used_at = ?, expires_at = ?, user_agent = ?, ip = ?,
-		revoked_at = ?, revoke_reason = ? WHERE id = ?`
+		revoked_at = ?, revoke_reason = ?, reissues = ? WHERE id = ?`
 )
 
 // DeleteSessions removes sessions revoked or expired before cutoff.
@@ -137,7 +137,7 @@ func (db *DB) DeleteSessions(ctx context.Context, cutoff time.Time) (int, error)
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete sessions: %w", err)
+		return 0, fmt.Errorf("sqlite: delete sessions: %w", storeError(err))
 	}
 	return int(n), nil
 }
@@ -149,7 +149,7 @@ func scanSession(row scanner) (store.Session, error) {
 		rotated, created, used, exp, revoke sql.NullInt64
 	)
 	err := row.Scan(&s.ID, &s.UserID, &s.TokenHash, &s.PrevHash, &s.Generation, &rotated, &created,
-		&used, &exp, &s.UserAgent, &s.IP, &revoke, &reason)
+		&used, &exp, &s.UserAgent, &s.IP, &revoke, &reason, &s.Reissues)
 	if err != nil {
 		return store.Session{}, err
 	}

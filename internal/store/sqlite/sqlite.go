@@ -10,7 +10,8 @@
 // connection: concurrent writers of one process queue for that connection
 // instead of failing with SQLITE_BUSY, each Update function runs with the
 // write lock held, and revocations receive their Seq in commit order, which
-// is what the revocation feed needs.
+// is what the revocation feed needs. A lock that another process holds
+// past Options.BusyTimeout fails the call with store.ErrBusy.
 package sqlite
 
 import (
@@ -32,9 +33,11 @@ import (
 	"github.com/latch-auth/latch/internal/store"
 )
 
-// busyTimeout is how long a statement waits for a lock held by another
-// process (a backup tool, a second latch by mistake) before failing.
-const busyTimeout = 5 * time.Second
+// DefaultBusyTimeout is the BusyTimeout of the zero Options.
+const DefaultBusyTimeout = 5 * time.Second
+
+// pingInterval is how long Ping answers from its last check.
+const pingInterval = time.Second
 
 // Options configure Open. The zero value is ready to use.
 type Options struct {
@@ -53,6 +56,14 @@ type Options struct {
 	// common trade-off for WAL databases; set FullSync where losing a
 	// recent logout or revocation on power loss is not acceptable.
 	FullSync bool
+
+	// BusyTimeout is how long a statement waits for a lock that another
+	// process holds on the database (a backup tool, a second latch by
+	// mistake) before it fails with store.ErrBusy. Zero means
+	// DefaultBusyTimeout; negative is an error. The writers of this
+	// process never wait for one another here: they queue for the one
+	// writer connection, for as long as their context allows.
+	BusyTimeout time.Duration
 }
 
 // DB is a latch store in one SQLite database file. It implements
@@ -69,6 +80,16 @@ type DB struct {
 	// pooled connection as needed.
 	stmtMu sync.Mutex
 	stmts  map[stmtKey]*sql.Stmt
+
+	// ping holds the last Ping check, its result and when it was made;
+	// a Ping takes it from the channel, so that one check runs at a time.
+	ping chan pingResult
+}
+
+// pingResult is a Ping check: its error and when it was made.
+type pingResult struct {
+	err error
+	at  time.Time
 }
 
 type stmtKey struct {
@@ -131,6 +152,13 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	case ttl == 0:
 		ttl = store.DefaultRevocationTTL
 	}
+	busy := opts.BusyTimeout
+	switch {
+	case busy < 0:
+		return nil, errors.New("sqlite: open: negative busy timeout")
+	case busy == 0:
+		busy = DefaultBusyTimeout
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
@@ -151,7 +179,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		synchronous = "FULL"
 	}
 	w, err := sql.Open("sqlite", dsn(abs, url.Values{
-		"_busy_timeout": {fmt.Sprint(busyTimeout.Milliseconds())},
+		"_busy_timeout": {fmt.Sprint(busy.Milliseconds())},
 		"_foreign_keys": {"on"},
 		"_journal_mode": {"WAL"},
 		"_synchronous":  {synchronous},
@@ -170,7 +198,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 
 	readers := max(4, runtime.NumCPU())
 	r, err := sql.Open("sqlite", dsn(abs, url.Values{
-		"_busy_timeout": {fmt.Sprint(busyTimeout.Milliseconds())},
+		"_busy_timeout": {fmt.Sprint(busy.Milliseconds())},
 		"_foreign_keys": {"on"},
 		"_query_only":   {"on"},
 	}))
@@ -181,7 +209,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 
-	db := &DB{w: w, r: r, ttl: ttl, notify: opts.Notify}
+	db := &DB{w: w, r: r, ttl: ttl, notify: opts.Notify, ping: make(chan pingResult, 1)}
+	db.ping <- pingResult{}
 	err = db.init(ctx)
 	for _, q := range writerStatements {
 		if err != nil {
@@ -230,16 +259,57 @@ func (db *DB) init(ctx context.Context) error {
 	return nil
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database can be read and that a write commits: it
+// reads the heartbeat row and rewrites it in a write transaction. A write
+// in WAL mode appends to the log file when it commits, so the commit
+// fails, and so Ping, while the disk is full or the file cannot be
+// written; while another process holds the write lock past the busy
+// timeout, Ping fails with store.ErrBusy. A check stands for a second:
+// until then Ping returns its result again without touching the database,
+// so that readiness probes add at most one small write a second.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.r.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: ping: %w", err)
+	var last pingResult
+	select {
+	case last = <-db.ping:
+	case <-ctx.Done():
+		return fmt.Errorf("sqlite: ping: %w", ctx.Err())
+	}
+	if !last.at.IsZero() && time.Since(last.at) < pingInterval {
+		db.ping <- last
+		return last.err
+	}
+	err := db.checkWrite(ctx)
+	if ctx.Err() != nil {
+		// The caller gave up: that says nothing of the database.
+		db.ping <- last
+		return err
+	}
+	db.ping <- pingResult{err: err, at: time.Now()}
+	return err
+}
+
+// checkWrite reads and rewrites the heartbeat row.
+func (db *DB) checkWrite(ctx context.Context) error {
+	var n int64
+	if err := db.r.QueryRowContext(ctx, `SELECT beats FROM heartbeat WHERE id = 1`).Scan(&n); err != nil {
+		return fmt.Errorf("sqlite: ping: reading: %w", storeError(err))
+	}
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE heartbeat SET beats = beats + 1, at = ? WHERE id = 1`, time.Now().UnixMilli())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: ping: writing: %w", storeError(err))
 	}
 	return nil
 }
 
 // Close closes the database. Operations after Close return an error.
 func (db *DB) Close() error {
+	// Forget the last Ping check, so that a Ping after Close checks, and
+	// fails.
+	<-db.ping
+	db.ping <- pingResult{}
 	db.stmtMu.Lock()
 	var errs []error
 	for _, st := range db.stmts {
@@ -312,8 +382,11 @@ func update[T any](ctx context.Context, db *DB, op string, fn func(T) (T, error)
 
 // storeError translates the errors the contract names: no rows is
 // store.ErrNotFound, a unique or primary-key violation store.ErrConflict,
-// and a foreign-key violation (a session of an unknown user)
-// store.ErrNotFound. Others are returned unchanged.
+// a foreign-key violation (a session of an unknown user)
+// store.ErrNotFound, and a lock that another connection held past the busy
+// timeout (SQLITE_BUSY, SQLITE_LOCKED and their extended codes)
+// store.ErrBusy. Others are returned unchanged. Every error the store
+// methods return goes through it.
 func storeError(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
@@ -325,6 +398,10 @@ func storeError(err error) error {
 			return fmt.Errorf("%v: %w", err, store.ErrConflict)
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return fmt.Errorf("%v: %w", err, store.ErrNotFound)
+		}
+		switch e.Code() & 0xff { // the primary result code
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("%w: %v", store.ErrBusy, err)
 		}
 	}
 	return err

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,14 +36,58 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestConformanceBusy runs the busy suite with a second connection to the
+// file in a BEGIN IMMEDIATE transaction, as another process in a long
+// write transaction would hold it.
+func TestConformanceBusy(t *testing.T) {
+	storetest.RunBusy(t, func(t *testing.T, opts store.Options) store.Store {
+		db, _ := openTemp(t, Options{Options: opts, BusyTimeout: 100 * time.Millisecond})
+		return db
+	}, func(t *testing.T, st store.Store) func() {
+		return holdWriteLock(t, st.(*DB))
+	})
+}
+
+// holdWriteLock begins a write transaction on a new connection to db's
+// file, as another process would, and returns the function that rolls it
+// back; the test's end does too.
+func holdWriteLock(t *testing.T, db *DB) (release func()) {
+	t.Helper()
+	ctx := t.Context()
+	var path string
+	if err := db.r.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
+		t.Fatalf("finding the database file: %v", err)
+	}
+	other, err := sql.Open("sqlite", dsn(path, url.Values{"_txlock": {"immediate"}}))
+	if err != nil {
+		t.Fatalf("sql.Open(%s) = %v, want nil", path, err)
+	}
+	tx, err := other.BeginTx(ctx, nil)
+	if err != nil {
+		other.Close()
+		t.Fatalf("BEGIN IMMEDIATE on a second connection = %v, want nil", err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			tx.Rollback()
+			other.Close()
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
 func TestPragmas(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		opts     Options
-		wantSync int // PRAGMA synchronous: 1 NORMAL, 2 FULL
+		wantSync int           // PRAGMA synchronous: 1 NORMAL, 2 FULL
+		wantBusy time.Duration // PRAGMA busy_timeout
 	}{
-		{"default", Options{}, 1},
-		{"FullSync", Options{FullSync: true}, 2},
+		{"default", Options{}, 1, DefaultBusyTimeout},
+		{"FullSync", Options{FullSync: true}, 2, DefaultBusyTimeout},
+		{"BusyTimeout", Options{BusyTimeout: 250 * time.Millisecond}, 1, 250 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db, _ := openTemp(t, tc.opts)
@@ -60,8 +105,8 @@ func TestPragmas(t *testing.T) {
 					t.Errorf("%s: PRAGMA foreign_keys = %d, %v, want 1, nil", pool.name, fk, err)
 				}
 				var timeout int64
-				if err := pool.db.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&timeout); err != nil || timeout != busyTimeout.Milliseconds() {
-					t.Errorf("%s: PRAGMA busy_timeout = %d, %v, want %d, nil", pool.name, timeout, err, busyTimeout.Milliseconds())
+				if err := pool.db.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&timeout); err != nil || timeout != tc.wantBusy.Milliseconds() {
+					t.Errorf("%s: PRAGMA busy_timeout = %d, %v, want %d, nil", pool.name, timeout, err, tc.wantBusy.Milliseconds())
 				}
 			}
 			var sync int
@@ -300,6 +345,49 @@ func TestMigrateSETCursor(t *testing.T) {
 	}
 }
 
+// TestMigrateToLossFreeRotation checks that migrations 0005 and 0006 give
+// a database of version 4 the heartbeat Ping writes and its sessions a
+// Reissues of zero that updates keep.
+func TestMigrateToLossFreeRotation(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "latch.db")
+	w := openAtVersion(t, path, 4)
+	for _, q := range []string{
+		`INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES ('u1', 'alice@example.com', 'hash', 1000, 1000)`,
+		`INSERT INTO sessions (id, user_id, token_hash, prev_hash, generation, rotated_at, created_at, last_used_at, expires_at, user_agent, ip, revoke_reason)
+			VALUES ('s1', 'u1', x'01', x'02', 3, 2000, 1000, 2000, 9000000000000, 'curl', '192.0.2.1', '')`,
+	} {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("at version 4: %s = %v, want nil", q, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close() at version 4 = %v, want nil", err)
+	}
+	db, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatalf("Open(database at version 4) = %v, want nil", err)
+	}
+	defer db.Close()
+	if err := db.Ping(ctx); err != nil {
+		t.Errorf("Ping() after the migration = %v, want nil", err)
+	}
+	s, err := db.SessionByID(ctx, "s1")
+	if err != nil || s.Reissues != 0 || s.Generation != 3 {
+		t.Fatalf("SessionByID(s1) after the migration = %+v, %v, want generation 3, Reissues 0, nil", s, err)
+	}
+	s, err = db.UpdateSession(ctx, "s1", func(s store.Session) (store.Session, error) {
+		s.Reissues++
+		return s, nil
+	})
+	if err != nil || s.Reissues != 1 {
+		t.Errorf("UpdateSession(s1, Reissues+1) = %+v, %v, want Reissues 1, nil", s, err)
+	}
+	if s, err := db.SessionByID(ctx, "s1"); err != nil || s.Reissues != 1 {
+		t.Errorf("SessionByID(s1) = %+v, %v, want Reissues 1, nil", s, err)
+	}
+}
+
 // jsonInts is v as a JSON array.
 func jsonInts(v []int64) string {
 	b := []byte("[")
@@ -335,6 +423,7 @@ func TestOpenErrors(t *testing.T) {
 		opts Options
 	}{
 		{"negative revocation TTL", filepath.Join(dir, "a.db"), Options{Options: store.Options{RevocationTTL: -time.Second}}},
+		{"negative busy timeout", filepath.Join(dir, "b.db"), Options{BusyTimeout: -time.Second}},
 		{"directory", dir, Options{}},
 		{"missing parent directory", filepath.Join(dir, "missing", "latch.db"), Options{}},
 		{"not a database", writeFile(t, filepath.Join(dir, "junk.db"), "this is not an SQLite database, just text long enough"), Options{}},
@@ -370,4 +459,40 @@ func writeFile(t *testing.T, path, content string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestPingRateLimited checks that Ping writes its heartbeat at most once a
+// second however often it is called, so that readiness probes cannot
+// become write load.
+func TestPingRateLimited(t *testing.T) {
+	db, _ := openTemp(t, Options{})
+	ctx := t.Context()
+	beats := func() int64 {
+		t.Helper()
+		var n int64
+		if err := db.r.QueryRowContext(ctx, `SELECT beats FROM heartbeat WHERE id = 1`).Scan(&n); err != nil {
+			t.Fatalf("reading the heartbeat: %v", err)
+		}
+		return n
+	}
+	before := beats()
+	start := time.Now()
+	const calls = 100
+	for i := range calls {
+		if err := db.Ping(ctx); err != nil {
+			t.Fatalf("Ping() #%d = %v, want nil", i+1, err)
+		}
+	}
+	elapsed := time.Since(start)
+	if got, limit := beats()-before, int64(elapsed/pingInterval)+1; got < 1 || got > limit {
+		t.Errorf("%d Pings in %v wrote the heartbeat %d times, want 1 to %d", calls, elapsed, got, limit)
+	}
+	time.Sleep(pingInterval)
+	n := beats()
+	if err := db.Ping(ctx); err != nil {
+		t.Fatalf("Ping() a second later = %v, want nil", err)
+	}
+	if got := beats(); got != n+1 {
+		t.Errorf("a Ping a second after the last wrote the heartbeat %d times, want 1", got-n)
+	}
 }

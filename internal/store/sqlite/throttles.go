@@ -63,7 +63,7 @@ func (db *DB) PruneThrottles(ctx context.Context, cutoff time.Time) (int, error)
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: prune throttles: %w", err)
+		return 0, fmt.Errorf("sqlite: prune throttles: %w", storeError(err))
 	}
 	return int(n), nil
 }

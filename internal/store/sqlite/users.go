@@ -16,7 +16,7 @@ const userColumns = `id, email, password_hash, roles, disabled, tokens_revoked_a
 func (db *DB) CreateUser(ctx context.Context, u store.User) error {
 	roles, err := encodeList("roles", u.Roles)
 	if err != nil {
-		return fmt.Errorf("sqlite: create user: %w", err)
+		return fmt.Errorf("sqlite: create user: %w", storeError(err))
 	}
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -33,7 +33,7 @@ func (db *DB) CreateUser(ctx context.Context, u store.User) error {
 func (db *DB) UserByID(ctx context.Context, id string) (store.User, error) {
 	st, err := db.prepared(ctx, false, selectUserByID)
 	if err != nil {
-		return store.User{}, fmt.Errorf("sqlite: user by id: %w", err)
+		return store.User{}, fmt.Errorf("sqlite: user by id: %w", storeError(err))
 	}
 	u, err := scanUser(st.QueryRowContext(ctx, id))
 	if err != nil {
@@ -60,19 +60,19 @@ const selectUserByID = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
 func (db *DB) ListUsers(ctx context.Context) ([]store.User, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list users: %w", err)
+		return nil, fmt.Errorf("sqlite: list users: %w", storeError(err))
 	}
 	defer rows.Close()
 	var us []store.User
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: list users: %w", err)
+			return nil, fmt.Errorf("sqlite: list users: %w", storeError(err))
 		}
 		us = append(us, u)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list users: %w", err)
+		return nil, fmt.Errorf("sqlite: list users: %w", storeError(err))
 	}
 	return us, nil
 }

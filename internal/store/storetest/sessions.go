@@ -55,6 +55,7 @@ func testSessions(t *testing.T, open opener) {
 		s.Generation = 3
 		s.PrevHash = hash("s1-previous")
 		s.RotatedAt = at(time.Second)
+		s.Reissues = 2
 		withSessions(t, st, s)
 
 		checkSession(t, st, s)
@@ -143,6 +144,7 @@ func testSessions(t *testing.T, open opener) {
 		want := s
 		want.PrevHash, want.TokenHash = s.TokenHash, hash("s1-next")
 		want.Generation = 1
+		want.Reissues = 1
 		want.RotatedAt, want.LastUsedAt = at(time.Hour), at(time.Hour)
 		want.ExpiresAt = at(48 * time.Hour)
 		want.UserAgent, want.IP = "curl/8.0", "2001:db8::1"
