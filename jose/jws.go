@@ -27,7 +27,7 @@ const DefaultMaxTokenSize = 16 << 10
 // its own key; verification keys come only from the caller's KeySet.
 type Header struct {
 	Algorithm   Algorithm // the selected key's algorithm, equal to the header's "alg"
-	KeyID       string    // the selected key's ID; empty when the header had no "kid"
+	KeyID       string    // the ID of the key that verified it, also when the header had no "kid" and the key was found by "alg"
 	Type        string    // "typ", if present
 	ContentType string    // "cty", if present
 }
@@ -188,10 +188,10 @@ func Verify(token string, keys *KeySet, opts *VerifyOptions) (Header, []byte, er
 	if err != nil {
 		return Header{}, nil, err
 	}
-	out := Header{Algorithm: key.alg, Type: typ, ContentType: cty}
-	if h.hasKid {
-		out.KeyID = key.kid
-	}
+	// KeyID names the key that verified the token even when the header
+	// had no "kid", so that what is decided per key (a key revocation)
+	// cannot be dodged by leaving "kid" out.
+	out := Header{Algorithm: key.alg, KeyID: key.kid, Type: typ, ContentType: cty}
 	if memo == nil && len(seg) <= maxMemoHeader {
 		m := &headerMemo{seg: strings.Clone(seg), alg: alg, kid: string(h.kid), hasKid: h.hasKid, typ: typ, cty: cty}
 		if h.hasKid {

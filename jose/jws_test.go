@@ -342,8 +342,9 @@ func TestSignHeader(t *testing.T) {
 		{"type and content type", jose.SignOptions{Type: "JWT", ContentType: "JWT"},
 			`{"alg":"HS256","kid":"k1","typ":"JWT","cty":"JWT"}`,
 			jose.Header{Algorithm: jose.HS256, KeyID: "k1", Type: "JWT", ContentType: "JWT"}},
+		// Without "kid" the key is found by "alg", and KeyID still names it.
 		{"omit key ID", jose.SignOptions{OmitKeyID: true, Type: "JWT"},
-			`{"alg":"HS256","typ":"JWT"}`, jose.Header{Algorithm: jose.HS256, Type: "JWT"}},
+			`{"alg":"HS256","typ":"JWT"}`, jose.Header{Algorithm: jose.HS256, KeyID: "k1", Type: "JWT"}},
 		{"unusual type", jose.SignOptions{Type: "application/example+jwt"},
 			`{"alg":"HS256","kid":"k1","typ":"application/example+jwt"}`,
 			jose.Header{Algorithm: jose.HS256, KeyID: "k1", Type: "application/example+jwt"}},
@@ -397,7 +398,8 @@ func TestVerifyWithoutKeyIDPicksKeyByAlgorithm(t *testing.T) {
 		t.Run(key.KeyID(), func(t *testing.T) {
 			tok := signOrFail(t, key, []byte("hello"), jose.SignOptions{OmitKeyID: true})
 			h, p, err := jose.Verify(tok, setFor(key), nil)
-			want := jose.Header{Algorithm: key.Algorithm()}
+			// KeyID names the key that verified it: the one that signed.
+			want := jose.Header{Algorithm: key.Algorithm(), KeyID: key.KeyID()}
 			if err != nil || h != want || string(p) != "hello" {
 				t.Errorf("Verify(no kid, signed by %s) = %+v, %q, %v, want %+v, %q", key.KeyID(), h, p, err, want, "hello")
 			}

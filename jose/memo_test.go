@@ -46,8 +46,11 @@ func TestHeaderMemo(t *testing.T) {
 		{name: "same header again", token: sign(a, "three", jose.SignOptions{Type: "JWT"}), want: "three", hdr: jose.Header{Algorithm: jose.HS256, KeyID: a.KeyID(), Type: "JWT"}},
 		{name: "other key's header", token: sign(b, "four", jose.SignOptions{Type: "JWT"}), want: "four", hdr: jose.Header{Algorithm: jose.HS256, KeyID: b.KeyID(), Type: "JWT"}},
 		{name: "other type", token: sign(a, "five", jose.SignOptions{Type: "at+jwt"}), want: "five", hdr: jose.Header{Algorithm: jose.HS256, KeyID: a.KeyID(), Type: "at+jwt"}},
-		{name: "no kid", token: sign(a, "six", jose.SignOptions{Type: "JWT", OmitKeyID: true}), want: "six", hdr: jose.Header{Algorithm: jose.HS256, Type: "JWT"}},
-		{name: "no kid again", token: sign(a, "seven", jose.SignOptions{Type: "JWT", OmitKeyID: true}), want: "seven", hdr: jose.Header{Algorithm: jose.HS256, Type: "JWT"}},
+		{name: "no kid", token: sign(a, "six", jose.SignOptions{Type: "JWT", OmitKeyID: true}), want: "six", hdr: jose.Header{Algorithm: jose.HS256, KeyID: a.KeyID(), Type: "JWT"}},
+		{name: "no kid again", token: sign(a, "seven", jose.SignOptions{Type: "JWT", OmitKeyID: true}), want: "seven", hdr: jose.Header{Algorithm: jose.HS256, KeyID: a.KeyID(), Type: "JWT"}},
+		// The same header bytes signed by the other key: the memo must
+		// not have pinned the key a kid-less header was verified with.
+		{name: "no kid, other key", token: sign(b, "eight", jose.SignOptions{Type: "JWT", OmitKeyID: true}), want: "eight", hdr: jose.Header{Algorithm: jose.HS256, KeyID: b.KeyID(), Type: "JWT"}},
 		{name: "first header once more", token: good, want: "one", hdr: jose.Header{Algorithm: jose.HS256, KeyID: a.KeyID(), Type: "JWT"}},
 	}
 	for _, st := range steps {

@@ -134,16 +134,20 @@ func TestVerifyRefusesRevoked(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		event revocation.Event
+		noKid bool // the token's header leaves "kid" out
 	}{
-		{"jti", revokedEvent(revocation.KindToken, "jti-1", now)},
-		{"sid", revokedEvent(revocation.KindSession, "s_1", now)},
-		{"sub issued before", revokedEvent(revocation.KindSubject, "u_1", now)},
-		{"kid", revokedEvent(revocation.KindKey, "k1", now)},
+		{name: "jti", event: revokedEvent(revocation.KindToken, "jti-1", now)},
+		{name: "sid", event: revokedEvent(revocation.KindSession, "s_1", now)},
+		{name: "sub issued before", event: revokedEvent(revocation.KindSubject, "u_1", now)},
+		{name: "kid", event: revokedEvent(revocation.KindKey, "k1", now)},
+		// A revoked key's tokens cannot escape by leaving "kid" out: the
+		// key that verifies them is the one revoked.
+		{name: "kid left out of the header", event: revokedEvent(revocation.KindKey, "k1", now), noKid: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			fs := newFeedServer(t)
 			v := feedVerifier(t, fs, key, verifier.Config{})
-			tok := mint(t, key, claimsAt(now))
+			tok := mintOpts(t, key, claimsAt(now), jose.SignOptions{Type: jwt.TypeAccessToken, OmitKeyID: tt.noKid})
 			if _, err := v.Verify(t.Context(), tok); err != nil {
 				t.Fatalf("Verify before revocation = %v, want nil", err)
 			}

@@ -110,6 +110,8 @@ func writeJSON(e *env, data []byte) error {
 		return fmt.Errorf("formatting JSON output: %w", err)
 	}
 	b.WriteByte('\n')
-	_, err := e.stdout.Write(b.Bytes())
+	// Claims and names come from tokens and users: keep terminal
+	// controls in them inert.
+	_, err := e.stdout.Write(printableJSON(b.Bytes()))
 	return err
 }

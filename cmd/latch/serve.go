@@ -61,6 +61,7 @@ type serveFlags struct {
 	maxTokenSize int
 	maxBody      int
 	hashWorkers  int
+	signupLimit  int
 	trustProxy   bool // removed: an error when set
 	proxies      proxyList
 	tlsCert      string
@@ -82,6 +83,7 @@ func serve(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	fs.StringVar(&s.issuer, "issuer", "", "issuer URL `URL` in tokens and discovery (default http://<addr>) (env LATCH_ISSUER)")
 	fs.StringVar(&s.audience, "audience", "", "token audience `AUD`, comma-separated for several; the first is what the server's own endpoints accept (default: the issuer URL) (env LATCH_AUDIENCE)")
 	fs.BoolVar(&s.allowSignup, "allow-signup", false, "enable public sign-up at POST /v1/signup (env LATCH_ALLOW_SIGNUP)")
+	fs.IntVar(&s.signupLimit, "signup-limit", login.DefaultSignupLimit, "sign-ups one client address may make per hour `N` before it is refused for an hour (env LATCH_SIGNUP_LIMIT)")
 	fs.DurationVar(&s.sessionIdle, "session-idle", session.DefaultIdleTimeout, "end sessions not refreshed for `D` (env LATCH_SESSION_IDLE)")
 	fs.DurationVar(&s.sessionLife, "session-lifetime", session.DefaultLifetime, "end sessions `D` after login (env LATCH_SESSION_LIFETIME)")
 	fs.DurationVar(&s.grace, "refresh-grace", session.DefaultGrace, "window `D` in which a just-rotated refresh token returns the same successor (env LATCH_REFRESH_GRACE)")
@@ -110,6 +112,9 @@ func serve(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		}
 		if s.drainPeriod < 0 {
 			return usagef(c, "--drain-period must not be negative")
+		}
+		if s.signupLimit < 1 {
+			return usagef(c, "--signup-limit must be at least 1")
 		}
 		return runServer(e, d, s, nil)
 	}
@@ -234,12 +239,13 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 		return ctx.Err()
 	}
 
+	auth := login.New(a.db, a.db, hasher, login.Config{SignupLimit: s.signupLimit})
 	srv, err := server.New(server.Config{
 		Issuer: iss, Audience: strings.Split(aud, ",")[0], Audiences: strings.Split(aud, ","), AllowSignup: s.allowSignup,
 		MaxBody: int64(s.maxBody), TrustedProxies: s.proxies, Logger: log,
 	}, server.Deps{
 		Users:    a.db,
-		Login:    login.New(a.db, a.db, hasher, login.Config{}),
+		Login:    auth,
 		Sessions: sessions,
 		Issuer:   iss2,
 		Keys:     a.ring,
@@ -264,7 +270,7 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 	httpSrv.RegisterOnShutdown(stopHub)
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
-	go maintain(bg, a, log)
+	go maintain(bg, a, auth, log)
 
 	errc := make(chan error, 1)
 	if certs != nil {
@@ -341,7 +347,7 @@ const feedPoll = 200 * time.Millisecond
 // maintain runs the periodic chores: key rotation and removal (and picking
 // up keys rotated by the CLI or another node), and pruning ended sessions,
 // expired revocations and stale throttles.
-func maintain(ctx context.Context, a *app, log *slog.Logger) {
+func maintain(ctx context.Context, a *app, auth *login.Authenticator, log *slog.Logger) {
 	keys := time.NewTicker(time.Minute)
 	prune := time.NewTicker(10 * time.Minute)
 	defer keys.Stop()
@@ -362,7 +368,9 @@ func maintain(ctx context.Context, a *app, log *slog.Logger) {
 			if _, err := a.db.PruneRevocations(ctx, now); err != nil {
 				log.Error("pruning revocations", "err", err)
 			}
-			if _, err := a.db.PruneThrottles(ctx, now.Add(-login.DefaultWindow)); err != nil {
+			// The authenticator knows the longest window a throttle
+			// counts over (sign-ups count per hour, logins per 15 min).
+			if _, err := auth.PruneThrottles(ctx); err != nil {
 				log.Error("pruning throttles", "err", err)
 			}
 		}

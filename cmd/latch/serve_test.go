@@ -138,7 +138,9 @@ func startDaemon(t testing.TB, data string, env []string, args ...string) *daemo
 	t.Helper()
 	d := &daemon{t: t, more: make(chan struct{}), exited: make(chan struct{})}
 	d.cmd = exec.Command(latchBin, append([]string{"serve", "--data", data}, args...)...)
-	d.cmd.Env = cleanEnv(env...)
+	// No drain period unless a test asks for one: a SIGTERM would
+	// otherwise hold every test's server for the 5 s default.
+	d.cmd.Env = cleanEnv(append([]string{"LATCH_DRAIN_PERIOD=0s"}, env...)...)
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -598,11 +600,16 @@ func TestServeEnvironment(t *testing.T) {
 			"LATCH_ADDR=" + busy.Addr().String(),
 			"LATCH_AUDIENCE=https://env.example.com",
 			"LATCH_ALLOW_SIGNUP=true",
-		}, "--addr", "127.0.0.1:0", "--audience", "https://flag.example.com")
+			"LATCH_SIGNUP_LIMIT=1",
+		}, "--addr", "127.0.0.1:0", "--audience", "https://flag.example.com", "--signup-limit", "2")
 		if d.addr == busy.Addr().String() || d.audience != "https://flag.example.com" {
 			t.Errorf("listening on %s, audience %s; want --addr and --audience over the environment", d.addr, d.audience)
 		}
+		// --signup-limit 2 over LATCH_SIGNUP_LIMIT=1: the second sign-up
+		// from this address passes, the third is refused.
 		d.mustCall(http.StatusCreated, "POST", "/v1/signup", credentials("new@example.com", alicePassword), "")
+		d.mustCall(http.StatusCreated, "POST", "/v1/signup", credentials("new2@example.com", alicePassword), "")
+		d.wantErrorCode(http.StatusTooManyRequests, "too_many_requests", "POST", "/v1/signup", credentials("new3@example.com", alicePassword), "")
 		d.stopGracefully()
 	})
 
@@ -614,6 +621,7 @@ func TestServeEnvironment(t *testing.T) {
 			{env: "LATCH_ACCESS_TTL=forever", wantErr: `latch: error: LATCH_ACCESS_TTL="forever": parse error`},
 			{env: "LATCH_ALLOW_SIGNUP=maybe", wantErr: `latch: error: LATCH_ALLOW_SIGNUP="maybe": parse error`},
 			{env: "LATCH_MAX_BODY=64k", wantErr: `latch: error: LATCH_MAX_BODY="64k": parse error`},
+			{env: "LATCH_SIGNUP_LIMIT=0", wantErr: `latch: error: --signup-limit must be at least 1`},
 		} {
 			data := filepath.Join(t.TempDir(), "data")
 			r := cli(t, "", []string{tt.env}, "serve", "--data", data, "--addr", "127.0.0.1:0")

@@ -217,7 +217,7 @@ func userList(c *command, fs *flag.FlagSet) func(*env, []string) error {
 				if err != nil {
 					return err
 				}
-				return writeJSON(e, printableJSON(b))
+				return writeJSON(e, b)
 			}
 			fmt.Fprintf(e.stdout, "%-34s  %-32s  %-8s  %s\n", "ID", "EMAIL", "STATUS", "ROLES")
 			for _, u := range users {

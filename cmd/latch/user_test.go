@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -151,5 +152,28 @@ func TestPrintableJSON(t *testing.T) {
 		if json.Unmarshal([]byte(tt.in), &a) != nil || json.Unmarshal([]byte(got), &b) != nil || !jsonEqual(a, b) {
 			t.Errorf("printableJSON(%q) = %q, which does not decode to the same value", tt.in, got)
 		}
+	}
+}
+
+// TestVerifiedClaimsPrintInert prints a verified token whose claims hold
+// terminal controls and a bidi override as raw UTF-8: the output escapes
+// them and still decodes to the same claims.
+func TestVerifiedClaimsPrintInert(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key.json")
+	if err := os.WriteFile(key, []byte(mustCLI(t, "", "keys", "generate", "--alg", "ES256")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	claims := "{\"iss\":\"https://i.example\",\"aud\":\"a\",\"sub\":\"evil\u202e\u009b31m\x7f\",\"exp\":4102444800}"
+	tok := mustCLI(t, "", "token", "sign", "--key", key, "--claims", claims)
+	out := mustCLI(t, tok, "token", "verify", "--key", key, "--iss", "https://i.example", "--aud", "a")
+	for _, raw := range []string{"\u202e", "\u009b", "\x7f"} {
+		if strings.Contains(out, raw) {
+			t.Errorf("latch token verify printed %q raw:\n%s", raw, out)
+		}
+	}
+	var got struct{ Sub string }
+	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Sub != "evil\u202e\u009b31m\x7f" {
+		t.Errorf("latch token verify output decodes to sub %q (%v), want the signed one:\n%s", got.Sub, err, out)
 	}
 }

@@ -56,7 +56,7 @@ echo "cpu:        $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's
 echo "go:         $(go version)"
 echo "load avg:   $(cut -d' ' -f1-3 /proc/loadavg)   (before)"
 
-"$WORK/latch" serve --allow-signup --data "$DATA" --addr "127.0.0.1:$PORT" --log-level warn \
+"$WORK/latch" serve --allow-signup --signup-limit 1000000 --data "$DATA" --addr "127.0.0.1:$PORT" --log-level warn \
 	2>"$WORK/server.log" &
 SERVER_PID=$!
 for i in $(seq 100); do

@@ -79,7 +79,8 @@ type Config struct {
 	// removing a client (or changing its secret) ends its streams too.
 	// Default DefaultClientRecheck.
 	ClientRecheck time.Duration
-	// AllowSignup enables POST /v1/signup.
+	// AllowSignup enables POST /v1/signup, throttled per client address
+	// by Deps.Login (login.Config.SignupLimit).
 	AllowSignup bool
 	// MaxBody limits request bodies in bytes. Default 64 KiB.
 	MaxBody int64
@@ -113,7 +114,8 @@ type Deps struct {
 	Issuer   *issuer.Issuer
 	Keys     *keyring.Ring
 	Hasher   *password.Hasher
-	// Ready reports whether the database answers, for /readyz.
+	// Ready reports whether the database serves reads and commits writes,
+	// for /readyz.
 	Ready   func(context.Context) error
 	Metrics *Metrics
 	// Feed, when not nil, serves the revocation feed (GET
