@@ -14,10 +14,11 @@ import (
 )
 
 // Claims is a JWT claims set (RFC 7519 §4): the registered claims, the
-// access-token claims latch issues (RFC 9068 §2.2), and any others.
+// access-token claims latch issues (RFC 9068 §2.2), the ID-token claims of
+// OpenID Connect (OIDC Core §2, §5.1), and any others.
 //
 // Times are whole seconds on the wire (NumericDate); a zero time.Time means
-// the claim is absent.
+// the claim is absent, as does an empty string.
 type Claims struct {
 	Issuer    string    // "iss"
 	Subject   string    // "sub"
@@ -31,6 +32,17 @@ type Claims struct {
 	SessionID string   // "sid": the login session the token belongs to
 	Scope     string   // "scope": space-separated scopes (RFC 8693 §4.2)
 	Roles     []string // "roles" (RFC 9068 §2.2.3.1)
+
+	Nonce           string    // "nonce": the authentication request's nonce (OIDC Core §2)
+	AuthTime        time.Time // "auth_time": when the user last authenticated (OIDC Core §2)
+	AccessTokenHash string    // "at_hash": half of the access token's hash (OIDC Core §3.1.3.6)
+	AMR             []string  // "amr": authentication methods (OIDC Core §2, RFC 8176)
+	AuthorizedParty string    // "azp": the client the ID token was issued to (OIDC Core §2)
+	Email           string    // "email" (OIDC Core §5.1)
+	// EmailVerified is "email_verified" (OIDC Core §5.1). It is written
+	// when true or when Email is set, so that false is only left out
+	// together with the address it is about.
+	EmailVerified bool
 
 	// Extra holds further claims for Sign: a struct or map that
 	// encoding/json marshals to a JSON object. Its members must not repeat a
@@ -99,7 +111,10 @@ func (c *Claims) Decode(v any) error {
 }
 
 // registered lists the claim names Claims owns; Extra may not repeat them.
-var registered = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "sid", "scope", "roles"}
+var registered = [...]string{
+	"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "sid", "scope", "roles",
+	"nonce", "auth_time", "at_hash", "amr", "azp", "email", "email_verified",
+}
 
 // maxNumericDate is 9999-12-31T23:59:59Z; later or negative times are
 // refused as malformed.
@@ -134,11 +149,9 @@ func (c *Claims) appendJSON(dst []byte) ([]byte, error) {
 		if m.t.IsZero() {
 			continue
 		}
-		sec := m.t.Unix()
-		if sec < 0 || sec > maxNumericDate {
-			return nil, fmt.Errorf("%w: %s %v is outside 1970..9999", ErrMalformed, m.name, m.t)
+		if dst, err = appendDateClaim(dst, start, m.name, m.t); err != nil {
+			return nil, err
 		}
-		dst = strconv.AppendInt(appendName(dst, start, m.name), sec, 10)
 	}
 	for _, m := range [...]struct{ name, v string }{{"jti", c.ID}, {"client_id", c.ClientID}, {"sid", c.SessionID}, {"scope", c.Scope}} {
 		if dst, err = appendStringClaim(dst, start, m.name, m.v); err != nil {
@@ -149,6 +162,30 @@ func (c *Claims) appendJSON(dst []byte) ([]byte, error) {
 		if dst, err = appendListClaim(dst, start, "roles", c.Roles); err != nil {
 			return nil, err
 		}
+	}
+	if dst, err = appendStringClaim(dst, start, "nonce", c.Nonce); err != nil {
+		return nil, err
+	}
+	if !c.AuthTime.IsZero() {
+		if dst, err = appendDateClaim(dst, start, "auth_time", c.AuthTime); err != nil {
+			return nil, err
+		}
+	}
+	if dst, err = appendStringClaim(dst, start, "at_hash", c.AccessTokenHash); err != nil {
+		return nil, err
+	}
+	if c.AMR != nil {
+		if dst, err = appendListClaim(dst, start, "amr", c.AMR); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range [...]struct{ name, v string }{{"azp", c.AuthorizedParty}, {"email", c.Email}} {
+		if dst, err = appendStringClaim(dst, start, m.name, m.v); err != nil {
+			return nil, err
+		}
+	}
+	if c.EmailVerified || c.Email != "" {
+		dst = strconv.AppendBool(appendName(dst, start, "email_verified"), c.EmailVerified)
 	}
 	if c.Extra != nil {
 		if dst, err = appendExtra(dst, start, c.Extra); err != nil {
@@ -167,6 +204,15 @@ func appendName(dst []byte, start int, name string) []byte {
 	dst = append(dst, '"')
 	dst = append(dst, name...)
 	return append(dst, '"', ':')
+}
+
+// appendDateClaim writes t as a NumericDate of whole seconds.
+func appendDateClaim(dst []byte, start int, name string, t time.Time) ([]byte, error) {
+	sec := t.Unix()
+	if sec < 0 || sec > maxNumericDate {
+		return nil, fmt.Errorf("%w: %s %v is outside 1970..9999", ErrMalformed, name, t)
+	}
+	return strconv.AppendInt(appendName(dst, start, name), sec, 10), nil
 }
 
 func appendStringClaim(dst []byte, start int, name, v string) ([]byte, error) {
@@ -277,6 +323,20 @@ func parseGeneral(payload []byte, out *Claims) error {
 			c.NotBefore, err = numericDate(payload, v, "nbf")
 		case "iat":
 			c.IssuedAt, err = numericDate(payload, v, "iat")
+		case "nonce":
+			c.Nonce, err = str(s, payload, v, "nonce")
+		case "auth_time":
+			c.AuthTime, err = numericDate(payload, v, "auth_time")
+		case "at_hash":
+			c.AccessTokenHash, err = str(s, payload, v, "at_hash")
+		case "amr":
+			c.AMR, err = strs(s, payload, v, "amr")
+		case "azp":
+			c.AuthorizedParty, err = str(s, payload, v, "azp")
+		case "email":
+			c.Email, err = str(s, payload, v, "email")
+		case "email_verified":
+			c.EmailVerified, err = boolean(v, "email_verified")
 		}
 		if err != nil {
 			return err
@@ -326,6 +386,16 @@ func strs(s string, payload []byte, v strictjson.Value, name string) ([]string, 
 		return nil, claimsErr(err)
 	}
 	return append([]string(nil), out...), nil
+}
+
+func boolean(v strictjson.Value, name string) (bool, error) {
+	switch v.Kind {
+	case strictjson.True:
+		return true, nil
+	case strictjson.False:
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: claim %s is not a boolean", ErrMalformed, name)
 }
 
 // numericDate reads seconds since the epoch (RFC 7519 §2), integer or not.

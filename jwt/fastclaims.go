@@ -38,7 +38,7 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 	// copied to the heap once at the end.
 	var small [8]string
 	list := small[:0]
-	var audFrom, audTo, rolesFrom, rolesTo int
+	var audFrom, audTo, rolesFrom, rolesTo, amrFrom, amrTo int
 	others := 0
 	p := 1
 	for {
@@ -84,7 +84,7 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 			seen |= bit
 			var ok bool
 			switch claim {
-			case claimExp, claimNbf, claimIat:
+			case claimExp, claimNbf, claimIat, claimAuthTime:
 				var t time.Time
 				if t, p, ok = fastNumericDate(payload, p); !ok {
 					return false
@@ -94,8 +94,10 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 					c.ExpiresAt = t
 				case claimNbf:
 					c.NotBefore = t
-				default:
+				case claimIat:
 					c.IssuedAt = t
+				default:
+					c.AuthTime = t
 				}
 			case claimAud:
 				audFrom = len(list)
@@ -115,6 +117,23 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 					return false
 				}
 				rolesTo = len(list)
+			case claimAMR:
+				amrFrom = len(list)
+				if list, p, ok = appendStrings(list, s, payload, p); !ok {
+					return false
+				}
+				amrTo = len(list)
+			case claimEmailVerified:
+				switch payload[p] {
+				case 't':
+					p, ok = fastLiteral(payload, p, "true")
+					c.EmailVerified = true
+				case 'f':
+					p, ok = fastLiteral(payload, p, "false")
+				}
+				if !ok {
+					return false
+				}
 			default:
 				var v string
 				if v, p, ok = fastString(s, payload, p); !ok {
@@ -131,8 +150,16 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 					c.SessionID = v
 				case claimScope:
 					c.Scope = v
-				default:
+				case claimClientID:
 					c.ClientID = v
+				case claimNonce:
+					c.Nonce = v
+				case claimAtHash:
+					c.AccessTokenHash = v
+				case claimAzp:
+					c.AuthorizedParty = v
+				default:
+					c.Email = v
 				}
 			}
 		}
@@ -152,8 +179,8 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 			return false
 		}
 		if len(list) > 0 {
-			// One allocation holds both lists; each is capped so that an
-			// append to one cannot write over the other.
+			// One allocation holds every list; each is capped so that an
+			// append to one cannot write over another.
 			all := make([]string, len(list))
 			copy(all, list)
 			if audTo > audFrom {
@@ -161,6 +188,9 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 			}
 			if rolesTo > rolesFrom {
 				c.Roles = all[rolesFrom:rolesTo:rolesTo]
+			}
+			if amrTo > amrFrom {
+				c.AMR = all[amrFrom:amrTo:amrTo]
 			}
 		}
 		c.raw = payload
@@ -185,6 +215,13 @@ const (
 	claimScope
 	claimRoles
 	claimClientID
+	claimNonce
+	claimAuthTime
+	claimAtHash
+	claimAMR
+	claimAzp
+	claimEmail
+	claimEmailVerified
 	claimOther
 )
 
@@ -202,9 +239,14 @@ func word5(name string) uint64 {
 var (
 	wIss, wSub, wAud, wExp        = word3("iss"), word3("sub"), word3("aud"), word3("exp")
 	wNbf, wIat, wJti, wSid        = word3("nbf"), word3("iat"), word3("jti"), word3("sid")
+	wAMR, wAzp                    = word3("amr"), word3("azp")
 	wScope, wRoles                = word5("scope"), word5("roles")
+	wNonce, wEmail                = word5("nonce"), word5("email")
 	mask3, mask5           uint64 = 1<<40 - 1, 1<<56 - 1
-	wClientI                      = load8([]byte("client_i"), 0)
+	// Longer names: their first eight bytes, then the rest with the
+	// closing quote and the colon.
+	wClientI, wAuthTim, wAtHash = load8([]byte("client_i"), 0), load8([]byte("auth_tim"), 0), load8([]byte(`at_hash"`), 0)
+	wEmailVe                    = load8([]byte("email_ve"), 0)
 )
 
 // load8 returns the eight bytes of payload from p on as a little-endian
@@ -243,17 +285,45 @@ func lookupClaim(payload []byte, start int) (claim, end int) {
 		return claimJti, start + 3
 	case wSid:
 		return claimSid, start + 3
+	case wAMR:
+		return claimAMR, start + 3
+	case wAzp:
+		return claimAzp, start + 3
 	}
 	switch word & mask5 {
 	case wScope:
 		return claimScope, start + 5
 	case wRoles:
 		return claimRoles, start + 5
+	case wNonce:
+		return claimNonce, start + 5
+	case wEmail:
+		return claimEmail, start + 5
 	}
-	if word == wClientI && start+11 <= len(payload) && string(payload[start+8:start+11]) == `d":` {
-		return claimClientID, start + 9
+	switch word {
+	case wClientI:
+		if hasAt(payload, start+8, `d":`) {
+			return claimClientID, start + 9
+		}
+	case wAuthTim:
+		if hasAt(payload, start+8, `e":`) {
+			return claimAuthTime, start + 9
+		}
+	case wAtHash:
+		if hasAt(payload, start+8, `:`) {
+			return claimAtHash, start + 7
+		}
+	case wEmailVe:
+		if hasAt(payload, start+8, `rified":`) {
+			return claimEmailVerified, start + 14
+		}
 	}
 	return claimOther, 0
+}
+
+// hasAt reports whether payload holds s at p.
+func hasAt(payload []byte, p int, s string) bool {
+	return p+len(s) <= len(payload) && string(payload[p:p+len(s)]) == s
 }
 
 // fastString reads the plain string at p: its text (sharing s) and the

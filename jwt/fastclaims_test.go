@@ -23,7 +23,10 @@ func sameDecoding(a, b Claims) bool {
 	return a.Issuer == b.Issuer && a.Subject == b.Subject && reflect.DeepEqual(a.Audience, b.Audience) &&
 		sameTime(a.ExpiresAt, b.ExpiresAt) && sameTime(a.NotBefore, b.NotBefore) && sameTime(a.IssuedAt, b.IssuedAt) &&
 		a.ID == b.ID && a.ClientID == b.ClientID && a.SessionID == b.SessionID && a.Scope == b.Scope &&
-		reflect.DeepEqual(a.Roles, b.Roles) && a.Extra == nil && b.Extra == nil && string(a.raw) == string(b.raw)
+		reflect.DeepEqual(a.Roles, b.Roles) && a.Nonce == b.Nonce && sameTime(a.AuthTime, b.AuthTime) &&
+		a.AccessTokenHash == b.AccessTokenHash && reflect.DeepEqual(a.AMR, b.AMR) &&
+		a.AuthorizedParty == b.AuthorizedParty && a.Email == b.Email && a.EmailVerified == b.EmailVerified &&
+		a.Extra == nil && b.Extra == nil && string(a.raw) == string(b.raw)
 }
 
 func TestDecodeClaimsFast(t *testing.T) {
@@ -39,6 +42,12 @@ func TestDecodeClaimsFast(t *testing.T) {
 		`{"client_id":"web","client_ix":"other","sid":"s-1","scope":"a b"}`,
 		`{"exp":253402300799}`,
 		`{"":"empty name"}`,
+		idTokenPayload,
+		`{"email_verified":false,"amr":[],"nonce":""}`,
+		`{"email_verified":true}`,
+		`{"auth_time":0,"at_hash":"x","azp":"y"}`,
+		// Names that share a prefix with a registered one are other claims.
+		`{"emails":"a","email_ve":"b","auth_tim":1,"at_hashes":"c","azpx":"d","nonces":"e","amr_":["f"],"client_idx":"g"}`,
 	}
 	for _, in := range taken {
 		var fast Claims
@@ -65,6 +74,15 @@ func TestDecodeClaimsFast(t *testing.T) {
 	if !slices.Equal(c.Roles, []string{"r1", "r2"}) || !slices.Equal(c.Audience, Audience{"a", "b"}) {
 		t.Errorf("appends reached the shared slice: aud %q roles %q", c.Audience, c.Roles)
 	}
+	c = Claims{}
+	if !decodeClaimsFast([]byte(`{"roles":["r1"],"amr":["pwd","mfa"],"aud":["a"]}`), &c) {
+		t.Fatal("fast decoder passed on roles, amr and aud arrays")
+	}
+	_ = append(c.Roles, "x")
+	_ = append(c.AMR, "y")
+	if !slices.Equal(c.AMR, []string{"pwd", "mfa"}) || !slices.Equal(c.Audience, Audience{"a"}) {
+		t.Errorf("appends reached the shared slice: amr %q aud %q", c.AMR, c.Audience)
+	}
 
 	// Each of these is left to the general reader, which accepts some
 	// (whitespace, escapes, floats, objects) and refuses others.
@@ -76,6 +94,9 @@ func TestDecodeClaimsFast(t *testing.T) {
 		`{"x":[1]}`, `{"aud":["a",1]}`, `{"roles":"admin"}`, `{"roles":["a",]}`, `{"iss":"a",}`,
 		`{"x":tru}`, `{"x":nul}`, `{"iss":"a"`, `{"iss":"a}`, `{"iss"}`, `{"iss":}`, `{,}`,
 		`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9}`,
+		`{"email_verified":"true"}`, `{"email_verified":null}`, `{"email_verified":1}`, `{"email_verified":tru}`,
+		`{"auth_time":1.5}`, `{"auth_time":"1"}`, `{"amr":"pwd"}`, `{"nonce":1}`, `{"email":null}`,
+		`{"nonce":"a","nonce":"b"}`, `{"email_verified":true,"email_verified":false}`,
 	}
 	for _, in := range passed {
 		var fast Claims
@@ -92,6 +113,7 @@ func FuzzDecodeClaimsFast(f *testing.F) {
 	addClaimsSeeds(f)
 	f.Add([]byte(benchPayload))
 	f.Add([]byte(`{"exp":1,"x":[],"y":true,"z":null,"a":"b"}`))
+	f.Add([]byte(idTokenPayload))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var fast Claims
 		if !decodeClaimsFast(slices.Clone(in), &fast) {

@@ -61,5 +61,8 @@ func sameClaims(a, b Claims) bool {
 	return a.Issuer == b.Issuer && a.Subject == b.Subject && slices.Equal(a.Audience, b.Audience) &&
 		a.ExpiresAt.Unix() == b.ExpiresAt.Unix() && a.NotBefore.Unix() == b.NotBefore.Unix() &&
 		a.IssuedAt.Unix() == b.IssuedAt.Unix() && a.ID == b.ID && a.ClientID == b.ClientID &&
-		a.SessionID == b.SessionID && a.Scope == b.Scope && slices.Equal(a.Roles, b.Roles)
+		a.SessionID == b.SessionID && a.Scope == b.Scope && slices.Equal(a.Roles, b.Roles) &&
+		a.Nonce == b.Nonce && a.AuthTime.Unix() == b.AuthTime.Unix() && a.AccessTokenHash == b.AccessTokenHash &&
+		slices.Equal(a.AMR, b.AMR) && a.AuthorizedParty == b.AuthorizedParty && a.Email == b.Email &&
+		a.EmailVerified == b.EmailVerified
 }

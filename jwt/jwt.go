@@ -15,8 +15,8 @@
 //	case err != nil:                     // reject
 //	}
 //
-// Registered and access-token claims are decoded without reflection; other
-// claims are read on demand with Claims.Decode.
+// Registered, access-token and ID-token claims are decoded without
+// reflection; other claims are read on demand with Claims.Decode.
 package jwt
 
 import (

@@ -73,6 +73,96 @@ func accessClaims() *Claims {
 	}
 }
 
+// idTokenPayload is an OpenID Connect ID token's claims set as latch
+// writes it (idClaims).
+const idTokenPayload = `{"iss":"https://auth.example.com","sub":"user-1234567890","aud":"web","exp":1800000600,"iat":1800000000,"sid":"browser-7","nonce":"n-0S6_WzA2Mj","auth_time":1799999000,"at_hash":"77QmUPtjPfzWtF2AnpK9RQ","amr":["pwd"],"azp":"web","email":"alice@example.com","email_verified":true}`
+
+func idClaims() *Claims {
+	return &Claims{
+		Issuer:          testIssuer,
+		Subject:         "user-1234567890",
+		Audience:        Audience{"web"},
+		ExpiresAt:       epoch.Add(10 * time.Minute),
+		IssuedAt:        epoch,
+		SessionID:       "browser-7",
+		Nonce:           "n-0S6_WzA2Mj",
+		AuthTime:        epoch.Add(-1000 * time.Second),
+		AccessTokenHash: "77QmUPtjPfzWtF2AnpK9RQ",
+		AMR:             []string{"pwd"},
+		AuthorizedParty: "web",
+		Email:           "alice@example.com",
+		EmailVerified:   true,
+	}
+}
+
+// TestIDTokenClaims checks the OpenID Connect claims: their names and
+// encoding on the wire, and that Parse reads back what Sign wrote.
+func TestIDTokenClaims(t *testing.T) {
+	k := mustKey(t, jose.ES256)
+	tok, err := Sign(k, idClaims(), jose.SignOptions{})
+	if err != nil {
+		t.Fatalf("Sign(ID token claims): %v", err)
+	}
+	pub, err := k.Public()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := jose.NewKeySet(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewValidator(set, testIssuer, "web", ValidatorOptions{Type: "JWT", Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := v.Parse(tok)
+	if err != nil {
+		t.Fatalf("Parse(ID token): %v", err)
+	}
+	if raw := string(got.Raw()); raw != idTokenPayload {
+		t.Errorf("Sign(idClaims()) payload = %s, want %s", raw, idTokenPayload)
+	}
+	want := *idClaims()
+	want.raw = got.raw
+	if !got.AuthTime.Equal(want.AuthTime) {
+		t.Errorf("AuthTime = %v, want %v", got.AuthTime, want.AuthTime)
+	}
+	got.AuthTime, want.AuthTime = time.Time{}, time.Time{}
+	if !reflect.DeepEqual(stripTime(got), stripTime(want)) {
+		t.Errorf("Parse = %+v, want %+v", got, want)
+	}
+}
+
+func TestEmailVerifiedEncoding(t *testing.T) {
+	tests := []struct {
+		name     string
+		email    string
+		verified bool
+		want     string
+	}{
+		{name: "neither", want: `{}`},
+		{name: "email not verified", email: "a@example.com", want: `{"email":"a@example.com","email_verified":false}`},
+		{name: "email verified", email: "a@example.com", verified: true, want: `{"email":"a@example.com","email_verified":true}`},
+		{name: "verified without email", verified: true, want: `{"email_verified":true}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Claims{Email: tt.email, EmailVerified: tt.verified}
+			b, err := c.appendJSON(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tt.want {
+				t.Errorf("claims %+v encode as %s, want %s", c, b, tt.want)
+			}
+			back, err := parseClaims(b)
+			if err != nil || back.Email != tt.email || back.EmailVerified != tt.verified {
+				t.Errorf("parseClaims(%s) = email %q verified %v, %v; want %q %v", b, back.Email, back.EmailVerified, err, tt.email, tt.verified)
+			}
+		})
+	}
+}
+
 func TestSignParseRoundTrip(t *testing.T) {
 	for _, alg := range jose.Algorithms() {
 		t.Run(string(alg), func(t *testing.T) {
@@ -232,6 +322,13 @@ func TestMalformedClaims(t *testing.T) {
 		{name: "aud array with number", payload: `{"iss":"` + testIssuer + `","aud":["orders",7],"exp":1800000600}`, wantErr: ErrMalformed},
 		{name: "iss object", payload: `{"iss":{},"aud":"orders","exp":1800000600}`, wantErr: ErrMalformed},
 		{name: "roles string", payload: `{` + base + `,"roles":"admin"}`, wantErr: ErrMalformed},
+		{name: "amr string", payload: `{` + base + `,"amr":"pwd"}`, wantErr: ErrMalformed},
+		{name: "auth_time as string", payload: `{` + base + `,"auth_time":"1800000000"}`, wantErr: ErrMalformed},
+		{name: "auth_time negative", payload: `{` + base + `,"auth_time":-1}`, wantErr: ErrMalformed},
+		{name: "nonce number", payload: `{` + base + `,"nonce":7}`, wantErr: ErrMalformed},
+		{name: "email_verified string", payload: `{` + base + `,"email_verified":"true"}`, wantErr: ErrMalformed},
+		{name: "email_verified null", payload: `{` + base + `,"email_verified":null}`, wantErr: ErrMalformed},
+		{name: "duplicate nonce", payload: `{` + base + `,"nonce":"a","nonce":"b"}`, wantErr: ErrMalformed, duplicate: true},
 		{name: "duplicate exp", payload: `{` + base + `,"exp":9999999999}`, wantErr: ErrMalformed, duplicate: true},
 		{name: "duplicate aud via escape", payload: `{` + base + `,"\u0061ud":"billing"}`, wantErr: ErrMalformed, duplicate: true},
 		{name: "duplicate inside custom claim", payload: `{` + base + `,"x":{"a":1,"a":2}}`, wantErr: ErrMalformed, duplicate: true},
@@ -311,7 +408,12 @@ func TestSignRejectsBadClaims(t *testing.T) {
 		{name: "extra repeats roles", c: &Claims{Extra: struct {
 			Roles []string `json:"roles"`
 		}{}}},
+		{name: "extra repeats email", c: &Claims{Extra: map[string]string{"email": "x"}}},
+		{name: "extra repeats nonce", c: &Claims{Extra: map[string]string{"nonce": "x"}}},
 		{name: "extra not an object", c: &Claims{Extra: []int{1}}},
+		{name: "invalid UTF-8 amr", c: &Claims{AMR: []string{"\xff"}}},
+		{name: "invalid UTF-8 nonce", c: &Claims{Nonce: "\xff"}},
+		{name: "auth_time before 1970", c: &Claims{AuthTime: time.Unix(-5, 0)}},
 		{name: "invalid UTF-8 sub", c: &Claims{Subject: "\xff"}},
 		{name: "invalid UTF-8 aud", c: &Claims{Audience: Audience{"\xff"}}},
 		{name: "invalid UTF-8 role", c: &Claims{Roles: []string{"ok", "\xff"}}},

@@ -75,6 +75,20 @@ func setClaim(c *jwt.Claims, name string, raw json.RawMessage, extra map[string]
 		c.NotBefore, err = dateClaim(name, raw)
 	case "iat":
 		c.IssuedAt, err = dateClaim(name, raw)
+	case "nonce":
+		c.Nonce, err = stringClaim(name, raw)
+	case "at_hash":
+		c.AccessTokenHash, err = stringClaim(name, raw)
+	case "azp":
+		c.AuthorizedParty, err = stringClaim(name, raw)
+	case "email":
+		c.Email, err = stringClaim(name, raw)
+	case "amr":
+		c.AMR, err = stringsClaim(name, raw, "an array of strings")
+	case "auth_time":
+		c.AuthTime, err = dateClaim(name, raw)
+	case "email_verified":
+		c.EmailVerified, err = boolClaim(name, raw)
 	default:
 		extra[name] = raw
 	}
@@ -98,6 +112,16 @@ func stringsClaim(name string, raw json.RawMessage, want string) ([]string, erro
 		return nil, fmt.Errorf("claim %s must be %s", name, want)
 	}
 	return ss, nil
+}
+
+func boolClaim(name string, raw json.RawMessage) (bool, error) {
+	switch string(raw) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("claim %s must be true or false", name)
 }
 
 // dateClaim reads a NumericDate in whole seconds.

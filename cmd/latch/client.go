@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,19 +13,44 @@ import (
 )
 
 func clientCommand() *command {
-	return (&command{name: "client", args: "<command> [arguments]", summary: "service credentials (OAuth clients)",
-		detail: "The client commands manage the OAuth 2.0 clients that services use to authenticate\n" +
-			"to the server (HTTP Basic, client_secret_basic): a resource service needs one with\n" +
-			"the scope revocations:read to follow the revocation feed. They work on the data\n" +
-			"directory directly; the server may be running."}).add(
-		&command{name: "add", args: "--name NAME --scope SCOPE [--scope SCOPE]...", setup: clientAdd,
+	return (&command{name: "client", args: "<command> [arguments]", summary: "service and application credentials (OAuth clients)",
+		detail: "The client commands manage OAuth 2.0 clients: the services that authenticate to the\n" +
+			"server with HTTP Basic (client_secret_basic) to follow the revocation feed (scope\n" +
+			"revocations:read) or introspect tokens (scope introspect), and the applications that\n" +
+			"sign users in with the authorization code flow or get tokens of their own with\n" +
+			"client credentials. They work on the data directory directly; the server may be\n" +
+			"running."}).add(
+		&command{name: "add", setup: clientAdd,
+			args: "--name NAME [--scope SCOPE]... [--grant-type GRANT]... [--redirect-uri URI]...\n" +
+				"\t[--post-logout-redirect-uri URI]... [--public] [--auth-method METHOD] [--first-party] [--json]",
 			summary: "register a client and print its secret once",
-			detail: "add registers a client and prints its client ID and secret. The secret is\n" +
-				"shown only this once: the server keeps only its SHA-256 hash. Scopes:\n" +
-				"revocations:read (follow the revocation feed), introspect (RFC 7662 token\n" +
-				"introspection)."},
+			detail: "add registers a client and prints its client ID and, for a confidential client, its\n" +
+				"secret. The secret is shown only this once: the server keeps only its SHA-256 hash.\n\n" +
+				"Without --grant-type the client is a service: it needs at least one --scope, of\n" +
+				"revocations:read (follow the revocation feed) and introspect (RFC 7662 token\n" +
+				"introspection). With --grant-type (authorization_code, refresh_token,\n" +
+				"client_credentials) it is an OAuth application and may hold any scope, such as\n" +
+				"openid, profile, email, offline_access or an API's own. The authorization_code\n" +
+				"grant needs at least one --redirect-uri: https, http for a loopback host\n" +
+				"(127.0.0.1, [::1], localhost), or a native app's private-use scheme such as\n" +
+				"com.example.app:/callback; requests must name it exactly.\n\n" +
+				"--public registers a client that cannot keep a secret (a native or browser app):\n" +
+				"it has none, authenticates with its client ID alone (method none) and must use\n" +
+				"PKCE. A confidential client authenticates with client_secret_basic (the default)\n" +
+				"or client_secret_post (--auth-method). --first-party skips the consent screen."},
+		&command{name: "update", setup: clientUpdate,
+			args: "--id ID [--name NAME] [--scope SCOPE]... [--grant-type GRANT]... [--redirect-uri URI]...\n" +
+				"\t[--post-logout-redirect-uri URI]... [--public[=false]] [--auth-method METHOD]\n" +
+				"\t[--first-party[=false]] [--rotate-secret]",
+			summary: "change a client's registration or secret",
+			detail: "update changes what it is given and keeps the rest. A list flag given replaces the\n" +
+				"whole list; an empty value (--redirect-uri '') clears it. --public=false makes a\n" +
+				"public client confidential and gives it a secret. --rotate-secret replaces the\n" +
+				"secret: the old one stops working at once. It prints the client as JSON, with its\n" +
+				"new secret, if it has one, shown only this once."},
 		&command{name: "list", args: "[--json]", setup: clientList, summary: "list clients"},
-		&command{name: "remove", args: "--id ID", setup: clientRemove, summary: "remove a client; its secret stops working at once"},
+		&command{name: "remove", args: "--id ID", setup: clientRemove,
+			summary: "remove a client; its secret, codes and consents stop working at once"},
 	)
 }
 
@@ -42,23 +68,130 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
+// repeatFlag collects repeated values as they are, since a URI may hold a
+// comma; an empty value adds nothing.
+type repeatFlag []string
+
+func (r *repeatFlag) String() string { return strings.Join(*r, " ") }
+
+func (r *repeatFlag) Set(v string) error {
+	if v != "" {
+		*r = append(*r, v)
+	}
+	return nil
+}
+
+// registrationFlags are the flags add and update share.
+type registrationFlags struct {
+	name       *string
+	scopes     listFlag
+	grants     listFlag
+	redirects  repeatFlag
+	postLogout repeatFlag
+	public     *bool
+	authMethod *string
+	firstParty *bool
+}
+
+func addRegistrationFlags(fs *flag.FlagSet, r *registrationFlags, nameUsage string) {
+	r.name = fs.String("name", "", nameUsage)
+	fs.Var(&r.scopes, "scope", "`SCOPE` the client may use or request (repeatable or comma-separated)")
+	fs.Var(&r.grants, "grant-type", "`GRANT` the client may use (repeatable or comma-separated): authorization_code, refresh_token, client_credentials")
+	fs.Var(&r.redirects, "redirect-uri", "exact redirect `URI` for the authorization code grant (repeatable)")
+	fs.Var(&r.postLogout, "post-logout-redirect-uri", "exact `URI` logout may return the browser to (repeatable)")
+	r.public = fs.Bool("public", false, "a public client: no secret, PKCE only (token endpoint method none)")
+	r.authMethod = fs.String("auth-method", "", "token endpoint authentication `METHOD` of a confidential client: client_secret_basic (default) or client_secret_post")
+	r.firstParty = fs.Bool("first-party", false, "a first-party client: users are not asked for consent")
+}
+
+// registration returns reg with the flags that were given applied.
+func (r *registrationFlags) registration(reg client.Registration, given map[string]bool) client.Registration {
+	if given["name"] {
+		reg.Name = *r.name
+	}
+	if given["scope"] {
+		reg.Scopes = r.scopes
+	}
+	if given["grant-type"] {
+		reg.GrantTypes = r.grants
+	}
+	if given["redirect-uri"] {
+		reg.RedirectURIs = r.redirects
+	}
+	if given["post-logout-redirect-uri"] {
+		reg.PostLogoutRedirectURIs = r.postLogout
+	}
+	if given["public"] {
+		typ := store.ClientConfidential
+		if *r.public {
+			typ = store.ClientPublic
+		}
+		if typ != reg.Type && !given["auth-method"] {
+			reg.AuthMethod = "" // the new type's default
+		}
+		reg.Type = typ
+	}
+	if given["auth-method"] {
+		reg.AuthMethod = *r.authMethod
+	}
+	if given["first-party"] {
+		reg.FirstParty = *r.firstParty
+	}
+	return reg
+}
+
+// givenFlags returns the names of the flags set on the command line.
+func givenFlags(fs *flag.FlagSet) map[string]bool {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return given
+}
+
+// clientView is a client as the commands print it in JSON, with the
+// names of RFC 7591 client metadata where there is one.
+type clientView struct {
+	ID                     string    `json:"client_id"`
+	Secret                 string    `json:"client_secret,omitempty"`
+	Name                   string    `json:"name"`
+	Type                   string    `json:"type"`
+	AuthMethod             string    `json:"token_endpoint_auth_method"`
+	GrantTypes             []string  `json:"grant_types"`
+	RedirectURIs           []string  `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string  `json:"post_logout_redirect_uris"`
+	Scopes                 []string  `json:"scopes"`
+	FirstParty             bool      `json:"first_party"`
+	CreatedAt              time.Time `json:"created_at"`
+	UpdatedAt              time.Time `json:"updated_at"`
+}
+
+func viewOf(c store.Client, secret string) clientView {
+	nonNil := func(v []string) []string { return append([]string{}, v...) }
+	return clientView{
+		ID: c.ID, Secret: secret, Name: c.Name, Type: c.Type, AuthMethod: c.AuthMethod,
+		GrantTypes: nonNil(c.GrantTypes), RedirectURIs: nonNil(c.RedirectURIs),
+		PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs), Scopes: nonNil(c.Scopes),
+		FirstParty: c.FirstParty, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+	}
+}
+
 func clientAdd(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	var d dataFlags
 	addDataFlags(fs, &d)
-	name := fs.String("name", "", "`NAME` of the client, e.g. the service's name (required)")
-	var scopes listFlag
-	fs.Var(&scopes, "scope", "`SCOPE` granted (repeatable or comma-separated): revocations:read, introspect")
+	var r registrationFlags
+	addRegistrationFlags(fs, &r, "`NAME` of the client, e.g. the service's name (required)")
+	asJSON := fs.Bool("json", false, "print the client as JSON")
 	return func(e *env, args []string) error {
 		if err := noArgs(c, args); err != nil {
 			return err
 		}
-		if err := required(c, "name", *name); err != nil {
+		if err := required(c, "name", *r.name); err != nil {
 			return err
 		}
-		if len(scopes) == 0 {
-			return usagef(c, "at least one --scope is required")
+		if len(r.grants) == 0 && len(r.scopes) == 0 {
+			return usagef(c, "at least one --scope is required for a client without --grant-type")
 		}
-		cl, secret, err := client.New(*name, scopes, e.now())
+		reg := r.registration(client.Registration{}, givenFlags(fs))
+		cl, secret, err := client.NewClient(reg, e.now())
 		if err != nil {
 			return err
 		}
@@ -69,8 +202,88 @@ func clientAdd(c *command, fs *flag.FlagSet) func(*env, []string) error {
 				}
 				return err
 			}
-			fmt.Fprintf(e.stdout, "client_id:     %s\nclient_secret: %s\n", cl.ID, secret)
-			fmt.Fprintf(e.stderr, "latch: the secret is shown only once; store it now (the server keeps only its hash)\n")
+			if *asJSON {
+				if err := printJSON(e, viewOf(cl, secret)); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(e.stdout, "client_id:     %s\n", cl.ID)
+				if secret != "" {
+					fmt.Fprintf(e.stdout, "client_secret: %s\n", secret)
+				}
+			}
+			if secret != "" {
+				fmt.Fprintf(e.stderr, "latch: the secret is shown only once; store it now (the server keeps only its hash)\n")
+			}
+			return nil
+		})
+	}
+}
+
+// errPublicSecret refuses --rotate-secret for a public client.
+var errPublicSecret = errors.New("a public client has no secret to rotate")
+
+func clientUpdate(c *command, fs *flag.FlagSet) func(*env, []string) error {
+	var d dataFlags
+	addDataFlags(fs, &d)
+	id := fs.String("id", "", "client `ID` to update (required)")
+	var r registrationFlags
+	addRegistrationFlags(fs, &r, "new `NAME` of the client")
+	rotate := fs.Bool("rotate-secret", false, "replace the client's secret and print the new one")
+	return func(e *env, args []string) error {
+		if err := noArgs(c, args); err != nil {
+			return err
+		}
+		if err := required(c, "id", *id); err != nil {
+			return err
+		}
+		given := givenFlags(fs)
+		changes := false
+		for _, name := range []string{"name", "scope", "grant-type", "redirect-uri", "post-logout-redirect-uri",
+			"public", "auth-method", "first-party", "rotate-secret"} {
+			changes = changes || given[name]
+		}
+		if !changes {
+			return usagef(c, "nothing to change: give the flags to change, or --rotate-secret")
+		}
+		// The update function may run more than once: draw the secret it
+		// may set beforehand.
+		secret, hash, err := client.NewSecret()
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		return withApp(c, e, fs, &d, func(a *app) error {
+			cl, err := a.db.UpdateClient(e.context(), *id, func(old store.Client) (store.Client, error) {
+				next, err := client.Update(old, r.registration(client.RegistrationOf(old), given), now)
+				if err != nil {
+					return store.Client{}, err
+				}
+				switch {
+				case *rotate && next.Type == store.ClientPublic:
+					return store.Client{}, errPublicSecret
+				case *rotate, next.Type == store.ClientConfidential && len(next.SecretHash) == 0:
+					next.SecretHash = hash
+				}
+				return next, nil
+			})
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				return fmt.Errorf("no client with ID %s", safeText(*id))
+			case errors.Is(err, store.ErrConflict):
+				return fmt.Errorf("a client named %s already exists", safeText(*r.name))
+			case err != nil:
+				return err
+			}
+			if !bytes.Equal(cl.SecretHash, hash) {
+				secret = ""
+			}
+			if err := printJSON(e, viewOf(cl, secret)); err != nil {
+				return err
+			}
+			if secret != "" {
+				fmt.Fprintf(e.stderr, "latch: the new secret is shown only once; store it now (the server keeps only its hash)\n")
+			}
 			return nil
 		})
 	}
@@ -90,22 +303,20 @@ func clientList(c *command, fs *flag.FlagSet) func(*env, []string) error {
 				return err
 			}
 			if *asJSON {
-				type row struct {
-					ID        string    `json:"client_id"`
-					Name      string    `json:"name"`
-					Scopes    []string  `json:"scopes"`
-					CreatedAt time.Time `json:"created_at"`
-				}
-				rows := make([]row, 0, len(list))
+				rows := make([]clientView, 0, len(list))
 				for _, cl := range list {
-					rows = append(rows, row{cl.ID, cl.Name, append([]string{}, cl.Scopes...), cl.CreatedAt.UTC()})
+					rows = append(rows, viewOf(cl, ""))
 				}
 				return printJSON(e, rows)
 			}
-			fmt.Fprintf(e.stdout, "%-34s  %-24s  %-20s  %s\n", "CLIENT ID", "NAME", "CREATED", "SCOPES")
+			fmt.Fprintf(e.stdout, "%-34s  %-24s  %-12s  %-20s  %-40s  %s\n", "CLIENT ID", "NAME", "TYPE", "CREATED", "GRANTS", "SCOPES")
 			for _, cl := range list {
-				fmt.Fprintf(e.stdout, "%-34s  %-24s  %-20s  %s\n", cl.ID, safeText(cl.Name),
-					cl.CreatedAt.UTC().Format(time.RFC3339), safeText(strings.Join(cl.Scopes, " ")))
+				grants := strings.Join(cl.GrantTypes, ",")
+				if grants == "" {
+					grants = "-"
+				}
+				fmt.Fprintf(e.stdout, "%-34s  %-24s  %-12s  %-20s  %-40s  %s\n", safeText(cl.ID), safeText(cl.Name), safeText(cl.Type),
+					cl.CreatedAt.UTC().Format(time.RFC3339), safeText(grants), safeText(strings.Join(cl.Scopes, " ")))
 			}
 			return nil
 		})

@@ -3,7 +3,12 @@ package main
 import (
 	"flag"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/latch-auth/latch/internal/keyring"
+	"github.com/latch-auth/latch/internal/store"
 )
 
 // ringCommands are the "keys" commands that manage the server's signing
@@ -14,12 +19,15 @@ func ringCommands() []*command {
 			summary: "list the server's signing keys",
 			detail: "list shows the signing keys in the data directory with their state:\n" +
 				"pending (published, not yet signing), signing, active, retired (published\n" +
-				"until its tokens expire) or expired (removed at the next maintenance)."},
+				"until its tokens expire) or expired (removed at the next maintenance), and\n" +
+				"their use: access (access tokens) or id_token (OpenID Connect ID tokens, always\n" +
+				"RS256); with --alg RS256 one key has both."},
 		{name: "rotate", args: "[--now]", setup: keysRotate,
 			summary: "create the next signing key",
-			detail: "rotate creates a new signing key. It is published at once and starts signing\n" +
-				"after the JWKS max-age (plus a minute), when the current key retires, so no\n" +
-				"verifier sees an unknown key. --now makes it sign immediately, for a\n" +
+			detail: "rotate creates a new signing key, and a new ID-token key unless one RS256 key\n" +
+				"signs both. Each is published at once and starts signing after the JWKS\n" +
+				"max-age (plus a minute), when the current key of its use retires, so no\n" +
+				"verifier sees an unknown key. --now makes them sign immediately, for a\n" +
 				"compromised key; verifiers then refetch the JWKS on the unknown kid."},
 		{name: "retire", args: "--kid KID | KID", setup: keysRetire,
 			summary: "stop a signing key",
@@ -32,8 +40,8 @@ func ringCommands() []*command {
 			detail: "revoke is for a key that is compromised: the key leaves the JWKS at once and\n" +
 				"the revocation feed tells every following service to refuse the tokens it\n" +
 				"signed, instead of waiting for them to expire as retire does. If no other key\n" +
-				"would sign, a new key is created and signs immediately. A running server\n" +
-				"picks the change up within a second."},
+				"of its use would sign, a new key is created and signs immediately. A running\n" +
+				"server picks the change up within a second."},
 	}
 }
 
@@ -55,7 +63,7 @@ func keysRevoke(c *command, fs *flag.FlagSet) func(*env, []string) error {
 			}
 			fmt.Fprintf(e.stdout, "revoked key %s\n", safeText(args[0]))
 			if repl.ID != "" {
-				fmt.Fprintf(e.stdout, "created key %s (%s); it signs now\n", repl.ID, repl.Algorithm)
+				fmt.Fprintf(e.stdout, "created key %s (%s)%s; it signs now\n", repl.ID, repl.Algorithm, forIDTokens(a, repl))
 			}
 			return nil
 		})
@@ -84,24 +92,34 @@ func keysList(c *command, fs *flag.FlagSet) func(*env, []string) error {
 					ActivateAt time.Time  `json:"activate_at"`
 					RetireAt   *time.Time `json:"retire_at,omitempty"`
 					RemoveAt   *time.Time `json:"remove_at,omitempty"`
+					Use        []string   `json:"use"`
 				}
 				rows := make([]row, 0, len(keys))
 				for _, k := range keys {
-					rows = append(rows, row{k.ID, k.Algorithm, k.State, k.CreatedAt.UTC(), k.ActivateAt.UTC(), optTime(k.RetireAt), optTime(k.RemoveAt)})
+					rows = append(rows, row{k.ID, k.Algorithm, k.State, k.CreatedAt.UTC(), k.ActivateAt.UTC(), optTime(k.RetireAt), optTime(k.RemoveAt), k.Uses})
 				}
 				return printJSON(e, rows)
 			}
-			fmt.Fprintf(e.stdout, "%-44s  %-5s  %-8s  %-20s  %s\n", "KID", "ALG", "STATE", "SIGNS FROM", "RETIRES")
+			fmt.Fprintf(e.stdout, "%-44s  %-5s  %-8s  %-20s  %-20s  %s\n", "KID", "ALG", "STATE", "SIGNS FROM", "RETIRES", "USE")
 			for _, k := range keys {
 				retire := "-"
 				if !k.RetireAt.IsZero() {
 					retire = k.RetireAt.UTC().Format(time.RFC3339)
 				}
-				fmt.Fprintf(e.stdout, "%-44s  %-5s  %-8s  %-20s  %s\n", k.ID, k.Algorithm, k.State, k.ActivateAt.UTC().Format(time.RFC3339), retire)
+				fmt.Fprintf(e.stdout, "%-44s  %-5s  %-8s  %-20s  %-20s  %s\n", k.ID, k.Algorithm, k.State, k.ActivateAt.UTC().Format(time.RFC3339), retire, strings.Join(k.Uses, ","))
 			}
 			return nil
 		})
 	}
+}
+
+// forIDTokens returns " for ID tokens" for a key that signs only ID
+// tokens, so that the lines about access-token keys read as before.
+func forIDTokens(a *app, k store.SigningKey) string {
+	if slices.Contains(a.ring.Uses(k), keyring.UseAccess) {
+		return ""
+	}
+	return " for ID tokens"
 }
 
 func optTime(t time.Time) *time.Time {
@@ -121,11 +139,13 @@ func keysRotate(c *command, fs *flag.FlagSet) func(*env, []string) error {
 			return err
 		}
 		return withApp(c, e, fs, &d, func(a *app) error {
-			k, err := a.ring.Rotate(e.context(), *now)
+			ks, err := a.ring.RotateKeys(e.context(), *now)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "created key %s (%s); it signs from %s\n", k.ID, k.Algorithm, k.ActivateAt.UTC().Format(time.RFC3339))
+			for _, k := range ks {
+				fmt.Fprintf(e.stdout, "created key %s (%s)%s; it signs from %s\n", k.ID, k.Algorithm, forIDTokens(a, k), k.ActivateAt.UTC().Format(time.RFC3339))
+			}
 			return nil
 		})
 	}

@@ -161,7 +161,8 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 	}
 	if created {
 		key, _ := a.ring.Signer()
-		log.Info("created signing key", "kid", key.KeyID(), "alg", key.Algorithm())
+		idKey, _ := a.ring.IDTokenSigner()
+		log.Info("signing keys ready", "kid", key.KeyID(), "alg", key.Algorithm(), "id_token_kid", idKey.KeyID(), "id_token_alg", idKey.Algorithm())
 	}
 
 	ln, err := net.Listen("tcp", s.addr)

@@ -334,7 +334,7 @@ func TestServeTokenVerifiesWithCLI(t *testing.T) {
 	if d.issuer != d.url || d.audience != d.url {
 		t.Errorf("listening: issuer %q, audience %q, want both %q by default", d.issuer, d.audience, d.url)
 	}
-	for _, msg := range []string{"created database", "created signing key", "no users yet; create the first one with: latch user add --data " + data + " --email you@example.com --role admin"} {
+	for _, msg := range []string{"created database", "signing keys ready", "no users yet; create the first one with: latch user add --data " + data + " --email you@example.com --role admin"} {
 		if _, ok := d.findLog(msg); !ok {
 			t.Errorf("first start did not log %q; stderr:\n%s", msg, d.stderr())
 		}
@@ -738,12 +738,15 @@ func TestServeUserCommands(t *testing.T) {
 
 // keyRow is a line of "latch keys list --json".
 type keyRow struct {
-	Kid   string `json:"kid"`
-	Alg   string `json:"alg"`
-	State string `json:"state"`
+	Kid   string   `json:"kid"`
+	Alg   string   `json:"alg"`
+	State string   `json:"state"`
+	Use   []string `json:"use"`
 }
 
-func listKeys(t *testing.T, data string) map[string]string {
+// listKeys returns the states of the keys with use ("access" or
+// "id_token") by key ID.
+func listKeys(t *testing.T, data, use string) map[string]string {
 	t.Helper()
 	out := mustCLI(t, "", "keys", "list", "--data", data, "--json")
 	var rows []keyRow
@@ -752,12 +755,16 @@ func listKeys(t *testing.T, data string) map[string]string {
 	}
 	states := map[string]string{}
 	for _, r := range rows {
-		states[r.Kid] = r.State
+		if slices.Contains(r.Use, use) {
+			states[r.Kid] = r.State
+		}
 	}
 	return states
 }
 
-var createdKey = regexp.MustCompile(`^created key (\S+) \(ES256\); it signs from \S+\n$`)
+// createdKeys matches the output of "latch keys rotate": the access-token
+// key, then the ID-token key.
+var createdKeys = regexp.MustCompile(`^created key (\S+) \(ES256\); it signs from \S+\ncreated key (\S+) \(RS256\) for ID tokens; it signs from \S+\n$`)
 
 // TestServeKeysCommands manages the signing keys of a data directory and
 // checks that a restarted server signs with the new key.
@@ -768,29 +775,37 @@ func TestServeKeysCommands(t *testing.T) {
 	d := startDaemon(t, data, nil, "--addr", "127.0.0.1:0")
 	d.stopGracefully()
 
-	keys := listKeys(t, data)
-	if len(keys) != 1 {
-		t.Fatalf("latch keys list after the first start = %v, want one key", keys)
-	}
-	var first string
-	for kid, state := range keys {
-		first = kid
-		if state != "signing" {
-			t.Fatalf("latch keys list = %v, want the first key signing", keys)
+	// The first start creates an access-token key and an ID-token key.
+	var first, firstID string
+	for use, kid := range map[string]*string{"access": &first, "id_token": &firstID} {
+		keys := listKeys(t, data, use)
+		if len(keys) != 1 {
+			t.Fatalf("latch keys list after the first start = %v, want one %s key", keys, use)
+		}
+		for k, state := range keys {
+			*kid = k
+			if state != "signing" {
+				t.Fatalf("latch keys list = %v, want the first %s key signing", keys, use)
+			}
 		}
 	}
-	if out := mustCLI(t, "", "keys", "list", "--data", data); !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(first) + ` +ES256 +signing `).MatchString(out) {
-		t.Errorf("latch keys list = %q, want %s signing", out, first)
+	out := mustCLI(t, "", "keys", "list", "--data", data)
+	if !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(first)+` +ES256 +signing +\S+ +- +access$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(firstID)+` +RS256 +signing +\S+ +- +id_token$`).MatchString(out) {
+		t.Errorf("latch keys list = %q, want %s signing access tokens and %s ID tokens", out, first, firstID)
 	}
 
-	// A normal rotation publishes the next key before it signs.
-	m := createdKey.FindStringSubmatch(mustCLI(t, "", "keys", "rotate", "--data", data))
+	// A normal rotation publishes the next keys before they sign.
+	m := createdKeys.FindStringSubmatch(mustCLI(t, "", "keys", "rotate", "--data", data))
 	if m == nil {
-		t.Fatalf("latch keys rotate: want \"created key KID (ES256); ...\"")
+		t.Fatalf("latch keys rotate: want \"created key KID (ES256); ...\" and \"created key KID (RS256) for ID tokens; ...\"")
 	}
-	pending := m[1]
-	if keys := listKeys(t, data); keys[first] != "signing" || keys[pending] != "pending" || len(keys) != 2 {
+	pending, pendingID := m[1], m[2]
+	if keys := listKeys(t, data, "access"); keys[first] != "signing" || keys[pending] != "pending" || len(keys) != 2 {
 		t.Errorf("latch keys list after rotate = %v, want %s signing and %s pending", keys, first, pending)
+	}
+	if keys := listKeys(t, data, "id_token"); keys[firstID] != "signing" || keys[pendingID] != "pending" || len(keys) != 2 {
+		t.Errorf("latch keys list after rotate = %v, want ID-token keys %s signing and %s pending", keys, firstID, pendingID)
 	}
 	// The pending key does not sign yet, so the signing key is the only
 	// active one.
@@ -799,18 +814,22 @@ func TestServeKeysCommands(t *testing.T) {
 	wantCLI(t, 2, `^latch: error: want exactly one key ID\n`, "keys", "retire", "--data", data)
 
 	// An immediate rotation signs at once; then the old key can go.
-	m = createdKey.FindStringSubmatch(mustCLI(t, "", "keys", "rotate", "--data", data, "--now"))
+	m = createdKeys.FindStringSubmatch(mustCLI(t, "", "keys", "rotate", "--data", data, "--now"))
 	if m == nil {
-		t.Fatalf("latch keys rotate --now: want \"created key KID (ES256); ...\"")
+		t.Fatalf("latch keys rotate --now: want \"created key KID (ES256); ...\" and an ID-token key")
 	}
-	now := m[1]
+	now, nowID := m[1], m[2]
 	if out := mustCLI(t, "", "keys", "retire", "--data", data, "--kid", first); out != "retired key "+first+"\n" {
 		t.Errorf("latch keys retire %s = %q", first, out)
 	}
-	if keys := listKeys(t, data); keys[now] != "signing" || keys[first] != "retired" || keys[pending] != "retired" {
+	if keys := listKeys(t, data, "access"); keys[now] != "signing" || keys[first] != "retired" || keys[pending] != "retired" {
 		t.Errorf("latch keys list after rotate --now and retire = %v, want %s signing, %s and %s retired", keys, now, first, pending)
 	}
+	if keys := listKeys(t, data, "id_token"); keys[nowID] != "signing" || keys[firstID] != "retired" || keys[pendingID] != "retired" {
+		t.Errorf("latch keys list after rotate --now = %v, want ID-token keys %s signing, %s and %s retired", keys, nowID, firstID, pendingID)
+	}
 	wantCLI(t, 1, `only active key`, "keys", "retire", "--data", data, "--kid", now)
+	wantCLI(t, 1, `only active key`, "keys", "retire", "--data", data, "--kid", nowID)
 
 	// A restarted server signs with the new key and still publishes the
 	// retired ones, whose tokens may not have expired.
@@ -827,7 +846,7 @@ func TestServeKeysCommands(t *testing.T) {
 		t.Errorf("access token kid = %q, want the new key %s", h.Kid, now)
 	}
 	jwks := string(d.mustCall(http.StatusOK, "GET", "/.well-known/jwks.json", "", ""))
-	for _, kid := range []string{first, pending, now} {
+	for _, kid := range []string{first, pending, now, firstID, pendingID, nowID} {
 		if !strings.Contains(jwks, `"kid":"`+kid+`"`) {
 			t.Errorf("JWKS after rotation = %s, want key %s published", jwks, kid)
 		}

@@ -2,13 +2,19 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,13 +22,23 @@ import (
 	"time"
 )
 
-// fakeLatch implements the endpoints latchload uses: sign-up, login and
-// refresh with rotation (a token works once), and counts what it served.
+// fakeLatch implements the endpoints latchload uses: sign-up, login,
+// refresh with rotation (a token works once) and the client credentials
+// grant, and counts what it served.
 type fakeLatch struct {
 	password  string
 	failEvery int64 // refresh: every failEvery'th request answers 503; 0 never
 	shed      bool  // those 503s carry Retry-After, as latch's load shedding does
 	delay     time.Duration
+
+	// The token endpoint answers 200 to a request from clientID with
+	// clientSecret and 401 invalid_client to other credentials; but every
+	// grantFailEvery'th request (0 never) answers grantFailStatus.
+	clientID, clientSecret string
+	grantFailEvery         int64
+	grantFailStatus        int
+	tokenRequests          tokenLog
+	grants, grantsFailed   atomic.Int64
 
 	mu     sync.Mutex
 	users  map[string]bool
@@ -52,6 +68,10 @@ func (f *fakeLatch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for m := f.maxInFlight.Load(); n > m && !f.maxInFlight.CompareAndSwap(m, n); m = f.maxInFlight.Load() {
 	}
 	time.Sleep(f.delay)
+	if r.URL.Path == tokenPath {
+		f.token(w, r)
+		return
+	}
 	var req struct {
 		Email, Password string
 		RefreshToken    string `json:"refresh_token"`
@@ -111,6 +131,269 @@ func (f *fakeLatch) issue(w http.ResponseWriter, status int) {
 	json.NewEncoder(w).Encode(map[string]any{
 		"access_token": "at", "token_type": "Bearer", "expires_in": 600, "refresh_token": tok, "session_id": "s",
 	})
+}
+
+// tokenRequest is what the fake token endpoint saw of one request.
+type tokenRequest struct {
+	method, contentType, authorization, query string
+	form                                      url.Values
+	formErr                                   error
+}
+
+// tokenLog keeps the distinct requests the token endpoint saw: a run
+// whose requests are all alike leaves one.
+type tokenLog struct {
+	mu   sync.Mutex
+	seen []tokenRequest
+}
+
+func (l *tokenLog) add(tr tokenRequest) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range l.seen {
+		if reflect.DeepEqual(s, tr) {
+			return
+		}
+	}
+	l.seen = append(l.seen, tr)
+}
+
+func (l *tokenLog) distinct() []tokenRequest {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.seen)
+}
+
+// token is the fake POST /oauth2/token: it authenticates the client the
+// way RFC 6749 §2.3.1 has a server do it (Basic, then form-decoding of
+// each half) and logs the request as sent.
+func (f *fakeLatch) token(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	form, err := url.ParseQuery(string(body))
+	f.tokenRequests.add(tokenRequest{
+		method: r.Method, contentType: r.Header.Get("Content-Type"), authorization: r.Header.Get("Authorization"),
+		query: r.URL.RawQuery, form: form, formErr: err,
+	})
+	n := f.grants.Add(1)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	fail := func(status int, code string) {
+		f.grantsFailed.Add(1)
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Basic realm="latch"`)
+		}
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"error":%q,"error_description":"fake refusal"}`, code)
+	}
+	user, pass, ok := r.BasicAuth()
+	id, err1 := url.QueryUnescape(user)
+	secret, err2 := url.QueryUnescape(pass)
+	switch {
+	case !ok || err1 != nil || err2 != nil || id != f.clientID || secret != f.clientSecret:
+		fail(http.StatusUnauthorized, "invalid_client")
+	case f.grantFailEvery > 0 && n%f.grantFailEvery == 0:
+		fail(f.grantFailStatus, "invalid_scope")
+	default:
+		fmt.Fprintf(w, `{"access_token":"at-%d","token_type":"Bearer","expires_in":600,"scope":%q}`, n, form.Get("scope"))
+	}
+}
+
+func TestRunClientCredentials(t *testing.T) {
+	// Characters that form-encoding changes, in both halves: a ':' in the
+	// ID must not reach the server as Basic's separator.
+	const (
+		id     = "svc:orders 1"
+		secret = "s3cr+t/é%&=:x"
+		// The header, written out: "svc%3Aorders+1:s3cr%2Bt%2F%C3%A9%25%26%3D%3Ax" in base64.
+		wantAuth = "Basic c3ZjJTNBb3JkZXJzKzE6czNjciUyQnQlMkYlQzMlQTklMjUlMjYlM0QlM0F4"
+	)
+	tests := []struct {
+		name       string
+		scope      string
+		wantForm   url.Values
+		failEvery  int64
+		failStatus int
+	}{
+		{
+			name:     "one scope",
+			scope:    "orders:read",
+			wantForm: url.Values{"grant_type": {"client_credentials"}, "scope": {"orders:read"}},
+		},
+		{
+			name:     "two scopes",
+			scope:    "orders:read orders:write",
+			wantForm: url.Values{"grant_type": {"client_credentials"}, "scope": {"orders:read orders:write"}},
+		},
+		{
+			name:     "no scope",
+			wantForm: url.Values{"grant_type": {"client_credentials"}},
+		},
+		{
+			name:      "every 5th is 400",
+			scope:     "orders:read",
+			wantForm:  url.Values{"grant_type": {"client_credentials"}, "scope": {"orders:read"}},
+			failEvery: 5, failStatus: http.StatusBadRequest,
+		},
+		{
+			name:      "every 7th is 401",
+			scope:     "orders:read",
+			wantForm:  url.Values{"grant_type": {"client_credentials"}, "scope": {"orders:read"}},
+			failEvery: 7, failStatus: http.StatusUnauthorized,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeLatch{clientID: id, clientSecret: secret, grantFailEvery: tt.failEvery, grantFailStatus: tt.failStatus}
+			u := newFakeLatch(t, f)
+			const conc = 4
+			rep, err := Run(t.Context(), Config{
+				URL: u, Scenario: ScenarioClientCredentials, Concurrency: conc, Duration: 10 * time.Second, Requests: 200,
+				Users: 1, Password: DefaultPassword, EmailDomain: "example.com", Timeout: 5 * time.Second,
+				ClientID: id, ClientSecret: secret, Scope: tt.scope, ServerPID: os.Getpid(),
+			})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			want := tokenRequest{
+				method: http.MethodPost, contentType: "application/x-www-form-urlencoded",
+				authorization: wantAuth, form: tt.wantForm,
+			}
+			if got := f.tokenRequests.distinct(); len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+				t.Errorf("token requests sent = %+v, want each to be %+v", got, want)
+			}
+			if got := f.signups.Load() + f.logins.Load() + f.refreshes.Load(); got != 0 {
+				t.Errorf("sign-up, login and refresh requests = %d, want 0", got)
+			}
+			// The set-up request is the first; the 200 measured follow.
+			if got := f.grants.Load(); got != 201 {
+				t.Errorf("token requests served = %d, want 201 (1 set-up + 200 measured)", got)
+			}
+			if rep.Total.Requests != 200 || rep.Ops[opClientCredentials] == nil || len(rep.Ops) != 1 {
+				t.Errorf("report requests = %d, ops %v, want 200 client_credentials", rep.Total.Requests, slices.Collect(maps.Keys(rep.Ops)))
+			}
+			var wantErrors int
+			if tt.failEvery > 0 {
+				wantErrors = int(201 / tt.failEvery)
+			}
+			if got := int(f.grantsFailed.Load()); got != wantErrors {
+				t.Fatalf("fake refused %d token requests, want %d", got, wantErrors)
+			}
+			wantStatuses := map[string]int{"200": 200 - wantErrors}
+			if wantErrors > 0 {
+				wantStatuses[strconv.Itoa(tt.failStatus)] = wantErrors
+			}
+			if rep.Total.Errors != wantErrors || !reflect.DeepEqual(rep.Total.Statuses, wantStatuses) {
+				t.Errorf("report errors = %d, statuses %v, want %d, %v", rep.Total.Errors, rep.Total.Statuses, wantErrors, wantStatuses)
+			}
+			if got, want := rep.Failure() != "", wantErrors > 0; got != want {
+				t.Errorf("Failure() = %q, want failed = %v", rep.Failure(), want)
+			}
+			if rep.Relogins != 0 {
+				t.Errorf("relogins = %d, want 0: a refused grant has no session to replace", rep.Relogins)
+			}
+			if rep.Server == nil {
+				t.Errorf("report server CPU = nil, want it measured with ServerPID")
+			}
+			if got := f.maxInFlight.Load(); got > conc {
+				t.Errorf("max requests in flight = %d, want <= %d", got, conc)
+			}
+		})
+	}
+}
+
+func TestBasicAuth(t *testing.T) {
+	tests := []struct {
+		id, secret string
+		want       string // user-id:password before base64
+	}{
+		{"plain", "secret", "plain:secret"},
+		{"a:b", "c:d", "a%3Ab:c%3Ad"},
+		{"with space", "p+q", "with+space:p%2Bq"},
+		{"ünï", "%/?#&=", "%C3%BCn%C3%AF:%25%2F%3F%23%26%3D"},
+	}
+	for _, tt := range tests {
+		want := "Basic " + base64.StdEncoding.EncodeToString([]byte(tt.want))
+		if got := basicAuth(tt.id, tt.secret); got != want {
+			t.Errorf("basicAuth(%q, %q) = %q, want %q (base64 of %q)", tt.id, tt.secret, got, want, tt.want)
+		}
+	}
+}
+
+func TestRunClientCredentialsBadResponse(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+	}{
+		{"no access_token", `{"token_type":"Bearer","expires_in":600}`},
+		{"not Bearer", `{"access_token":"at","token_type":"DPoP","expires_in":600}`},
+		{"not JSON", `at`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, tt.body)
+			}))
+			t.Cleanup(srv.Close)
+			u, _ := url.Parse(srv.URL)
+			_, err := Run(t.Context(), Config{
+				URL: u, Scenario: ScenarioClientCredentials, Concurrency: 1, Duration: time.Second,
+				Users: 1, Password: "p", EmailDomain: "example.com", Timeout: time.Second,
+				ClientID: "c", ClientSecret: "s",
+			})
+			if err == nil || !strings.Contains(err.Error(), "HTTP 200") {
+				t.Errorf("Run against a token endpoint answering %s: err = %v, want a set-up failure naming HTTP 200", tt.body, err)
+			}
+		})
+	}
+}
+
+func TestClientSecretNeverPrinted(t *testing.T) {
+	const secret = "do-not-print-me-7f3a"
+	f := &fakeLatch{clientID: "c", clientSecret: "another secret"}
+	u := newFakeLatch(t, f)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "secret")
+	if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cc := []string{"-url", u.String(), "-scenario", "client_credentials", "-c", "1", "-d", "100ms", "-client-id", "c"}
+	tests := []struct {
+		name string
+		args []string
+		want int
+		err  string // in stderr
+	}{
+		{"refused secret from file", append(cc, "-client-secret-file", file), 1, "HTTP 401 invalid_client"},
+		{"refused secret from flag", append(cc, "-client-secret", secret), 1, "HTTP 401 invalid_client"},
+		{"refused secret, json", append(cc, "-client-secret", secret, "-json"), 1, "HTTP 401 invalid_client"},
+		{"both secret flags", append(cc, "-client-secret", secret, "-client-secret-file", file), 2, "exclude each other"},
+		{"empty secret file", append(cc, "-client-secret-file", empty), 2, "is empty"},
+		{"missing secret file", append(cc, "-client-secret-file", filepath.Join(dir, "nope")), 2, "no such file"},
+		{"no client ID", []string{"-scenario", "client_credentials", "-client-secret", secret}, 2, "-client-id"},
+		{"with -signup", append(cc, "-client-secret", secret, "-signup"), 2, "-signup"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if got := run(tt.args, &stdout, &stderr); got != tt.want {
+				t.Errorf("run(...) = %d, want %d; stderr:\n%s", got, tt.want, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tt.err) {
+				t.Errorf("run(...) stderr = %q, want it to contain %q", stderr.String(), tt.err)
+			}
+			if out := stdout.String() + stderr.String(); strings.Contains(out, secret) {
+				t.Errorf("run(...) printed the client secret:\n%s", out)
+			}
+		})
+	}
+	if got := f.grants.Load(); got != 3 {
+		t.Errorf("token requests served = %d, want 3 (one set-up request per refused run)", got)
+	}
 }
 
 func TestRunRefresh(t *testing.T) {

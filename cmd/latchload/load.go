@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,13 +24,20 @@ const (
 	ScenarioRefresh = "refresh"
 	ScenarioLogin   = "login"
 	ScenarioMixed   = "mixed"
+	// ScenarioClientCredentials loops OAuth 2.0 client credentials grants
+	// (RFC 6749 §4.4) at POST /oauth2/token.
+	ScenarioClientCredentials = "client_credentials"
 )
 
 // Operations, as reported.
 const (
-	opLogin   = "login"
-	opRefresh = "refresh"
+	opLogin             = "login"
+	opRefresh           = "refresh"
+	opClientCredentials = "client_credentials"
 )
+
+// tokenPath is the OAuth 2.0 token endpoint (RFC 6749 §3.2).
+const tokenPath = "/oauth2/token"
 
 // DefaultPassword is the accounts' password when none is given.
 const DefaultPassword = "latchload correct horse battery staple"
@@ -42,7 +51,7 @@ const maxBody = 1 << 20
 // Config is one load run.
 type Config struct {
 	URL         *url.URL      // base URL of the server
-	Scenario    string        // ScenarioRefresh, ScenarioLogin or ScenarioMixed
+	Scenario    string        // ScenarioRefresh, ScenarioLogin, ScenarioMixed or ScenarioClientCredentials
 	Concurrency int           // workers; also the connection limit
 	Duration    time.Duration // measured window
 	Requests    int           // total measured requests; 0 means no limit
@@ -60,7 +69,16 @@ type Config struct {
 	// for runs that overload the server on purpose, such as the memory
 	// test. Such answers are still listed under "503".
 	ShedOK bool
-	Log    io.Writer // set-up progress; nil discards
+	// ClientID and ClientSecret authenticate the client_credentials
+	// scenario's requests (client_secret_basic, RFC 6749 §2.3.1). The
+	// secret never appears in a report, a log line or an error.
+	ClientID     string
+	ClientSecret string
+	// Scope is the client_credentials requests' scope parameter
+	// (space-separated, RFC 6749 §3.3); empty leaves it out, which asks
+	// for the client's default scope.
+	Scope string
+	Log   io.Writer // set-up progress; nil discards
 }
 
 func (c *Config) validate() error {
@@ -69,8 +87,13 @@ func (c *Config) validate() error {
 		return errors.New("-url must be an absolute http or https URL")
 	case c.URL.User != nil || c.URL.RawQuery != "" || c.URL.Fragment != "":
 		return errors.New("-url must not carry user info, a query or a fragment")
-	case c.Scenario != ScenarioRefresh && c.Scenario != ScenarioLogin && c.Scenario != ScenarioMixed:
-		return fmt.Errorf("-scenario %q: want refresh, login or mixed", c.Scenario)
+	case c.Scenario != ScenarioRefresh && c.Scenario != ScenarioLogin && c.Scenario != ScenarioMixed &&
+		c.Scenario != ScenarioClientCredentials:
+		return fmt.Errorf("-scenario %q: want refresh, login, mixed or client_credentials", c.Scenario)
+	case c.Scenario == ScenarioClientCredentials && (c.ClientID == "" || c.ClientSecret == ""):
+		return errors.New("-scenario client_credentials needs -client-id and -client-secret or -client-secret-file")
+	case c.Scenario == ScenarioClientCredentials && c.Signup:
+		return errors.New("-signup creates accounts, which the client_credentials scenario does not use")
 	case c.Concurrency < 1 || c.Concurrency > maxConcurrency:
 		return fmt.Errorf("-c %d: want 1 to %d", c.Concurrency, maxConcurrency)
 	case c.Duration <= 0:
@@ -91,6 +114,12 @@ func (c *Config) validate() error {
 		return errors.New("-pid must not be negative")
 	}
 	return nil
+}
+
+// sessions reports whether the scenario's workers hold a session (a
+// refresh token) from a set-up login.
+func (c *Config) sessions() bool {
+	return c.Scenario == ScenarioRefresh || c.Scenario == ScenarioMixed
 }
 
 func (c *Config) email(i int) string {
@@ -169,6 +198,10 @@ type runner struct {
 	base   string // URL without a trailing slash
 	// tickets counts requests started, for Config.Requests.
 	tickets atomic.Int64
+	// clientAuth and grantForm are the client_credentials request's
+	// Authorization header and body, the same for every request.
+	clientAuth string
+	grantForm  []byte
 }
 
 // Run performs the set-up and the measured load of cfg and returns the
@@ -200,7 +233,39 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 	}
+	if cfg.Scenario == ScenarioClientCredentials {
+		r.clientAuth = basicAuth(cfg.ClientID, cfg.ClientSecret)
+		r.grantForm = grantForm(cfg.Scope)
+		// One unmeasured request first, so that wrong credentials, a
+		// scope the client lacks or a server without the endpoint fail
+		// the set-up with the server's answer rather than the whole run.
+		r.cfg.logf("requesting a client credentials token for client %q", cfg.ClientID)
+		if res := r.clientCredentials(ctx); !res.ok() {
+			return nil, fmt.Errorf("client credentials grant for client %q: %s", cfg.ClientID, res.describe())
+		}
+	}
 	return r.load(ctx)
+}
+
+// basicAuth returns the Authorization header value of client_secret_basic
+// (RFC 6749 §2.3.1): the client ID and secret are each encoded with the
+// application/x-www-form-urlencoded algorithm (RFC 6749 Appendix B), and
+// the results are the user-id and password of HTTP Basic (RFC 7617). The
+// form-encoding is what differs from http.Request.SetBasicAuth: a ':' in
+// the client ID reaches the server as "%3A", not as the separator.
+func basicAuth(id, secret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
+}
+
+// grantForm returns the body of a client credentials access token request
+// (RFC 6749 §4.4.2): grant_type, and scope unless it is empty. The client
+// authenticates with the Authorization header only, never in the body.
+func grantForm(scope string) []byte {
+	v := url.Values{"grant_type": {"client_credentials"}}
+	if scope != "" {
+		v.Set("scope", scope)
+	}
+	return []byte(v.Encode())
 }
 
 func trimSlash(s string) string {
@@ -251,7 +316,7 @@ func (r *runner) signup(ctx context.Context) error {
 
 // load runs the workers: set-up logins, then the measured window.
 func (r *runner) load(ctx context.Context) (*Report, error) {
-	needToken := r.cfg.Scenario != ScenarioLogin
+	needToken := r.cfg.sessions()
 	if needToken {
 		r.cfg.logf("logging in %d workers", r.cfg.Concurrency)
 	}
@@ -335,7 +400,7 @@ func (r *runner) take() bool {
 // work is one worker's measured loop.
 func (r *runner) work(ctx context.Context, deadline time.Time, email, token string, w *workerStats) {
 	for n := 0; ctx.Err() == nil && time.Now().Before(deadline); {
-		if r.cfg.Scenario != ScenarioLogin && token == "" {
+		if r.cfg.sessions() && token == "" {
 			// The session was refused: log in again, unmeasured.
 			res := r.login(ctx, email)
 			w.relogins++
@@ -352,16 +417,21 @@ func (r *runner) work(ctx context.Context, deadline time.Time, email, token stri
 		n++
 		op := opRefresh
 		switch {
+		case r.cfg.Scenario == ScenarioClientCredentials:
+			op = opClientCredentials
 		case r.cfg.Scenario == ScenarioLogin,
 			r.cfg.Scenario == ScenarioMixed && n%r.cfg.LoginEvery == 0:
 			op = opLogin
 		}
 		t0 := time.Now()
 		var res result
-		if op == opLogin {
+		switch op {
+		case opLogin:
 			res = r.login(ctx, email)
-		} else {
+		case opRefresh:
 			res = r.refresh(ctx, token)
+		default:
+			res = r.clientCredentials(ctx)
 		}
 		lat := time.Since(t0)
 		if ctx.Err() != nil {
@@ -404,8 +474,9 @@ type result struct {
 	body       []byte // of an error response, for set-up messages
 }
 
-// ok reports whether the request succeeded: a 2xx token response.
-func (res result) ok() bool { return res.status/100 == 2 && res.err == nil && res.token != "" }
+// ok reports whether the request succeeded: a 2xx token response with
+// what the request's operation needs (see tokenResponse).
+func (res result) ok() bool { return res.status/100 == 2 && res.err == nil }
 
 // shed reports whether the server shed the request: 503
 // temporarily_unavailable with a Retry-After, which latch answers when a
@@ -421,7 +492,8 @@ func (res result) shed() bool {
 }
 
 // key is the outcome as reported: the status code, "transport" for a
-// request that got no response, "bad_response" for a 2xx without tokens.
+// request that got no response, "bad_response" for a 2xx without the
+// token the operation needs.
 func (res result) key() string {
 	switch {
 	case res.status == 0:
@@ -468,15 +540,61 @@ func (r *runner) refresh(ctx context.Context, token string) result {
 	return r.do(ctx, "/v1/token/refresh", b)
 }
 
-// do POSTs body as JSON to path and reads the whole response, so that the
-// connection is reused.
+// clientCredentials sends one client credentials access token request
+// (RFC 6749 §4.4.2); success is a Bearer access token (§4.4.3, §5.1).
+func (r *runner) clientCredentials(ctx context.Context) result {
+	return r.post(ctx, tokenPath, "application/x-www-form-urlencoded", r.clientAuth, r.grantForm, bearerToken)
+}
+
+// tokenResponse is the part of a token response latchload checks.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// tokenPair accepts a /v1 login or refresh response and returns the
+// refresh token that continues the session.
+func tokenPair(tr tokenResponse) (string, error) {
+	if tr.RefreshToken == "" {
+		return "", errors.New("response has no refresh_token")
+	}
+	return tr.RefreshToken, nil
+}
+
+// bearerToken accepts an OAuth 2.0 access token response of type Bearer
+// (RFC 6749 §5.1; the type is case-insensitive, §7.1). It returns no
+// token to continue with: a client credentials grant has no session.
+func bearerToken(tr tokenResponse) (string, error) {
+	switch {
+	case tr.AccessToken == "":
+		return "", errors.New("response has no access_token")
+	case !strings.EqualFold(tr.TokenType, "Bearer"):
+		return "", fmt.Errorf("response token_type %q, want Bearer", tr.TokenType)
+	}
+	return "", nil
+}
+
+// do POSTs body as JSON to path, for a /v1 token pair.
 func (r *runner) do(ctx context.Context, path string, body []byte) result {
+	return r.post(ctx, path, "application/json", "", body, tokenPair)
+}
+
+// post POSTs body to path with the given Content-Type and, unless empty,
+// Authorization header, and reads the whole response, so that the
+// connection is reused. check judges a 2xx response's body: its error
+// makes the response a bad one, its token is result.token.
+func (r *runner) post(ctx context.Context, path, contentType, authorization string, body []byte,
+	check func(tokenResponse) (string, error)) result {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.base+path, bytes.NewReader(body))
 	if err != nil {
 		return result{err: err}
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Accept", "application/json")
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
 	resp, err := r.client.Do(req)
 	if err != nil {
 		return result{err: err}
@@ -492,14 +610,11 @@ func (r *runner) do(ctx context.Context, path string, body []byte) result {
 		res.retryAfter = resp.Header.Get("Retry-After")
 		return res
 	}
-	var tr struct {
-		RefreshToken string `json:"refresh_token"`
-	}
+	var tr tokenResponse
 	if err := json.Unmarshal(b, &tr); err != nil {
 		res.err = fmt.Errorf("decoding response: %w", err)
-	} else if tr.RefreshToken == "" {
-		res.err = errors.New("response has no refresh_token")
+		return res
 	}
-	res.token = tr.RefreshToken
+	res.token, res.err = check(tr)
 	return res
 }

@@ -1,18 +1,29 @@
 // Command latchload is a closed-loop HTTP load generator for a latch
-// server's login and refresh endpoints. It uses the standard library only.
+// server's login, refresh and OAuth 2.0 token endpoints. It uses the
+// standard library only.
 //
 // Usage:
 //
-//	latchload [-url http://127.0.0.1:8080] [-scenario refresh|login|mixed]
+//	latchload [-url http://127.0.0.1:8080] [-scenario refresh|login|mixed|client_credentials]
 //	          [-c 8] [-d 10s] [-n 0] [-users N] [-signup]
 //	          [-password P] [-email-prefix latchload-user] [-email-domain example.com]
-//	          [-login-every 10] [-timeout 30s] [-pid PID] [-json] [-allow-remote]
+//	          [-login-every 10] [-timeout 30s] [-pid PID] [-json] [-shed-ok] [-allow-remote]
+//	          [-client-id ID (-client-secret-file FILE | -client-secret S)] [-scope SCOPE]
 //
 // Set-up, outside the measured window: with -signup, -users accounts are
 // created through POST /v1/signup (the server must run with
 // --allow-signup; an account that already exists is reused); without it,
 // the accounts PREFIX0@DOMAIN ... PREFIX{N-1}@DOMAIN must already exist
-// with the given -password. Worker i uses account i mod N.
+// with the given -password. Worker i uses account i mod N. The
+// client_credentials scenario uses no accounts: it needs a registered
+// client instead,
+//
+//	latch client add --name latchload --grant-type client_credentials --scope orders:read
+//
+// whose client ID and secret it takes from -client-id and
+// -client-secret-file (a file holding the secret, one trailing newline
+// ignored) or -client-secret (visible to other local users in the process
+// list: prefer the file). The secret is never printed.
 //
 // Scenarios, each run by -c workers that send one request at a time
 // (closed loop, so never more than -c requests in flight):
@@ -26,6 +37,14 @@
 //     request on the server).
 //   - mixed: like refresh, but every -login-every'th request of a worker
 //     is a login whose new session the worker continues with.
+//   - client_credentials: workers loop POST /oauth2/token with the form
+//     grant_type=client_credentials&scope=SCOPE (the -scope, form-encoded;
+//     no scope parameter when it is empty) and the client authenticated by
+//     HTTP Basic as RFC 6749 §2.3.1 has it (client_secret_basic: ID and
+//     secret each form-encoded, then base64). Each request is one client
+//     authentication plus one access-token issuance on the server; success
+//     is a 2xx JSON answer with an access_token of token_type Bearer. One
+//     unmeasured request during set-up checks the credentials and scope.
 //
 // The run stops issuing requests after -d, or once -n requests (in total,
 // over all workers) have been sent, whichever comes first; requests in
@@ -59,6 +78,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -112,7 +132,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 		asJSON bool
 	)
 	fs.StringVar(&rawURL, "url", "http://127.0.0.1:8080", "base `URL` of the latch server (loopback only unless -allow-remote)")
-	fs.StringVar(&cfg.Scenario, "scenario", ScenarioRefresh, "`SCENARIO`: refresh, login or mixed")
+	fs.StringVar(&cfg.Scenario, "scenario", ScenarioRefresh, "`SCENARIO`: refresh, login, mixed or client_credentials")
 	fs.IntVar(&cfg.Concurrency, "c", 8, "concurrent workers `N` (= maximum requests in flight and connections)")
 	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "measured duration `D`")
 	fs.IntVar(&cfg.Requests, "n", 0, "stop after `N` measured requests in total (0: no limit; -d still applies)")
@@ -127,6 +147,10 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	fs.IntVar(&cfg.ServerPID, "pid", 0, "also report the CPU time of the local server process `PID` in the measured window (Linux)")
 	fs.BoolVar(&cfg.ShedOK, "shed-ok", false, "count 503 temporarily_unavailable answers with Retry-After (load shedding) as handled, not failed")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a non-loopback host (only with permission to load it)")
+	fs.StringVar(&cfg.ClientID, "client-id", "", "client_credentials scenario: the client's `ID`")
+	fs.StringVar(&cfg.ClientSecret, "client-secret", "", "client_credentials scenario: the client's `SECRET` (visible in the process list; prefer -client-secret-file)")
+	secretFile := fs.String("client-secret-file", "", "client_credentials scenario: read the client's secret from `FILE`")
+	fs.StringVar(&cfg.Scope, "scope", "", "client_credentials scenario: the `SCOPE` requested (space-separated; empty: the client's default)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return Config{}, false, err
@@ -142,6 +166,14 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	}
 	cfg.URL = u
 	cfg.Log = stderr
+	if *secretFile != "" {
+		if cfg.ClientSecret != "" {
+			return Config{}, false, errors.New("-client-secret and -client-secret-file exclude each other")
+		}
+		if cfg.ClientSecret, err = readSecret(*secretFile); err != nil {
+			return Config{}, false, fmt.Errorf("-client-secret-file: %w", err)
+		}
+	}
 	if cfg.Users == 0 {
 		cfg.Users = min(cfg.Concurrency, 16)
 	}
@@ -149,4 +181,18 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 		return Config{}, false, err
 	}
 	return cfg, asJSON, nil
+}
+
+// readSecret returns the contents of file less its trailing newline. Its
+// errors never quote the contents.
+func readSecret(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	secret := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if secret == "" {
+		return "", fmt.Errorf("%s is empty", file)
+	}
+	return secret, nil
 }

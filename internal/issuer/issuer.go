@@ -1,21 +1,33 @@
-// Package issuer turns an authenticated user and their session into an
-// access token (RFC 9068 profile) signed with the keyring's current key.
+// Package issuer signs the tokens latch hands out: access tokens (RFC 9068
+// profile) with the keyring's current access-token key, and OpenID Connect
+// ID tokens (OIDC Core §2) with its ID-token key.
 //
 // Access tokens carry what a resource service needs to authorize without a
 // database: iss, sub, aud, exp, nbf, iat, a 128-bit random jti, client_id,
 // sid (so a session's revocation covers its tokens) and the user's roles
 // and scope as they are at issue time. Tokens are short-lived (10 minutes by
 // default) so that stale permissions and revocations converge quickly;
-// refresh re-reads the user.
+// refresh re-reads the user. Issue makes the tokens of latch's own login
+// API; IssueAccess makes any access token, for a user of an OAuth client
+// or for a client itself (client credentials).
+//
+// ID tokens tell an OAuth client who the user is and when and how they
+// authenticated. Their header "typ" is "JWT" and their key is not among
+// the keys the server verifies access tokens with, so an ID token is never
+// taken for an access token.
 package issuer
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/latch-auth/latch/internal/keyring"
@@ -35,11 +47,22 @@ const (
 	DefaultScope = "openid profile email"
 	// ClientID is the client_id of tokens issued by latch's own login API.
 	ClientID = "latch"
+	// TypeIDToken is the header "typ" of ID tokens.
+	TypeIDToken = "JWT"
 )
 
-// ErrTokenTooLarge reports a token over Config.MaxTokenSize, usually from
-// a user with very many roles.
-var ErrTokenTooLarge = errors.New("issuer: access token too large")
+// AuthMethodPassword is the "amr" value of a password login (RFC 8176
+// §2), the way latch authenticates users.
+const AuthMethodPassword = "pwd"
+
+// Errors.
+var (
+	// ErrTokenTooLarge reports a token over Config.MaxTokenSize, usually
+	// from a user with very many roles.
+	ErrTokenTooLarge = errors.New("issuer: access token too large")
+	// ErrInvalidParams reports token parameters without a required value.
+	ErrInvalidParams = errors.New("issuer: invalid token parameters")
+)
 
 // Config tunes an Issuer.
 type Config struct {
@@ -61,7 +84,7 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Issuer signs access tokens. It is safe for concurrent use.
+// Issuer signs access and ID tokens. It is safe for concurrent use.
 type Issuer struct {
 	ring *keyring.Ring
 	cfg  Config
@@ -102,8 +125,49 @@ func New(ring *keyring.Ring, cfg Config) (*Issuer, error) {
 // AccessTTL returns the lifetime of issued access tokens.
 func (i *Issuer) AccessTTL() time.Duration { return i.cfg.AccessTTL }
 
-// Issue returns a signed access token for user in session, and its claims.
+// Issue returns a signed access token of latch's own login API for user
+// in session (client_id ClientID, scope Config.Scope), and its claims.
 func (i *Issuer) Issue(user store.User, s store.Session) (string, jwt.Claims, error) {
+	return i.IssueAccess(AccessParams{
+		Subject:         user.ID,
+		ClientID:        ClientID,
+		SessionID:       s.ID,
+		Scope:           i.cfg.Scope,
+		Roles:           user.Roles,
+		TokensRevokedAt: user.TokensRevokedAt,
+	})
+}
+
+// AccessParams describe an access token. A user's token has the user as
+// Subject, a SessionID and the user's Roles; a client's own token
+// (client credentials grant, RFC 6749 §4.4) has the client ID as Subject
+// and as ClientID, and no session or roles.
+type AccessParams struct {
+	// Subject is "sub": the user ID, or the client ID. Required.
+	Subject string
+	// ClientID is "client_id": the OAuth client the token was issued to
+	// (RFC 9068 §2.2). Required.
+	ClientID string
+	// SessionID is "sid": the session the token belongs to, so that the
+	// session's revocation covers it. Empty for a client's token.
+	SessionID string
+	// Scope is "scope": the granted scopes, space-separated. Empty means
+	// no scope claim.
+	Scope string
+	// Roles is "roles", the user's roles at issue time; nil for none.
+	Roles []string
+	// TokensRevokedAt is the user's subject revocation time
+	// (store.User.TokensRevokedAt); zero for none. A token's "iat" is
+	// after it (see Issue).
+	TokensRevokedAt time.Time
+}
+
+// IssueAccess returns a signed access token (typ "at+jwt") with the
+// configured issuer, audience and lifetime, and its claims.
+func (i *Issuer) IssueAccess(p AccessParams) (string, jwt.Claims, error) {
+	if p.Subject == "" || p.ClientID == "" {
+		return "", jwt.Claims{}, fmt.Errorf("%w: an access token needs a subject and a client ID", ErrInvalidParams)
+	}
 	key, err := i.ring.Signer()
 	if err != nil {
 		return "", jwt.Claims{}, fmt.Errorf("issuer: %w", err)
@@ -113,28 +177,120 @@ func (i *Issuer) Issue(user store.User, s store.Session) (string, jwt.Claims, er
 	rand.Read(jti[:])
 	c := jwt.Claims{
 		Issuer:    i.cfg.Issuer,
-		Subject:   user.ID,
+		Subject:   p.Subject,
 		Audience:  i.cfg.Audience,
 		ExpiresAt: now.Add(i.cfg.AccessTTL),
 		NotBefore: now,
-		IssuedAt:  issuedAt(now, user.TokensRevokedAt),
+		IssuedAt:  issuedAt(now, p.TokensRevokedAt),
 		ID:        base64.RawURLEncoding.EncodeToString(jti[:]),
-		ClientID:  ClientID,
-		SessionID: s.ID,
-		Scope:     i.cfg.Scope,
-		Roles:     user.Roles,
+		ClientID:  p.ClientID,
+		SessionID: p.SessionID,
+		Scope:     p.Scope,
+		Roles:     p.Roles,
 	}
 	tok, err := jwt.Sign(key, &c, jose.SignOptions{Type: jwt.TypeAccessToken})
 	if err != nil {
 		return "", jwt.Claims{}, fmt.Errorf("issuer: signing: %w", err)
 	}
+	// A user's token is logged under "user", a client's under "client".
+	who := "user"
+	if p.SessionID == "" {
+		who = "client"
+	}
 	if len(tok) > i.cfg.MaxTokenSize {
-		return "", jwt.Claims{}, fmt.Errorf("%w: %d bytes for user %s, limit %d", ErrTokenTooLarge, len(tok), user.ID, i.cfg.MaxTokenSize)
+		return "", jwt.Claims{}, fmt.Errorf("%w: %d bytes for %s %s, limit %d", ErrTokenTooLarge, len(tok), who, p.Subject, i.cfg.MaxTokenSize)
 	}
 	if len(tok) > WarnTokenSize {
-		i.cfg.Logger.Warn("large access token", "bytes", len(tok), "user", user.ID, "roles", len(user.Roles))
+		i.cfg.Logger.Warn("large access token", "bytes", len(tok), who, p.Subject, "roles", len(p.Roles))
 	}
 	return tok, c, nil
+}
+
+// IDParams describe an OpenID Connect ID token (OIDC Core §2).
+type IDParams struct {
+	// Subject is "sub": the user ID. Required.
+	Subject string
+	// ClientID is the client the token is for: its "aud" and "azp".
+	// Required.
+	ClientID string
+	// SessionID is "sid": the browser session the user authorized in
+	// (OIDC Front-Channel and Back-Channel Logout); empty for none.
+	SessionID string
+	// AuthTime is "auth_time": when the user last authenticated with a
+	// password. Required.
+	AuthTime time.Time
+	// Nonce is "nonce", the authorization request's; empty for none.
+	Nonce string
+	// AccessToken is the access token issued with the ID token, whose
+	// hash the ID token carries as "at_hash" (OIDC Core §3.1.3.6); empty
+	// for none.
+	AccessToken string
+	// Scope is the granted scopes, space-separated: with "email", the
+	// token carries Email and EmailVerified (OIDC Core §5.4).
+	Scope string
+	// Email and EmailVerified are "email" and "email_verified".
+	Email         string
+	EmailVerified bool
+}
+
+// IssueID returns a signed ID token (typ "JWT", by the keyring's ID-token
+// key): the configured issuer, the client as audience and authorized
+// party, the access-token lifetime, "amr" ["pwd"], and the values of p.
+func (i *Issuer) IssueID(p IDParams) (string, error) {
+	if p.Subject == "" || p.ClientID == "" || p.AuthTime.IsZero() {
+		return "", fmt.Errorf("%w: an ID token needs a subject, a client ID and an authentication time", ErrInvalidParams)
+	}
+	key, err := i.ring.IDTokenSigner()
+	if err != nil {
+		return "", fmt.Errorf("issuer: %w", err)
+	}
+	now := i.cfg.Now().Truncate(time.Second)
+	c := jwt.Claims{
+		Issuer:          i.cfg.Issuer,
+		Subject:         p.Subject,
+		Audience:        jwt.Audience{p.ClientID},
+		ExpiresAt:       now.Add(i.cfg.AccessTTL),
+		IssuedAt:        now,
+		SessionID:       p.SessionID,
+		Nonce:           p.Nonce,
+		AuthTime:        p.AuthTime.Truncate(time.Second),
+		AMR:             []string{AuthMethodPassword},
+		AuthorizedParty: p.ClientID,
+	}
+	if p.AccessToken != "" {
+		if c.AccessTokenHash, err = AccessTokenHash(key.Algorithm(), p.AccessToken); err != nil {
+			return "", err
+		}
+	}
+	if (&jwt.Claims{Scope: p.Scope}).HasScope("email") {
+		c.Email, c.EmailVerified = p.Email, p.EmailVerified
+	}
+	tok, err := jwt.Sign(key, &c, jose.SignOptions{Type: TypeIDToken})
+	if err != nil {
+		return "", fmt.Errorf("issuer: signing: %w", err)
+	}
+	return tok, nil
+}
+
+// AccessTokenHash returns the "at_hash" of an access token for an ID
+// token signed with alg (OIDC Core §3.1.3.6): the left half of the hash
+// of its ASCII bytes, base64url-encoded, with the hash of alg's size
+// (SHA-256 for RS256). EdDSA, with no hash in its name, is refused.
+func AccessTokenHash(alg jose.Algorithm, accessToken string) (string, error) {
+	var h hash.Hash
+	switch {
+	case strings.HasSuffix(string(alg), "256"):
+		h = sha256.New()
+	case strings.HasSuffix(string(alg), "384"):
+		h = sha512.New384()
+	case strings.HasSuffix(string(alg), "512"):
+		h = sha512.New()
+	default:
+		return "", fmt.Errorf("%w: no at_hash for algorithm %s", ErrInvalidParams, alg)
+	}
+	h.Write([]byte(accessToken))
+	sum := h.Sum(nil)
+	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2]), nil
 }
 
 // issuedAt is the "iat" of a token issued at now (whole seconds) to a user

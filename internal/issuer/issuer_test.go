@@ -14,6 +14,7 @@ import (
 
 	"github.com/latch-auth/latch/internal/issuer"
 	"github.com/latch-auth/latch/internal/keyring"
+	"github.com/latch-auth/latch/internal/keyring/keyringtest"
 	"github.com/latch-auth/latch/internal/store"
 	"github.com/latch-auth/latch/internal/store/sqlite"
 	"github.com/latch-auth/latch/internal/testclock"
@@ -45,13 +46,21 @@ func newRing(t *testing.T) (*keyring.Ring, *clock) {
 
 func emptyRing(t *testing.T) (*keyring.Ring, *clock) {
 	t.Helper()
+	return emptyRingWith(t, keyring.Config{})
+}
+
+// emptyRingWith is emptyRing with cfg; its clock and key generation are
+// the test's.
+func emptyRingWith(t *testing.T, cfg keyring.Config) (*keyring.Ring, *clock) {
+	t.Helper()
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "latch.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	clk := testclock.New(t0)
-	r, err := keyring.New(t.Context(), db, bytes.Repeat([]byte{1}, keyring.MasterKeySize), keyring.Config{Now: clk.Now})
+	cfg.Now, cfg.GenerateKey = clk.Now, keyringtest.GenerateKey
+	r, err := keyring.New(t.Context(), db, bytes.Repeat([]byte{1}, keyring.MasterKeySize), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@
 // A key moves through four states, by its times in the store:
 //
 //	pending   CreatedAt <= now < ActivateAt: published in the JWKS, not signing
-//	active    ActivateAt <= now < RetireAt:  signing (the newest active key signs)
+//	active    ActivateAt <= now < RetireAt:  signing (the newest active key of its lifecycle signs)
 //	retired   RetireAt <= now < RemoveAt:    published so its tokens still verify
 //	removed   RemoveAt <= now:               deleted by Maintain
 //
@@ -14,6 +14,16 @@
 // JWKS Cache-Control already has it; a retired key stays published until
 // every token it signed has expired (RetireAt + TokenTTL + a clock-skew
 // margin). No token fails to verify during a rotation.
+//
+// The ring runs two such lifecycles side by side in the same store,
+// distinguished by each key's algorithm: access-token keys of
+// Config.Algorithm, and ID-token keys of IDTokenAlgorithm (RS256, which
+// every OpenID Connect relying party supports). When Config.Algorithm is
+// RS256 the two are one: the RS256 keys sign both kinds of token. Rotate,
+// Retire, Revoke and Maintain apply the rules above to each lifecycle;
+// the JWKS publishes the public keys of both, while the server verifies
+// access tokens with the access-token keys only (VerificationKeys), so an
+// ID token is never taken for an access token by a key of its own.
 //
 // Private keys are stored as private JWKs sealed with AES-256-GCM under a
 // subkey of the master key (HKDF-SHA256), with the key ID as additional
@@ -47,6 +57,19 @@ const (
 	skewMargin = 5 * time.Minute
 )
 
+// IDTokenAlgorithm is the algorithm of the keys that sign OpenID Connect
+// ID tokens: RS256, the one every relying party must support (OIDC Core
+// §15.1).
+const IDTokenAlgorithm = jose.RS256
+
+// Key uses, as Info.Uses and Ring.Uses name them.
+const (
+	// UseAccess marks a key of the access-token lifecycle.
+	UseAccess = "access"
+	// UseIDToken marks a key of the ID-token lifecycle.
+	UseIDToken = "id_token"
+)
+
 // Errors.
 var (
 	// ErrNoSigningKey reports that no key is active.
@@ -62,10 +85,16 @@ var (
 
 // Config tunes a Ring. Zero fields take the defaults.
 type Config struct {
-	// Algorithm is used for new keys. Default ES256. Changing it between
-	// an HMAC algorithm and a public-key one takes effect with the next
-	// rotation; from the moment the new key signs, the server refuses
-	// access tokens signed by the old kind of key (see VerificationKeys).
+	// Algorithm is used for new access-token keys. Default ES256. Changing
+	// it between an HMAC algorithm and a public-key one takes effect with
+	// the next rotation; from the moment the new key signs, the server
+	// refuses access tokens signed by the old kind of key (see
+	// VerificationKeys). ID-token keys are always IDTokenAlgorithm, so
+	// which keys sign access tokens depends on it: changing it from RS256
+	// to another algorithm makes the RS256 keys ID-token keys at once (the
+	// server stops accepting the access tokens they signed, and Ensure
+	// creates an access-token key that signs at once), and changing it to
+	// RS256 makes them sign access tokens too.
 	Algorithm jose.Algorithm
 	// RotationPeriod is how long a key signs before Maintain rotates it.
 	// Default 30 days; negative disables automatic rotation.
@@ -80,6 +109,10 @@ type Config struct {
 	TokenTTL time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// GenerateKey returns a new private key for an algorithm; nil means
+	// jose.GenerateKey. Every key it returns must have a key ID of its
+	// own. Tests set it to reuse RSA keys, which are slow to generate.
+	GenerateKey func(jose.Algorithm) (*jose.Key, error)
 }
 
 func (c *Config) fill() error {
@@ -123,7 +156,8 @@ type Ring struct {
 // snapshot is what the ring looks like from its time until validUntil,
 // the next scheduled state change.
 type snapshot struct {
-	signer     *jose.Key
+	signer     *jose.Key // access tokens
+	idSigner   *jose.Key // ID tokens
 	verify     *jose.KeySet
 	jwks       []byte
 	validUntil time.Time
@@ -157,26 +191,36 @@ func New(ctx context.Context, st store.Keys, master []byte, cfg Config) (*Ring, 
 // Config returns the ring's configuration with defaults filled in.
 func (r *Ring) Config() Config { return r.cfg }
 
-// Ensure creates a key that signs immediately if none is active, and
-// reports whether it did. With no verifier caching a JWKS yet (first
-// start), there is nothing to publish ahead for.
+// Ensure creates, for each lifecycle with no active key (access tokens,
+// then ID tokens), a key that signs immediately, and reports whether it
+// created any. With no verifier caching a JWKS yet (first start), there is
+// nothing to publish ahead for.
 func (r *Ring) Ensure(ctx context.Context) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.reloadLocked(ctx); err != nil {
 		return false, err
 	}
-	if _, err := r.currentLocked(); err == nil {
-		return false, nil
-	}
 	now := r.cfg.Now()
-	if _, err := r.createLocked(ctx, now, now); err != nil {
-		return false, err
+	created := false
+	for _, lc := range r.lifecycles() {
+		if slices.ContainsFunc(r.keys, func(k store.SigningKey) bool { return lc.member(k) && r.activeAt(k, now) }) {
+			continue
+		}
+		k, err := r.createLocked(ctx, lc.alg, now, now)
+		if err != nil {
+			return false, err
+		}
+		r.keys = append(r.keys, k)
+		created = true
+	}
+	if !created {
+		return false, nil
 	}
 	return true, r.reloadLocked(ctx)
 }
 
-// Signer returns the key that signs now.
+// Signer returns the key that signs access tokens now.
 func (r *Ring) Signer() (*jose.Key, error) {
 	s, err := r.current()
 	if err != nil {
@@ -188,13 +232,75 @@ func (r *Ring) Signer() (*jose.Key, error) {
 	return s.signer, nil
 }
 
-// VerificationKeys returns the published keys (for HMAC keys, the secret)
-// of the signing key's kind, for the server's own verification of tokens
-// it issued. A key set holds HMAC secrets or public keys, never both
-// (jose.NewKeySet), so after Config.Algorithm changes between the two
-// kinds, tokens signed by keys of the old kind stop verifying here once a
-// key of the new kind signs; clients refresh them. The JWKS still
-// publishes the old public keys until they are removed.
+// IDTokenSigner returns the key that signs OpenID Connect ID tokens now,
+// an IDTokenAlgorithm key: the newest active one, which is the access
+// token signer too when Config.Algorithm is IDTokenAlgorithm.
+func (r *Ring) IDTokenSigner() (*jose.Key, error) {
+	s, err := r.current()
+	if s == nil {
+		return nil, err
+	}
+	if s.idSigner == nil {
+		return nil, fmt.Errorf("%w for ID tokens", ErrNoSigningKey)
+	}
+	return s.idSigner, nil
+}
+
+// lifecycle is one sequence of keys that take over from each other.
+type lifecycle struct {
+	use    string
+	alg    jose.Algorithm              // of its new keys
+	member func(store.SigningKey) bool // whether a key belongs to it
+}
+
+// lifecycles returns the access-token lifecycle and the ID-token one.
+// When Config.Algorithm is IDTokenAlgorithm, the second is part of the
+// first: a key created for one belongs to the other too.
+func (r *Ring) lifecycles() [2]lifecycle {
+	return [2]lifecycle{
+		{UseAccess, r.cfg.Algorithm, r.isAccess},
+		{UseIDToken, IDTokenAlgorithm, isIDToken},
+	}
+}
+
+// isAccess reports whether k belongs to the access-token lifecycle: every
+// key but the ID-token keys, unless those sign access tokens too.
+func (r *Ring) isAccess(k store.SigningKey) bool {
+	return r.cfg.Algorithm == IDTokenAlgorithm || !isIDToken(k)
+}
+
+// isIDToken reports whether k belongs to the ID-token lifecycle.
+func isIDToken(k store.SigningKey) bool { return k.Algorithm == string(IDTokenAlgorithm) }
+
+// Uses returns what k signs under the ring's configuration: UseAccess,
+// UseIDToken, or both.
+func (r *Ring) Uses(k store.SigningKey) []string {
+	var uses []string
+	for _, lc := range r.lifecycles() {
+		if lc.member(k) {
+			uses = append(uses, lc.use)
+		}
+	}
+	return uses
+}
+
+// activeAt reports whether k can sign at now: created, activated, not
+// retired, not revoked, and decrypted.
+func (r *Ring) activeAt(k store.SigningKey, now time.Time) bool {
+	return !now.Before(k.CreatedAt) && !now.Before(k.ActivateAt) && (k.RetireAt.IsZero() || now.Before(k.RetireAt)) &&
+		(k.RemoveAt.IsZero() || now.Before(k.RemoveAt)) && k.RevokedAt.IsZero() && r.decoded[k.ID] != nil
+}
+
+// VerificationKeys returns the published access-token keys (for HMAC
+// keys, the secret) of the signing key's kind, for the server's own
+// verification of access tokens it issued. ID-token keys are not in it
+// unless they sign access tokens too (Config.Algorithm RS256), when only
+// the header "typ" tells an ID token from an access token. A key set
+// holds HMAC secrets or public keys, never both (jose.NewKeySet), so
+// after Config.Algorithm changes between the two kinds, tokens signed by
+// keys of the old kind stop verifying here once a key of the new kind
+// signs; clients refresh them. The JWKS still publishes the old public
+// keys until they are removed.
 func (r *Ring) VerificationKeys() (*jose.KeySet, error) {
 	s, err := r.current()
 	if err != nil {
@@ -203,8 +309,8 @@ func (r *Ring) VerificationKeys() (*jose.KeySet, error) {
 	return s.verify, nil
 }
 
-// JWKS returns the published JWK Set and how long clients may cache it.
-// HMAC keys are never published.
+// JWKS returns the published JWK Set, the public keys of both lifecycles,
+// and how long clients may cache it. HMAC keys are never published.
 func (r *Ring) JWKS() ([]byte, time.Duration, error) {
 	s, err := r.current()
 	if err != nil {
@@ -250,9 +356,9 @@ func (r *Ring) currentLocked() (*snapshot, error) {
 // build computes the snapshot at now from r.keys.
 func (r *Ring) build(now time.Time) (*snapshot, error) {
 	s := &snapshot{validUntil: now.Add(time.Hour)}
-	var published []*jose.Key
+	var published []*jose.Key // access-token keys
 	var public []*jose.Key
-	var signerAt time.Time
+	var signerAt, idSignerAt time.Time
 	for _, k := range r.keys {
 		for _, t := range []time.Time{k.CreatedAt, k.ActivateAt, k.RetireAt, k.RemoveAt} {
 			if t.After(now) && t.Before(s.validUntil) {
@@ -266,7 +372,9 @@ func (r *Ring) build(now time.Time) (*snapshot, error) {
 		if key == nil {
 			continue
 		}
-		published = append(published, key)
+		if r.isAccess(k) {
+			published = append(published, key)
+		}
 		if !key.IsSymmetric() {
 			pub, err := key.Public()
 			if err != nil {
@@ -274,14 +382,19 @@ func (r *Ring) build(now time.Time) (*snapshot, error) {
 			}
 			public = append(public, pub)
 		}
-		active := !now.Before(k.ActivateAt) && (k.RetireAt.IsZero() || now.Before(k.RetireAt))
-		if active && (s.signer == nil || k.ActivateAt.After(signerAt)) {
-			s.signer, signerAt = key, k.ActivateAt
+		if !now.Before(k.ActivateAt) && (k.RetireAt.IsZero() || now.Before(k.RetireAt)) {
+			if r.isAccess(k) && (s.signer == nil || k.ActivateAt.After(signerAt)) {
+				s.signer, signerAt = key, k.ActivateAt
+			}
+			if isIDToken(k) && (s.idSigner == nil || k.ActivateAt.After(idSignerAt)) {
+				s.idSigner, idSignerAt = key, k.ActivateAt
+			}
 		}
 	}
 	// A verification set holds HMAC secrets or public keys, never both
 	// (jose.NewKeySet): keep the kind new tokens are signed with. Only
-	// after Algorithm changes kind does the ring hold both.
+	// after Algorithm changes kind does the ring hold access-token keys
+	// of both kinds.
 	symmetric := isHMAC(r.cfg.Algorithm)
 	if s.signer != nil {
 		symmetric = s.signer.IsSymmetric()
@@ -340,42 +453,70 @@ func (r *Ring) reloadLocked(ctx context.Context) error {
 	return nil
 }
 
-// Rotate creates a new key. Normally it is published now and starts
-// signing PublishAhead later, when the current key retires. With
-// immediate (for a compromised key) the new key signs at once and the
-// current one retires now; verifiers that have not refetched the JWKS
-// will fetch it on the unknown kid.
+// Rotate creates a new access-token key and a new ID-token key (one key
+// when Config.Algorithm is IDTokenAlgorithm), and returns the access-token
+// key; RotateKeys returns both. Normally a new key is published now and
+// starts signing PublishAhead later, when the current key of its
+// lifecycle retires. With immediate (for a compromised key) the new keys
+// sign at once and the current ones retire now; verifiers that have not
+// refetched the JWKS will fetch it on the unknown kid.
 func (r *Ring) Rotate(ctx context.Context, immediate bool) (store.SigningKey, error) {
+	ks, err := r.RotateKeys(ctx, immediate)
+	if err != nil {
+		return store.SigningKey{}, err
+	}
+	return ks[0], nil
+}
+
+// RotateKeys is Rotate, returning every key it created: the access-token
+// key first, then the ID-token key if it is another key.
+func (r *Ring) RotateKeys(ctx context.Context, immediate bool) ([]store.SigningKey, error) {
+	lcs := r.lifecycles()
+	return r.rotate(ctx, immediate, lcs[:])
+}
+
+// rotate rotates the lifecycles lcs, skipping one that a key created for
+// an earlier one belongs to.
+func (r *Ring) rotate(ctx context.Context, immediate bool, lcs []lifecycle) ([]store.SigningKey, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.reloadLocked(ctx); err != nil {
-		return store.SigningKey{}, err
+		return nil, err
 	}
 	now := r.cfg.Now()
 	activate := now.Add(r.cfg.PublishAhead)
 	if immediate {
 		activate = now
 	}
-	k, err := r.createLocked(ctx, now, activate)
-	if err != nil {
-		return store.SigningKey{}, err
-	}
-	// Schedule the retirement of every key that would still be signing.
-	for _, old := range r.keys {
-		if old.ID == k.ID || (!old.RetireAt.IsZero() && !old.RetireAt.After(activate)) {
+	var created []store.SigningKey
+	for _, lc := range lcs {
+		if slices.ContainsFunc(created, lc.member) {
 			continue
 		}
-		if err := r.retireLocked(ctx, old.ID, activate); err != nil {
-			return store.SigningKey{}, err
+		k, err := r.createLocked(ctx, lc.alg, now, activate)
+		if err != nil {
+			return nil, err
+		}
+		created = append(created, k)
+		// Schedule the retirement of every key of the lifecycle that
+		// would still be signing.
+		for _, old := range r.keys {
+			if !lc.member(old) || (!old.RetireAt.IsZero() && !old.RetireAt.After(activate)) {
+				continue
+			}
+			if err := r.retireLocked(ctx, old.ID, activate); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return k, r.reloadLocked(ctx)
+	return created, r.reloadLocked(ctx)
 }
 
 // Retire stops key id from signing now. Its tokens keep verifying until
-// they expire, then Maintain removes it. Retiring the only active key, or
-// a pending key that the active one is scheduled to hand over to, is
-// refused (ErrLastKey): from now on some key must always sign.
+// they expire, then Maintain removes it. Retiring the only active key of
+// a lifecycle, or a pending key that the active one is scheduled to hand
+// over to, is refused (ErrLastKey): from now on some key must always sign
+// access tokens, and some key ID tokens.
 func (r *Ring) Retire(ctx context.Context, id string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -387,8 +528,10 @@ func (r *Ring) Retire(ctx context.Context, id string) error {
 	if i < 0 {
 		return fmt.Errorf("%w: %q", ErrUnknownKey, id)
 	}
-	if !signsWithout(r.keys, id, now) {
-		return ErrLastKey
+	for _, lc := range r.lifecycles() {
+		if lc.member(r.keys[i]) && !signsWithout(members(r.keys, lc), id, now) {
+			return ErrLastKey
+		}
 	}
 	if err := r.retireLocked(ctx, id, now); err != nil {
 		return err
@@ -401,10 +544,11 @@ func (r *Ring) Retire(ctx context.Context, id string) error {
 // key revocation in the same transaction, which the revocation feed
 // carries to every verifier so that the tokens it signed are refused
 // everywhere, not only once verifiers refetch the JWKS. If no other key
-// would be signing from now on, a new key is created first and signs
-// immediately (as Rotate with immediate does), so the server never stops
-// issuing. It returns the replacement key, or the zero SigningKey when
-// none was needed. Revoking a revoked key is not an error.
+// of its lifecycle would be signing from now on, a new key of that
+// lifecycle is created first and signs immediately (as Rotate with
+// immediate does), so the server never stops issuing access tokens or ID
+// tokens. It returns the replacement key, or the zero SigningKey when none
+// was needed. Revoking a revoked key is not an error.
 func (r *Ring) Revoke(ctx context.Context, id string) (store.SigningKey, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -419,18 +563,24 @@ func (r *Ring) Revoke(ctx context.Context, id string) (store.SigningKey, error) 
 	if !r.keys[i].RevokedAt.IsZero() {
 		return store.SigningKey{}, nil
 	}
+	// A replacement for one lifecycle may cover the other (when it is
+	// part of the first), so each is checked with the keys created so
+	// far: at most one is.
 	var replacement store.SigningKey
-	if !signsWithout(r.keys, id, now) {
-		k, err := r.createLocked(ctx, now, now)
+	keys := slices.Clone(r.keys)
+	for _, lc := range r.lifecycles() {
+		if !lc.member(r.keys[i]) || signsWithout(members(keys, lc), id, now) {
+			continue
+		}
+		k, err := r.createLocked(ctx, lc.alg, now, now)
 		if err != nil {
 			return store.SigningKey{}, err
 		}
-		replacement = k
 		// A key already scheduled to sign later takes over from the
 		// replacement then, as it would have from the revoked key.
 		var next time.Time
 		for _, p := range r.keys {
-			if p.ID != id && p.RevokedAt.IsZero() && p.ActivateAt.After(now) && (next.IsZero() || p.ActivateAt.Before(next)) {
+			if lc.member(p) && p.ID != id && p.RevokedAt.IsZero() && p.ActivateAt.After(now) && (next.IsZero() || p.ActivateAt.Before(next)) {
 				next = p.ActivateAt
 			}
 		}
@@ -438,7 +588,10 @@ func (r *Ring) Revoke(ctx context.Context, id string) (store.SigningKey, error) 
 			if err := r.retireLocked(ctx, k.ID, next); err != nil {
 				return store.SigningKey{}, err
 			}
+			k.RetireAt, k.RemoveAt = next, next.Add(r.cfg.TokenTTL+skewMargin)
 		}
+		keys = append(keys, k)
+		replacement = k
 	}
 	_, err := r.st.UpdateKey(ctx, id, func(k store.SigningKey) (store.SigningKey, error) {
 		if k.RevokedAt.IsZero() {
@@ -451,6 +604,17 @@ func (r *Ring) Revoke(ctx context.Context, id string) (store.SigningKey, error) 
 		return store.SigningKey{}, fmt.Errorf("keyring: revoking key %s: %w", id, err)
 	}
 	return replacement, r.reloadLocked(ctx)
+}
+
+// members returns the keys of lifecycle lc.
+func members(keys []store.SigningKey, lc lifecycle) []store.SigningKey {
+	var out []store.SigningKey
+	for _, k := range keys {
+		if lc.member(k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // signsWithout reports whether keys other than id leave no moment from now
@@ -477,9 +641,9 @@ func signsWithout(keys []store.SigningKey, id string, now time.Time) bool {
 	}
 }
 
-// Maintain rotates the signing key when it has signed for RotationPeriod
-// and deletes keys past their removal time. The server calls it
-// periodically; it also picks up changes made by other nodes.
+// Maintain rotates each lifecycle whose newest key has signed for
+// RotationPeriod and deletes keys past their removal time. The server
+// calls it periodically; it also picks up changes made by other nodes.
 func (r *Ring) Maintain(ctx context.Context) error {
 	r.mu.Lock()
 	if err := r.reloadLocked(ctx); err != nil {
@@ -487,7 +651,6 @@ func (r *Ring) Maintain(ctx context.Context) error {
 		return err
 	}
 	now := r.cfg.Now()
-	var newest store.SigningKey
 	for _, k := range r.keys {
 		if !k.RemoveAt.IsZero() && !now.Before(k.RemoveAt) {
 			if err := r.st.DeleteKey(ctx, k.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -495,18 +658,26 @@ func (r *Ring) Maintain(ctx context.Context) error {
 				return fmt.Errorf("keyring: removing key: %w", err)
 			}
 		}
-		if k.ActivateAt.After(newest.ActivateAt) {
-			newest = k
+	}
+	var due []lifecycle
+	for _, lc := range r.lifecycles() {
+		var newest store.SigningKey
+		for _, k := range members(r.keys, lc) {
+			if k.ActivateAt.After(newest.ActivateAt) {
+				newest = k
+			}
+		}
+		if r.cfg.RotationPeriod > 0 && newest.ID != "" && !now.Before(newest.ActivateAt.Add(r.cfg.RotationPeriod)) {
+			due = append(due, lc)
 		}
 	}
-	due := r.cfg.RotationPeriod > 0 && newest.ID != "" && !now.Before(newest.ActivateAt.Add(r.cfg.RotationPeriod))
 	if err := r.reloadLocked(ctx); err != nil {
 		r.mu.Unlock()
 		return err
 	}
 	r.mu.Unlock()
-	if due {
-		if _, err := r.Rotate(ctx, false); err != nil {
+	if len(due) > 0 {
+		if _, err := r.rotate(ctx, false, due); err != nil {
 			return err
 		}
 	}
@@ -516,7 +687,8 @@ func (r *Ring) Maintain(ctx context.Context) error {
 // Info describes a stored key for listings.
 type Info struct {
 	store.SigningKey
-	State string // pending, active, signing, retired, expired or revoked
+	State string   // pending, active, signing, retired, expired or revoked
+	Uses  []string // UseAccess, UseIDToken or both (Ring.Uses)
 }
 
 // List returns every stored key with its state at now.
@@ -540,20 +712,30 @@ func (r *Ring) List(ctx context.Context) ([]Info, error) {
 			state = "retired"
 		case now.Before(k.ActivateAt):
 			state = "pending"
-		case snap != nil && snap.signer != nil && snap.signer.KeyID() == k.ID:
+		case snap != nil && (signs(snap.signer, k.ID) || signs(snap.idSigner, k.ID)):
 			state = "signing"
 		}
 		k.Sealed = nil
-		out = append(out, Info{SigningKey: k, State: state})
+		out = append(out, Info{SigningKey: k, State: state, Uses: r.Uses(k)})
 	}
 	return out, nil
 }
 
-// createLocked generates, seals and stores a new key.
-func (r *Ring) createLocked(ctx context.Context, now, activate time.Time) (store.SigningKey, error) {
-	key, err := jose.GenerateKey(r.cfg.Algorithm)
+// signs reports whether signer is the key id.
+func signs(signer *jose.Key, id string) bool { return signer != nil && signer.KeyID() == id }
+
+// createLocked generates, seals and stores a new key for alg.
+func (r *Ring) createLocked(ctx context.Context, alg jose.Algorithm, now, activate time.Time) (store.SigningKey, error) {
+	generate := r.cfg.GenerateKey
+	if generate == nil {
+		generate = jose.GenerateKey
+	}
+	key, err := generate(alg)
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("keyring: %w", err)
+	}
+	if key == nil || key.Algorithm() != alg || !key.IsPrivate() {
+		return store.SigningKey{}, fmt.Errorf("keyring: generated key is not a private %s key", alg)
 	}
 	sealed, public, err := r.seal(key)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latch-auth/latch/internal/keyring"
+	"github.com/latch-auth/latch/internal/keyring/keyringtest"
 	"github.com/latch-auth/latch/internal/store"
 	"github.com/latch-auth/latch/internal/store/sqlite"
 	"github.com/latch-auth/latch/internal/testclock"
@@ -45,6 +46,9 @@ func openStore(t *testing.T) *sqlite.DB {
 
 func newRing(t *testing.T, st store.Keys, master []byte, cfg keyring.Config) *keyring.Ring {
 	t.Helper()
+	if cfg.GenerateKey == nil {
+		cfg.GenerateKey = keyringtest.GenerateKey
+	}
 	r, err := keyring.New(t.Context(), st, master, cfg)
 	if err != nil {
 		t.Fatalf("keyring.New: %v", err)
@@ -94,17 +98,51 @@ func storedKey(t *testing.T, db store.Keys, id string) store.SigningKey {
 	return store.SigningKey{}
 }
 
-// jwksIDs returns the key IDs of the ring's published JWK Set, parsing it
-// as a verifier would.
+// jwksIDs returns the key IDs of the access-token keys in the ring's
+// published JWK Set, parsing it as a verifier would; idJWKSIDs returns
+// those of the ID-token keys. A key of both is in both.
 func jwksIDs(t *testing.T, r *keyring.Ring) []string {
+	t.Helper()
+	return publishedIDs(t, r, keyring.UseAccess)
+}
+
+func idJWKSIDs(t *testing.T, r *keyring.Ring) []string {
+	t.Helper()
+	return publishedIDs(t, r, keyring.UseIDToken)
+}
+
+func publishedIDs(t *testing.T, r *keyring.Ring, use string) []string {
 	t.Helper()
 	set := publishedSet(t, r)
 	var ids []string
 	for _, k := range set.Keys() {
-		ids = append(ids, k.KeyID())
+		if slices.Contains(r.Uses(store.SigningKey{Algorithm: string(k.Algorithm())}), use) {
+			ids = append(ids, k.KeyID())
+		}
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// accessKeys returns the stored keys of the ring's access-token lifecycle.
+func accessKeys(t *testing.T, r *keyring.Ring, db store.Keys) []store.SigningKey {
+	t.Helper()
+	var out []store.SigningKey
+	for _, k := range storedKeys(t, db) {
+		if slices.Contains(r.Uses(k), keyring.UseAccess) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func idSignerID(t *testing.T, r *keyring.Ring) string {
+	t.Helper()
+	k, err := r.IDTokenSigner()
+	if err != nil {
+		t.Fatalf("IDTokenSigner(): %v", err)
+	}
+	return k.KeyID()
 }
 
 func publishedSet(t *testing.T, r *keyring.Ring) *jose.KeySet {
@@ -154,6 +192,12 @@ func issue(t *testing.T, r *keyring.Ring, now time.Time, ttl time.Duration) toke
 	if err != nil {
 		t.Fatalf("Signer() at %v: %v", now, err)
 	}
+	return issueWith(t, key, now, ttl)
+}
+
+// issueWith is issue with key.
+func issueWith(t *testing.T, key *jose.Key, now time.Time, ttl time.Duration) token {
+	t.Helper()
 	c := jwt.Claims{
 		Issuer:    testIssuer,
 		Subject:   "user-1",
@@ -227,6 +271,7 @@ func TestConfigDefaults(t *testing.T) {
 				t.Error("Config().Now = nil, want time.Now")
 			}
 			got.Now = nil
+			got.GenerateKey = nil // newRing's, for fast RSA keys
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("New(%+v).Config() = %+v, want %+v", tt.in, got, tt.want)
 			}
@@ -270,9 +315,9 @@ func TestEnsure(t *testing.T) {
 	if err != nil || !created {
 		t.Fatalf("Ensure() on an empty store = %v, %v; want true, nil", created, err)
 	}
-	ks := storedKeys(t, db)
+	ks := accessKeys(t, r, db)
 	if len(ks) != 1 {
-		t.Fatalf("after Ensure, store holds %d keys, want 1", len(ks))
+		t.Fatalf("after Ensure, store holds %d access-token keys, want 1", len(ks))
 	}
 	k := ks[0]
 	if !k.CreatedAt.Equal(t0) || !k.ActivateAt.Equal(t0) || !k.RetireAt.IsZero() || !k.RemoveAt.IsZero() {
@@ -326,11 +371,14 @@ func TestEnsureSeesKeysOfOtherNodes(t *testing.T) {
 	if created, err := b.Ensure(ctx); err != nil || created {
 		t.Errorf("b.Ensure() with a's key in the store = %v, %v; want false, nil", created, err)
 	}
-	if n := len(storedKeys(t, db)); n != 1 {
-		t.Errorf("after two nodes' Ensure, store holds %d keys, want 1", n)
+	if n := len(storedKeys(t, db)); n != 2 {
+		t.Errorf("after two nodes' Ensure, store holds %d keys, want 2 (an access-token key and an ID-token key)", n)
 	}
 	if got, want := signerID(t, b), signerID(t, a); got != want {
 		t.Errorf("b.Signer() = %s, want a's key %s", got, want)
+	}
+	if got, want := idSignerID(t, b), idSignerID(t, a); got != want {
+		t.Errorf("b.IDTokenSigner() = %s, want a's key %s", got, want)
 	}
 }
 
@@ -363,23 +411,24 @@ func TestJWKSPublishesPublicMembersOnly(t *testing.T) {
 			if err := json.Unmarshal(b, &set); err != nil {
 				t.Fatalf("JWKS() is not JSON: %v", err)
 			}
-			if len(set.Keys) != 1 {
-				t.Fatalf("JWKS() has %d keys, want 1", len(set.Keys))
+			// The access-token key, and the ID-token key unless it is
+			// the same.
+			want := map[string]string{signerID(t, r): tt.kty, idSignerID(t, r): "RSA"}
+			if len(set.Keys) != len(want) {
+				t.Fatalf("JWKS() has %d keys, want %d", len(set.Keys), len(want))
 			}
-			for _, m := range private {
-				if _, ok := set.Keys[0][m]; ok {
-					t.Errorf("JWKS() key has private member %q", m)
+			for _, k := range set.Keys {
+				for _, m := range private {
+					if _, ok := k[m]; ok {
+						t.Errorf("JWKS() key has private member %q", m)
+					}
 				}
-			}
-			var kty, kid string
-			json.Unmarshal(set.Keys[0]["kty"], &kty)
-			json.Unmarshal(set.Keys[0]["kid"], &kid)
-			signer, err := r.Signer()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if kty != tt.kty || kid != signer.KeyID() {
-				t.Errorf("JWKS() key kty %q kid %q, want %q %q", kty, kid, tt.kty, signer.KeyID())
+				var kty, kid string
+				json.Unmarshal(k["kty"], &kty)
+				json.Unmarshal(k["kid"], &kid)
+				if kty != want[kid] {
+					t.Errorf("JWKS() key kty %q kid %q, want the keys %v (kid: kty)", kty, kid, want)
+				}
 			}
 			pub := publishedSet(t, r)
 			for _, k := range pub.Keys() {
@@ -408,8 +457,9 @@ func TestHMACKeysAreNeverPublished(t *testing.T) {
 			if err != nil {
 				t.Fatalf("JWKS(): %v", err)
 			}
-			if got := publishedSet(t, r).Len(); got != 0 {
-				t.Errorf("JWKS() of an %s ring has %d keys, want 0: %s", alg, got, b)
+			// Only the ID-token key is published.
+			if got, want := publishedIDs(t, r, keyring.UseIDToken), []string{idSignerID(t, r)}; publishedSet(t, r).Len() != 1 || !slices.Equal(got, want) {
+				t.Errorf("JWKS() of an %s ring = %s, want only the ID-token key %v", alg, b, want)
 			}
 			priv, err := signer.PrivateJWK()
 			if err != nil {
@@ -527,9 +577,9 @@ func TestSealedKeyRefused(t *testing.T) {
 			if _, err := r.Rotate(t.Context(), false); err != nil {
 				t.Fatal(err)
 			}
-			ks := storedKeys(t, db)
+			ks := accessKeys(t, r, db)
 			if len(ks) != 2 {
-				t.Fatalf("store holds %d keys, want 2", len(ks))
+				t.Fatalf("store holds %d access-token keys, want 2", len(ks))
 			}
 			if tt.tamper != nil {
 				tt.tamper(t, db, ks[0], ks[1])
@@ -700,7 +750,7 @@ func TestRetireWithTwoActiveKeys(t *testing.T) {
 	}
 	ka := signerID(t, a)
 	var kb string
-	for _, k := range storedKeys(t, db) {
+	for _, k := range accessKeys(t, a, db) {
 		if k.ID != ka {
 			kb = k.ID
 		}
@@ -751,7 +801,7 @@ func TestMaintainRotation(t *testing.T) {
 			if err := r.Maintain(ctx); err != nil {
 				t.Fatalf("Maintain(): %v", err)
 			}
-			ks := storedKeys(t, db)
+			ks := accessKeys(t, r, db)
 			if rotated := len(ks) == 2; rotated != tt.rotate || len(ks) > 2 {
 				t.Fatalf("Maintain() at +%v with period %v: %d keys stored, want rotation %v", tt.at, tt.period, len(ks), tt.rotate)
 			}
@@ -770,8 +820,8 @@ func TestMaintainRotation(t *testing.T) {
 			if err := r.Maintain(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if n := len(storedKeys(t, db)); n != 2 {
-				t.Errorf("second Maintain() while a key is pending: %d keys stored, want 2", n)
+			if n := len(accessKeys(t, r, db)); n != 2 {
+				t.Errorf("second Maintain() while a key is pending: %d access-token keys stored, want 2", n)
 			}
 		})
 	}
@@ -819,8 +869,8 @@ func TestSecondRingSeesChanges(t *testing.T) {
 			if got, want := jwksIDs(t, n.ring), sorted(first, next.ID); !slices.Equal(got, want) {
 				t.Errorf("JWKS() after %s = %v, want %v", n.name, got, want)
 			}
-			if n := len(storedKeys(t, db)); n != 2 {
-				t.Errorf("store holds %d keys, want 2: picking up a rotation must not rotate again", n)
+			if n := len(accessKeys(t, n.ring, db)); n != 2 {
+				t.Errorf("store holds %d access-token keys, want 2: picking up a rotation must not rotate again", n)
 			}
 		})
 	}
@@ -881,24 +931,36 @@ func TestPendingKeyPublishedOnNodeBehind(t *testing.T) {
 func TestList(t *testing.T) {
 	ctx := t.Context()
 	r, db, clk := ensured(t, keyring.Config{})
-	first := signerID(t, r)
+	first, firstID := signerID(t, r), idSignerID(t, r)
 	clk.Advance(time.Hour)
-	next, err := r.Rotate(ctx, false)
+	ks, err := r.RotateKeys(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(ks) != 2 || ks[0].Algorithm != string(keyring.DefaultAlgorithm) || ks[1].Algorithm != string(keyring.IDTokenAlgorithm) {
+		t.Fatalf("RotateKeys() = %+v, want an access-token key and an ID-token key", ks)
+	}
+	next, nextID := ks[0], ks[1]
 	old := storedKey(t, db, first)
 
+	// Both lifecycles go through the same states at the same times.
+	states := func(a, b string) map[string]string {
+		return map[string]string{first: a, firstID: a, next.ID: b, nextID.ID: b}
+	}
 	tests := []struct {
 		name string
 		at   time.Time
 		want map[string]string // kid -> state; absent: not listed
 	}{
-		{"after rotate", clk.Now(), map[string]string{first: "signing", next.ID: "pending"}},
-		{"just before activation", next.ActivateAt.Add(-time.Millisecond), map[string]string{first: "signing", next.ID: "pending"}},
-		{"at activation", next.ActivateAt, map[string]string{first: "retired", next.ID: "signing"}},
-		{"just before removal", old.RemoveAt.Add(-time.Millisecond), map[string]string{first: "retired", next.ID: "signing"}},
-		{"at removal", old.RemoveAt, map[string]string{first: "expired", next.ID: "signing"}},
+		{"after rotate", clk.Now(), states("signing", "pending")},
+		{"just before activation", next.ActivateAt.Add(-time.Millisecond), states("signing", "pending")},
+		{"at activation", next.ActivateAt, states("retired", "signing")},
+		{"just before removal", old.RemoveAt.Add(-time.Millisecond), states("retired", "signing")},
+		{"at removal", old.RemoveAt, states("expired", "signing")},
+	}
+	wantUses := map[string][]string{
+		first: {keyring.UseAccess}, next.ID: {keyring.UseAccess},
+		firstID: {keyring.UseIDToken}, nextID.ID: {keyring.UseIDToken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -912,6 +974,9 @@ func TestList(t *testing.T) {
 				got[in.ID] = in.State
 				if in.Sealed != nil {
 					t.Errorf("List() entry %s carries the sealed private key", in.ID)
+				}
+				if !slices.Equal(in.Uses, wantUses[in.ID]) {
+					t.Errorf("List() entry %s (%s) uses %v, want %v", in.ID, in.Algorithm, in.Uses, wantUses[in.ID])
 				}
 			}
 			if !mapsEqual(got, tt.want) {
@@ -928,8 +993,12 @@ func TestList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(infos) != 1 || infos[0].ID != next.ID || infos[0].State != "signing" {
-		t.Errorf("List() after Maintain removed the old key = %+v, want only %s signing", infos, next.ID)
+	got := map[string]string{}
+	for _, in := range infos {
+		got[in.ID] = in.State
+	}
+	if want := map[string]string{next.ID: "signing", nextID.ID: "signing"}; !mapsEqual(got, want) {
+		t.Errorf("List() after Maintain removed the old keys = %v, want %v", got, want)
 	}
 }
 

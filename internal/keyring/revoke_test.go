@@ -99,8 +99,8 @@ func TestRevokeRetiredKeyNeedsNoReplacement(t *testing.T) {
 	if got, want := jwksIDs(t, r), []string{next.ID}; !slices.Equal(got, want) {
 		t.Errorf("JWKS() = %v, want %v", got, want)
 	}
-	if n := len(storedKeys(t, db)); n != 2 {
-		t.Errorf("stored keys = %d, want 2 (no replacement created)", n)
+	if n := len(accessKeys(t, r, db)); n != 2 {
+		t.Errorf("stored access-token keys = %d, want 2 (no replacement created)", n)
 	}
 }
 

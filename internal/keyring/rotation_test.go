@@ -36,9 +36,27 @@ func (v *cachingVerifier) refresh(t *testing.T, r *keyring.Ring, now time.Time) 
 // TestRotationNoTokenFails runs a scheduled rotation minute by minute with
 // the server issuing a token at every step, and checks at every step that
 // every token issued so far verifies until it expires: for the server
-// (VerificationKeys) and for verifiers that cache the JWKS with every
-// possible phase relative to the rotation.
+// (VerificationKeys, access tokens only) and for verifiers that cache the
+// JWKS with every possible phase relative to the rotation. It does so for
+// each lifecycle: access tokens and ID tokens.
 func TestRotationNoTokenFails(t *testing.T) {
+	for _, lc := range []struct {
+		name    string
+		use     string
+		signer  func(*keyring.Ring) (*jose.Key, error)
+		rotated int  // index of its key in RotateKeys' result
+		server  bool // whether the server verifies its tokens
+	}{
+		{"access tokens", keyring.UseAccess, (*keyring.Ring).Signer, 0, true},
+		{"ID tokens", keyring.UseIDToken, (*keyring.Ring).IDTokenSigner, 1, false},
+	} {
+		t.Run(lc.name, func(t *testing.T) {
+			testRotationNoTokenFails(t, lc.use, lc.signer, lc.rotated, lc.server)
+		})
+	}
+}
+
+func testRotationNoTokenFails(t *testing.T, use string, signer func(*keyring.Ring) (*jose.Key, error), rotated int, checkServer bool) {
 	const ttl = 10 * time.Minute
 	ctx := t.Context()
 	r, db, clk := ensured(t, keyring.Config{JWKSMaxAge: 15 * time.Minute, TokenTTL: ttl, RotationPeriod: -1})
@@ -46,7 +64,15 @@ func TestRotationNoTokenFails(t *testing.T) {
 	if min := cfg.JWKSMaxAge + time.Minute; cfg.PublishAhead < min {
 		t.Fatalf("PublishAhead = %v, want at least JWKSMaxAge+1m = %v", cfg.PublishAhead, min)
 	}
-	old := signerID(t, r)
+	sign := func(now time.Time) token {
+		t.Helper()
+		key, err := signer(r)
+		if err != nil {
+			t.Fatalf("%s signer at %v: %v", use, now, err)
+		}
+		return issueWith(t, key, now, ttl)
+	}
+	old := sign(t0).kid
 	rotateAt := t0.Add(5 * time.Minute)
 	activateAt := rotateAt.Add(cfg.PublishAhead)
 	retiredUntil := activateAt.Add(ttl) // the last token of the old key expires by then
@@ -75,15 +101,16 @@ func TestRotationNoTokenFails(t *testing.T) {
 	for _, now := range steps {
 		clk.Set(now)
 		if now.Equal(rotateAt) {
-			k, err := r.Rotate(ctx, false)
+			ks, err := r.RotateKeys(ctx, false)
 			if err != nil {
-				t.Fatalf("Rotate(): %v", err)
+				t.Fatalf("RotateKeys(): %v", err)
 			}
+			k := ks[rotated]
 			if !k.ActivateAt.Equal(activateAt) {
 				t.Fatalf("Rotate() at %v: ActivateAt = %v, want now + PublishAhead = %v", now, k.ActivateAt, activateAt)
 			}
 			next = k.ID
-			if got := jwksIDs(t, r); !slices.Contains(got, next) {
+			if got := publishedIDs(t, r, use); !slices.Contains(got, next) {
 				t.Errorf("JWKS() right after Rotate() = %v, want the new key %s published at once", got, next)
 			}
 		}
@@ -95,7 +122,7 @@ func TestRotationNoTokenFails(t *testing.T) {
 		if !now.Before(activateAt) {
 			wantSigner = next
 		}
-		tok := issue(t, r, now, ttl)
+		tok := sign(now)
 		if tok.kid != wantSigner {
 			t.Errorf("at %v: signer = %s, want %s", now.Sub(t0), tok.kid, wantSigner)
 		}
@@ -105,7 +132,7 @@ func TestRotationNoTokenFails(t *testing.T) {
 		// plus a margin, then Maintain deletes it.
 		o := storedKeysByID(t, db)
 		_, oldStored := o[old]
-		oldPublished := slices.Contains(jwksIDs(t, r), old)
+		oldPublished := slices.Contains(publishedIDs(t, r, use), old)
 		if now.Before(retiredUntil) && (!oldStored || !oldPublished) {
 			t.Errorf("at %v: old key stored %v, published %v; want both until %v", now.Sub(t0), oldStored, oldPublished, retiredUntil.Sub(t0))
 		}
@@ -131,8 +158,12 @@ func TestRotationNoTokenFails(t *testing.T) {
 		}
 		for _, tok := range tokens {
 			_, err := server.Parse(tok.raw)
+			if !checkServer && !errors.Is(err, jwt.ErrUnknownKey) {
+				// Its keys are not the server's access-token keys.
+				t.Errorf("at %v: server Parse(token of %s key %s) = %v, want %v", now.Sub(t0), use, tok.kid, err, jwt.ErrUnknownKey)
+			}
 			if now.Before(tok.exp) {
-				if err != nil {
+				if checkServer && err != nil {
 					t.Errorf("at %v: server Parse(token of %s issued at %v) = %v, want valid until %v",
 						now.Sub(t0), tok.kid, tok.iat.Sub(t0), err, tok.exp.Sub(t0))
 				}
@@ -146,17 +177,29 @@ func TestRotationNoTokenFails(t *testing.T) {
 			}
 			// Expired tokens fail as expired, or, once their key is
 			// gone, as unknown-key: never as valid.
-			if !errors.Is(err, jwt.ErrExpired) && !errors.Is(err, jwt.ErrUnknownKey) {
+			if checkServer && !errors.Is(err, jwt.ErrExpired) && !errors.Is(err, jwt.ErrUnknownKey) {
 				t.Errorf("at %v: server Parse(expired token issued at %v) = %v, want %v or %v",
 					now.Sub(t0), tok.iat.Sub(t0), err, jwt.ErrExpired, jwt.ErrUnknownKey)
+			}
+			for ids, v := range caches {
+				if _, err := v.Parse(tok.raw); !errors.Is(err, jwt.ErrExpired) && !errors.Is(err, jwt.ErrUnknownKey) {
+					t.Errorf("at %v: verifier caching JWKS [%s]: Parse(expired token of %s issued at %v) = %v, want %v or %v",
+						now.Sub(t0), ids, tok.kid, tok.iat.Sub(t0), err, jwt.ErrExpired, jwt.ErrUnknownKey)
+				}
 			}
 		}
 	}
 	if next == "" {
 		t.Fatal("the rotation never happened")
 	}
-	if ks := storedKeys(t, db); len(ks) != 1 || ks[0].ID != next {
-		t.Errorf("after the rotation the store holds %d keys, want only %s", len(ks), next)
+	var left []string
+	for _, k := range storedKeys(t, db) {
+		if slices.Contains(r.Uses(k), use) {
+			left = append(left, k.ID)
+		}
+	}
+	if !slices.Equal(left, []string{next}) {
+		t.Errorf("after the rotation the store holds the %s keys %v, want only %s", use, left, next)
 	}
 }
 

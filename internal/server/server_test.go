@@ -27,6 +27,7 @@ import (
 	"github.com/latch-auth/latch/internal/feed"
 	"github.com/latch-auth/latch/internal/issuer"
 	"github.com/latch-auth/latch/internal/keyring"
+	"github.com/latch-auth/latch/internal/keyring/keyringtest"
 	"github.com/latch-auth/latch/internal/login"
 	"github.com/latch-auth/latch/internal/password"
 	"github.com/latch-auth/latch/internal/server"
@@ -107,7 +108,9 @@ func newAPI(t *testing.T, o options) *api {
 
 	master := make([]byte, keyring.MasterKeySize)
 	rand.Read(master)
-	ring, err := keyring.New(ctx, db, master, keyring.Config{})
+	// One RSA key per test binary for the ID-token lifecycle: RSA
+	// generation would dominate the package's run time.
+	ring, err := keyring.New(ctx, db, master, keyring.Config{GenerateKey: keyringtest.GenerateKey})
 	if err != nil {
 		t.Fatalf("keyring.New = %v, want nil", err)
 	}

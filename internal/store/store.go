@@ -64,6 +64,11 @@ var (
 	// existing record (same ID, same e-mail address for users, same token
 	// hash for sessions).
 	ErrConflict = errors.New("store: conflict")
+	// ErrCodeReplayed reports an authorization code presented again after
+	// it was redeemed (RFC 6749 §4.1.2, §10.5): AuthCodes.RedeemAuthCode
+	// and AuthCodes.BindAuthCode return it, with the code, so that the
+	// caller revokes the session its first redemption started.
+	ErrCodeReplayed = errors.New("store: authorization code already redeemed")
 	// ErrBusy reports a database that is temporarily unable to serve the
 	// call: another client held a lock on it for longer than the backend
 	// waits (SQLite's busy timeout, a PostgreSQL lock or statement
@@ -152,6 +157,12 @@ type Session struct {
 	UserAgent string
 	IP        string
 
+	// ParentID is the ID of the browser (single sign-on) session this
+	// session of an OAuth client was started from, by redeeming an
+	// authorization code; empty for a session without one. Ending the
+	// browser session ends the sessions whose ParentID it is.
+	ParentID string
+
 	// RevokedAt is set once the session ends; a revoked session never
 	// comes back. RevokeReason says why (see the Reason constants).
 	RevokedAt    time.Time
@@ -178,8 +189,8 @@ type Sessions interface {
 	// result. If the result is newly revoked (RevokedAt set where it was
 	// zero), a session Revocation is recorded in the same transaction:
 	// Subject the session ID, UserID, Reason RevokeReason, At RevokedAt,
-	// Expires At plus Options.RevocationTTL. The ID, UserID and CreatedAt
-	// cannot change, nor RevokedAt and RevokeReason once set: the stored
+	// Expires At plus Options.RevocationTTL. The ID, UserID, ParentID and
+	// CreatedAt cannot change, nor RevokedAt and RevokeReason once set: the stored
 	// ones are kept whatever fn returns. A TokenHash that another session
 	// has is ErrConflict.
 	UpdateSession(ctx context.Context, id string, fn func(Session) (Session, error)) (Session, error)
@@ -315,17 +326,57 @@ type Throttles interface {
 	PruneThrottles(ctx context.Context, cutoff time.Time) (int, error)
 }
 
+// The types of client (RFC 6749 §2.1).
+const (
+	// ClientConfidential is a client that can keep a secret: a server-side
+	// application or a service. Clients registered before client types
+	// existed are confidential.
+	ClientConfidential = "confidential"
+	// ClientPublic is a client that cannot keep a secret (a native or
+	// browser application): it has no secret and uses PKCE.
+	ClientPublic = "public"
+)
+
 // Client is a registered OAuth 2.0 client (RFC 6749 §2): a service that
-// authenticates to the server, for now to read the revocation feed and to
-// introspect tokens. Secrets are 256-bit random values shown once; only
-// their SHA-256 hash is kept, which is enough for secrets of that
-// strength (no password hashing needed) and is compared in constant time.
+// authenticates to the server to read the revocation feed or introspect
+// tokens, or an application that signs users in with the authorization
+// code flow. Secrets are 256-bit random values shown once; only their
+// SHA-256 hash is kept, which is enough for secrets of that strength (no
+// password hashing needed) and is compared in constant time.
+//
+// The store keeps the registration as given; internal/client checks it.
 type Client struct {
-	ID         string // the client_id; unique
-	Name       string // unique, chosen by the operator
-	SecretHash []byte // SHA-256 of the client secret
-	// Scopes the client may use, e.g. "revocations:read".
-	Scopes []string // empty may come back nil
+	ID   string // the client_id; unique
+	Name string // unique, chosen by the operator
+	// SecretHash is the SHA-256 of the client secret; empty (and may come
+	// back nil) for a public client.
+	SecretHash []byte
+	// Type is ClientConfidential or ClientPublic.
+	Type string
+	// AuthMethod is how the client authenticates at the token endpoint
+	// (RFC 7591 token_endpoint_auth_method): "client_secret_basic" (the
+	// method of clients registered before there was a choice),
+	// "client_secret_post", or "none" for a public client.
+	AuthMethod string
+	// RedirectURIs are the redirection endpoints (RFC 6749 §3.1.2) an
+	// authorization request may name, compared exactly. Empty may come
+	// back nil.
+	RedirectURIs []string
+	// PostLogoutRedirectURIs are where RP-initiated logout may send the
+	// browser back to (OpenID Connect RP-Initiated Logout 1.0), compared
+	// exactly. Empty may come back nil.
+	PostLogoutRedirectURIs []string
+	// GrantTypes are the grants the client may use: "authorization_code",
+	// "refresh_token", "client_credentials". Empty (may come back nil):
+	// none, a service that only reads the revocation feed or introspects
+	// tokens.
+	GrantTypes []string
+	// Scopes the client may use or request, e.g. "revocations:read",
+	// "openid". Empty may come back nil.
+	Scopes []string
+	// FirstParty marks a client of the operator's own: its users are not
+	// asked for consent.
+	FirstParty bool
 	// SETCursor is the Seq up to which the client has acknowledged every
 	// Security Event Token of the revocation feed it polls for (RFC 8936):
 	// the SETs of revocations with a Seq at or below it are not delivered
@@ -348,8 +399,100 @@ type Clients interface {
 	// result. The ID and CreatedAt cannot change; a Name another client
 	// has is ErrConflict.
 	UpdateClient(ctx context.Context, id string, fn func(Client) (Client, error)) (Client, error)
-	// DeleteClient removes the client, or returns ErrNotFound.
+	// DeleteClient removes the client, with its authorization codes and
+	// the consents given to it, or returns ErrNotFound.
 	DeleteClient(ctx context.Context, id string) error
+}
+
+// AuthCode is an authorization code (RFC 6749 §4.1), stored by its hash
+// only: the code itself is a bearer credential.
+type AuthCode struct {
+	// Hash is the SHA-256 of the code; unique.
+	Hash     []byte
+	ClientID string
+	UserID   string
+	// BrowserSessionID is the single sign-on session the user authorized
+	// the client in: the "sid" of the ID token.
+	BrowserSessionID string
+	// RedirectURI is the redirect_uri of the authorization request,
+	// exactly as sent; the token request must repeat it (RFC 6749
+	// §4.1.3).
+	RedirectURI string
+	// Scopes are the granted scopes. Empty may come back nil.
+	Scopes []string
+	// Nonce is the OpenID Connect nonce of the request, empty if none.
+	Nonce string
+	// CodeChallenge is the PKCE S256 code challenge (RFC 7636 §4.2).
+	CodeChallenge string
+	// AuthTime is when the user last authenticated with a password.
+	AuthTime  time.Time
+	CreatedAt time.Time
+	// ExpiresAt is when the code stops being valid. The store does not
+	// check it: the caller compares it with the time of redemption.
+	ExpiresAt time.Time
+	// RedeemedAt is when the code was redeemed; zero until then.
+	RedeemedAt time.Time
+	// SessionID is the session its redemption started (BindAuthCode);
+	// empty until then.
+	SessionID string
+	// ReplayedAt is when the code was first presented again after its
+	// redemption; zero if it never was.
+	ReplayedAt time.Time
+}
+
+// AuthCodes stores authorization codes. A code is redeemed at most once,
+// even by concurrent requests (RFC 6749 §4.1.2).
+type AuthCodes interface {
+	// CreateAuthCode inserts c; ErrConflict if its hash exists,
+	// ErrNotFound if its client or user does not.
+	CreateAuthCode(ctx context.Context, c AuthCode) error
+	// RedeemAuthCode marks the code with the hash redeemed at now (which
+	// must not be zero) and returns it, RedeemedAt set. It returns
+	// ErrNotFound if there is no such code. If the code was redeemed
+	// before, it sets ReplayedAt to now, if it is zero, and returns the
+	// code as stored, with ErrCodeReplayed, so that the caller revokes
+	// its SessionID (which BindAuthCode may not have set yet). Of
+	// concurrent calls for one code exactly one redeems it. Expiry is the
+	// caller's check: the code is returned with its ExpiresAt.
+	RedeemAuthCode(ctx context.Context, hash []byte, now time.Time) (AuthCode, error)
+	// BindAuthCode records sessionID (not empty) as the session the
+	// redemption of the code started. It returns ErrNotFound if there is
+	// no such code, and ErrConflict if the code is not redeemed or is
+	// bound to another session already. If the code was replayed
+	// meanwhile it still records the session, and returns
+	// ErrCodeReplayed so that the caller revokes it.
+	BindAuthCode(ctx context.Context, hash []byte, sessionID string) error
+	// PruneAuthCodes removes the codes whose ExpiresAt is before cutoff
+	// and returns how many it removed.
+	PruneAuthCodes(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+// Consent is a user's grant of scopes to a third-party client, so that
+// later authorization requests for those scopes do not ask again.
+type Consent struct {
+	UserID   string
+	ClientID string
+	// Scopes granted, sorted without duplicates. Empty may come back nil.
+	Scopes    []string
+	GrantedAt time.Time
+}
+
+// Consents stores users' consents.
+type Consents interface {
+	// GrantConsent stores the union of the consent's stored scopes, if
+	// any, and c.Scopes, sorted without duplicates, with GrantedAt
+	// c.GrantedAt. It returns ErrNotFound if the user or the client does
+	// not exist.
+	GrantConsent(ctx context.Context, c Consent) error
+	// ConsentFor returns the user's consent to the client, or
+	// ErrNotFound.
+	ConsentFor(ctx context.Context, userID, clientID string) (Consent, error)
+	// ListConsents returns the user's consents, most recently granted
+	// first.
+	ListConsents(ctx context.Context, userID string) ([]Consent, error)
+	// RevokeConsent removes the user's consent to the client, or returns
+	// ErrNotFound.
+	RevokeConsent(ctx context.Context, userID, clientID string) error
 }
 
 // Store is every role together, as a backend provides it. Components ask
@@ -361,6 +504,8 @@ type Store interface {
 	Keys
 	Throttles
 	Clients
+	AuthCodes
+	Consents
 	// Ping checks that the database can serve reads and commit writes,
 	// for readiness probes: it commits a small write of its own (a
 	// heartbeat), so it fails while writes fail, whether the disk is

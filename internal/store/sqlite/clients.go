@@ -8,17 +8,43 @@ import (
 	"github.com/latch-auth/latch/internal/store"
 )
 
-const clientColumns = `id, name, secret_hash, scopes, set_cursor, created_at, updated_at`
+const clientColumns = `id, name, secret_hash, scopes, set_cursor, created_at, updated_at,
+	type, auth_method, redirect_uris, post_logout_redirect_uris, grant_types, first_party`
+
+// clientLists are a client's list columns, encoded for storage.
+type clientLists struct {
+	scopes, redirectURIs, postLogoutURIs, grantTypes string
+}
+
+// encodeClientLists encodes the lists of c.
+func encodeClientLists(c store.Client) (clientLists, error) {
+	var l clientLists
+	var err error
+	if l.scopes, err = encodeList("scopes", c.Scopes); err != nil {
+		return clientLists{}, err
+	}
+	if l.redirectURIs, err = encodeList("redirect URIs", c.RedirectURIs); err != nil {
+		return clientLists{}, err
+	}
+	if l.postLogoutURIs, err = encodeList("post-logout redirect URIs", c.PostLogoutRedirectURIs); err != nil {
+		return clientLists{}, err
+	}
+	if l.grantTypes, err = encodeList("grant types", c.GrantTypes); err != nil {
+		return clientLists{}, err
+	}
+	return l, nil
+}
 
 // CreateClient inserts c; store.ErrConflict if its ID or Name exists.
 func (db *DB) CreateClient(ctx context.Context, c store.Client) error {
-	scopes, err := encodeList("scopes", c.Scopes)
+	l, err := encodeClientLists(c)
 	if err != nil {
 		return fmt.Errorf("sqlite: create client: %w", storeError(err))
 	}
 	err = db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, c.Name, blob(c.SecretHash), scopes, c.SETCursor, millis(c.CreatedAt), millis(c.UpdatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.Name, blob(c.SecretHash), l.scopes, c.SETCursor, millis(c.CreatedAt), millis(c.UpdatedAt),
+			c.Type, c.AuthMethod, l.redirectURIs, l.postLogoutURIs, l.grantTypes, c.FirstParty)
 		return err
 	})
 	if err != nil {
@@ -66,24 +92,29 @@ func (db *DB) UpdateClient(ctx context.Context, id string, fn func(store.Client)
 	}
 	save := func(tx *sql.Tx, old, c store.Client) (store.Client, error) {
 		c.ID, c.CreatedAt = old.ID, old.CreatedAt
-		scopes, err := encodeList("scopes", c.Scopes)
+		l, err := encodeClientLists(c)
 		if err != nil {
 			return store.Client{}, err
 		}
 		c.SecretHash = blob(c.SecretHash)
-		_, err = tx.ExecContext(ctx, `UPDATE clients SET name = ?, secret_hash = ?, scopes = ?, set_cursor = ?, updated_at = ? WHERE id = ?`,
-			c.Name, c.SecretHash, scopes, c.SETCursor, millis(c.UpdatedAt), c.ID)
+		_, err = tx.ExecContext(ctx, `UPDATE clients SET name = ?, secret_hash = ?, scopes = ?, set_cursor = ?, updated_at = ?,
+			type = ?, auth_method = ?, redirect_uris = ?, post_logout_redirect_uris = ?, grant_types = ?, first_party = ?
+			WHERE id = ?`,
+			c.Name, c.SecretHash, l.scopes, c.SETCursor, millis(c.UpdatedAt),
+			c.Type, c.AuthMethod, l.redirectURIs, l.postLogoutURIs, l.grantTypes, c.FirstParty, c.ID)
 		if err != nil {
 			return store.Client{}, err
 		}
-		c.Scopes = nilIfEmpty(c.Scopes)
+		c.Scopes, c.RedirectURIs = nilIfEmpty(c.Scopes), nilIfEmpty(c.RedirectURIs)
+		c.PostLogoutRedirectURIs, c.GrantTypes = nilIfEmpty(c.PostLogoutRedirectURIs), nilIfEmpty(c.GrantTypes)
 		c.UpdatedAt = stored(c.UpdatedAt)
 		return c, nil
 	}
 	return update(ctx, db, "update client", fn, load, save)
 }
 
-// DeleteClient removes the client, or returns store.ErrNotFound.
+// DeleteClient removes the client, with its authorization codes and the
+// consents given to it (ON DELETE CASCADE), or returns store.ErrNotFound.
 func (db *DB) DeleteClient(ctx context.Context, id string) error {
 	var n int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
@@ -106,14 +137,24 @@ func (db *DB) DeleteClient(ctx context.Context, id string) error {
 func scanClient(row scanner) (store.Client, error) {
 	var (
 		c                store.Client
-		scopes           string
+		l                clientLists
 		created, updated sql.NullInt64
 	)
-	if err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &scopes, &c.SETCursor, &created, &updated); err != nil {
+	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &l.scopes, &c.SETCursor, &created, &updated,
+		&c.Type, &c.AuthMethod, &l.redirectURIs, &l.postLogoutURIs, &l.grantTypes, &c.FirstParty)
+	if err != nil {
 		return store.Client{}, err
 	}
-	var err error
-	if c.Scopes, err = decodeList("scopes", scopes); err != nil {
+	if c.Scopes, err = decodeList("scopes", l.scopes); err != nil {
+		return store.Client{}, err
+	}
+	if c.RedirectURIs, err = decodeList("redirect URIs", l.redirectURIs); err != nil {
+		return store.Client{}, err
+	}
+	if c.PostLogoutRedirectURIs, err = decodeList("post-logout redirect URIs", l.postLogoutURIs); err != nil {
+		return store.Client{}, err
+	}
+	if c.GrantTypes, err = decodeList("grant types", l.grantTypes); err != nil {
 		return store.Client{}, err
 	}
 	c.CreatedAt, c.UpdatedAt = fromMillis(created), fromMillis(updated)

@@ -10,17 +10,17 @@ import (
 )
 
 const sessionColumns = `id, user_id, token_hash, prev_hash, generation, rotated_at, created_at,
-	last_used_at, expires_at, user_agent, ip, revoked_at, revoke_reason, reissues`
+	last_used_at, expires_at, user_agent, ip, revoked_at, revoke_reason, reissues, parent_id`
 
 // CreateSession inserts s; store.ErrConflict if its ID or token hash
 // exists, store.ErrNotFound if its user does not.
 func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.ID, s.UserID, blob(s.TokenHash), nullBlob(s.PrevHash), s.Generation, millis(s.RotatedAt),
 			millis(s.CreatedAt), millis(s.LastUsedAt), millis(s.ExpiresAt), s.UserAgent, s.IP,
-			millis(s.RevokedAt), string(s.RevokeReason), s.Reissues)
+			millis(s.RevokedAt), string(s.RevokeReason), s.Reissues, s.ParentID)
 		return err
 	})
 	if err != nil {
@@ -63,7 +63,8 @@ func (db *DB) ListSessions(ctx context.Context, userID string) ([]store.Session,
 }
 
 // UpdateSession applies fn to the session atomically and stores its
-// result, recording a session revocation if the result is newly revoked.
+// result, keeping the stored ID, UserID, ParentID and CreatedAt, and
+// recording a session revocation if the result is newly revoked.
 func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Session) (store.Session, error)) (store.Session, error) {
 	var revoked bool
 	load := func(tx *sql.Tx) (store.Session, error) {
@@ -75,7 +76,7 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 	}
 	save := func(tx *sql.Tx, old, s store.Session) (store.Session, error) {
 		revoked = false
-		s.ID, s.UserID, s.CreatedAt = old.ID, old.UserID, old.CreatedAt
+		s.ID, s.UserID, s.ParentID, s.CreatedAt = old.ID, old.UserID, old.ParentID, old.CreatedAt
 		if !old.RevokedAt.IsZero() {
 			s.RevokedAt, s.RevokeReason = old.RevokedAt, old.RevokeReason
 		}
@@ -149,7 +150,7 @@ func scanSession(row scanner) (store.Session, error) {
 		rotated, created, used, exp, revoke sql.NullInt64
 	)
 	err := row.Scan(&s.ID, &s.UserID, &s.TokenHash, &s.PrevHash, &s.Generation, &rotated, &created,
-		&used, &exp, &s.UserAgent, &s.IP, &revoke, &reason, &s.Reissues)
+		&used, &exp, &s.UserAgent, &s.IP, &revoke, &reason, &s.Reissues, &s.ParentID)
 	if err != nil {
 		return store.Session{}, err
 	}

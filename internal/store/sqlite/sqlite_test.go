@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"sync"
@@ -385,6 +386,97 @@ func TestMigrateToLossFreeRotation(t *testing.T) {
 	}
 	if s, err := db.SessionByID(ctx, "s1"); err != nil || s.Reissues != 1 {
 		t.Errorf("SessionByID(s1) = %+v, %v, want Reissues 1, nil", s, err)
+	}
+}
+
+// TestMigrateToOAuth checks that migration 0007 keeps the clients and
+// sessions of a database of version 6 what they were: confidential feed
+// clients authenticating with HTTP Basic, without grant types, redirect
+// URIs or first-party status, and sessions without a parent; and that
+// they take part in the new tables.
+func TestMigrateToOAuth(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "latch.db")
+	w := openAtVersion(t, path, 6)
+	for _, q := range []string{
+		`INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES ('u1', 'alice@example.com', 'hash', 1000, 1000)`,
+		`INSERT INTO sessions (id, user_id, token_hash, generation, created_at, last_used_at, expires_at, user_agent, ip, revoke_reason)
+			VALUES ('s1', 'u1', x'01', 0, 1000, 2000, 9000000000000, 'curl', '192.0.2.1', '')`,
+		`INSERT INTO clients (id, name, secret_hash, scopes, set_cursor, created_at, updated_at)
+			VALUES ('c1', 'orders service', x'00ff', '["revocations:read"]', 5, 1000, 2000)`,
+	} {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("at version 6: %s = %v, want nil", q, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close() at version 6 = %v, want nil", err)
+	}
+	db, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatalf("Open(database at version 6) = %v, want nil", err)
+	}
+	defer db.Close()
+
+	want := store.Client{
+		ID: "c1", Name: "orders service", SecretHash: []byte{0, 0xff},
+		Type: store.ClientConfidential, AuthMethod: "client_secret_basic",
+		Scopes: []string{"revocations:read"}, SETCursor: 5,
+		CreatedAt: time.UnixMilli(1000).UTC(), UpdatedAt: time.UnixMilli(2000).UTC(),
+	}
+	c, err := db.ClientByID(ctx, "c1")
+	if err != nil || !reflect.DeepEqual(c, want) {
+		t.Fatalf("ClientByID(c1) after the migration = %+v, %v, want %+v, nil", c, err, want)
+	}
+	s, err := db.SessionByID(ctx, "s1")
+	if err != nil || s.ParentID != "" || s.UserID != "u1" {
+		t.Errorf("SessionByID(s1) after the migration = %+v, %v, want no ParentID, nil", s, err)
+	}
+	code := store.AuthCode{Hash: []byte("h"), ClientID: "c1", UserID: "u1", ExpiresAt: time.UnixMilli(5000)}
+	if err := db.CreateAuthCode(ctx, code); err != nil {
+		t.Errorf("CreateAuthCode(for migrated c1) = %v, want nil", err)
+	}
+	if err := db.GrantConsent(ctx, store.Consent{UserID: "u1", ClientID: "c1", Scopes: []string{"openid"}}); err != nil {
+		t.Errorf("GrantConsent(u1, migrated c1) = %v, want nil", err)
+	}
+	if err := db.DeleteClient(ctx, "c1"); err != nil {
+		t.Errorf("DeleteClient(migrated c1) = %v, want nil", err)
+	}
+	if _, err := db.RedeemAuthCode(ctx, []byte("h"), time.UnixMilli(3000)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RedeemAuthCode(code of deleted c1) = %v, want %v", err, store.ErrNotFound)
+	}
+	if _, err := db.ConsentFor(ctx, "u1", "c1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ConsentFor(u1, deleted c1) = %v, want %v", err, store.ErrNotFound)
+	}
+}
+
+// TestRedeemAuthCodeZeroTime checks that a redemption at the zero time,
+// which would store no redemption, is refused and leaves the code
+// redeemable once.
+func TestRedeemAuthCodeZeroTime(t *testing.T) {
+	db, _ := openTemp(t, Options{})
+	ctx := t.Context()
+	now := time.Now()
+	if err := db.CreateUser(ctx, store.User{ID: "u1", Email: "a@example.com", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateClient(ctx, store.Client{ID: "c1", Name: "app", SecretHash: []byte{1}, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateAuthCode(ctx, store.AuthCode{Hash: []byte("h"), ClientID: "c1", UserID: "u1", ExpiresAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RedeemAuthCode(ctx, []byte("h"), time.Time{}); err == nil {
+		t.Errorf("RedeemAuthCode(h, zero time) = nil, want an error")
+	}
+	if _, err := db.RedeemAuthCode(ctx, []byte("h"), now); err != nil {
+		t.Errorf("RedeemAuthCode(h, now) = %v, want nil", err)
+	}
+	if _, err := db.RedeemAuthCode(ctx, []byte("h"), now); !errors.Is(err, store.ErrCodeReplayed) {
+		t.Errorf("RedeemAuthCode(h, now) again = %v, want %v", err, store.ErrCodeReplayed)
+	}
+	if err := db.BindAuthCode(ctx, []byte("h"), ""); err == nil || errors.Is(err, store.ErrCodeReplayed) {
+		t.Errorf("BindAuthCode(h, empty session) = %v, want an error other than %v", err, store.ErrCodeReplayed)
 	}
 }
 

@@ -27,6 +27,8 @@ func RunBusy(t *testing.T, open opener, lock func(t *testing.T, st store.Store) 
 	withSessions(t, st, newSession("s1", "u1", at(0)))
 	must(t, "CreateKey(k1)", st.CreateKey(ctx, newKey("k1", at(0))))
 	must(t, "CreateClient(c1)", st.CreateClient(ctx, newClient("c1", "feed reader", at(0))))
+	must(t, "CreateAuthCode(code)", st.CreateAuthCode(ctx, newAuthCode("code", "c1", "u1", at(0))))
+	must(t, "GrantConsent(u1, c1)", st.GrantConsent(ctx, newConsent("u1", "c1", at(0), "openid")))
 	_, err := st.AddRevocation(ctx, store.Revocation{Kind: store.KindToken, Subject: "jti-1", At: at(0), Expires: at(time.Hour)})
 	must(t, "AddRevocation(jti-1)", err)
 	before := snapshotAll(t, st)
@@ -85,6 +87,12 @@ func RunBusy(t *testing.T, open opener, lock func(t *testing.T, st store.Store) 
 			return err
 		}},
 		{"DeleteClient", func() error { return st.DeleteClient(ctx, "c1") }},
+		{"CreateAuthCode", func() error { return st.CreateAuthCode(ctx, newAuthCode("code2", "c1", "u1", at(0))) }},
+		{"RedeemAuthCode", func() error { _, err := st.RedeemAuthCode(ctx, hash("code"), at(time.Second)); return err }},
+		{"BindAuthCode", func() error { return st.BindAuthCode(ctx, hash("code"), "s1") }},
+		{"PruneAuthCodes", func() error { _, err := st.PruneAuthCodes(ctx, at(365*24*time.Hour)); return err }},
+		{"GrantConsent", func() error { return st.GrantConsent(ctx, newConsent("u1", "c1", at(time.Hour), "email")) }},
+		{"RevokeConsent", func() error { return st.RevokeConsent(ctx, "u1", "c1") }},
 	}
 	for _, w := range writes {
 		if err := w.call(); !errors.Is(err, store.ErrBusy) {
@@ -99,6 +107,8 @@ func RunBusy(t *testing.T, open opener, lock func(t *testing.T, st store.Store) 
 		{"SessionByID", func() error { _, err := st.SessionByID(ctx, "s1"); return err }},
 		{"RevocationsSince", func() error { _, err := st.RevocationsSince(ctx, 0, 10); return err }},
 		{"ListKeys", func() error { _, err := st.ListKeys(ctx); return err }},
+		{"ConsentFor", func() error { _, err := st.ConsentFor(ctx, "u1", "c1"); return err }},
+		{"ListConsents", func() error { _, err := st.ListConsents(ctx, "u1"); return err }},
 	}
 	for _, r := range reads {
 		if err := r.call(); err != nil && !errors.Is(err, store.ErrBusy) {
@@ -111,6 +121,10 @@ func RunBusy(t *testing.T, open opener, lock func(t *testing.T, st store.Store) 
 		t.Errorf("the store after writes refused as busy = %+v, want it unchanged: %+v", after, before)
 	}
 	must(t, "CreateUser(u2) after the lock is released", st.CreateUser(ctx, newUser("u2", "u2@example.com", at(0))))
+	// The redemption refused as busy did not redeem the code.
+	if _, err := st.RedeemAuthCode(ctx, hash("code"), at(time.Second)); err != nil {
+		t.Errorf("RedeemAuthCode(code) after the lock is released = %v, want nil", err)
+	}
 	// Ping may answer from its check of up to a second before.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -133,6 +147,7 @@ type everything struct {
 	revocations []store.Revocation
 	keys        []store.SigningKey
 	clients     []store.Client
+	consents    []store.Consent
 }
 
 // snapshotAll reads the records RunBusy's writes would change.
@@ -150,11 +165,13 @@ func snapshotAll(t *testing.T, st store.Store) everything {
 	must(t, "ListKeys()", err)
 	e.clients, err = st.ListClients(ctx)
 	must(t, "ListClients()", err)
+	e.consents, err = st.ListConsents(ctx, "u1")
+	must(t, "ListConsents(u1)", err)
 	return e
 }
 
 func (e everything) equal(o everything) bool {
 	return sameAll(normUser, e.users, o.users) && sameAll(normSession, e.sessions, o.sessions) &&
 		sameAll(normRevocation, e.revocations, o.revocations) && sameAll(normKey, e.keys, o.keys) &&
-		sameAll(normClient, e.clients, o.clients)
+		sameAll(normClient, e.clients, o.clients) && sameAll(normConsent, e.consents, o.consents)
 }

@@ -14,10 +14,34 @@ func newClient(id, name string, created time.Time) store.Client {
 		ID:         id,
 		Name:       name,
 		SecretHash: hash("secret of " + id),
-		Scopes:     []string{"revocations:read", "introspect"},
-		SETCursor:  7,
-		CreatedAt:  created,
-		UpdatedAt:  created.Add(time.Second),
+		Type:       store.ClientConfidential,
+		AuthMethod: "client_secret_post",
+		RedirectURIs: []string{
+			"https://app.example.com/callback",
+			"http://127.0.0.1:8080/cb?x=1",
+		},
+		PostLogoutRedirectURIs: []string{"https://app.example.com/bye"},
+		GrantTypes:             []string{"authorization_code", "refresh_token"},
+		Scopes:                 []string{"revocations:read", "introspect", "openid"},
+		FirstParty:             true,
+		SETCursor:              7,
+		CreatedAt:              created,
+		UpdatedAt:              created.Add(time.Second),
+	}
+}
+
+// newPublicClient is a public client: no secret, PKCE only.
+func newPublicClient(id, name string, created time.Time) store.Client {
+	return store.Client{
+		ID:           id,
+		Name:         name,
+		Type:         store.ClientPublic,
+		AuthMethod:   "none",
+		RedirectURIs: []string{"com.example.app:/oauth2redirect"},
+		GrantTypes:   []string{"authorization_code"},
+		Scopes:       []string{"openid", "profile"},
+		CreatedAt:    created,
+		UpdatedAt:    created,
 	}
 }
 
@@ -35,6 +59,30 @@ func testClients(t *testing.T, open opener) {
 		st := open(t, store.Options{})
 		c := newClient("c1", "orders service", at(0))
 		must(t, "CreateClient(c1)", st.CreateClient(t.Context(), c))
+		checkClient(t, st, c)
+	})
+
+	t.Run("CreatePublicAndGet", func(t *testing.T) {
+		st := open(t, store.Options{})
+		c := newPublicClient("c1", "mobile app", at(0))
+		must(t, "CreateClient(c1)", st.CreateClient(t.Context(), c))
+		checkClient(t, st, c)
+	})
+
+	t.Run("FeedClientDefaults", func(t *testing.T) {
+		// A service client as before OAuth grants: no lists, not first
+		// party; the empty lists come back empty.
+		st := open(t, store.Options{})
+		c := store.Client{
+			ID: "c1", Name: "feed reader", SecretHash: hash("s"),
+			Type: store.ClientConfidential, AuthMethod: "client_secret_basic",
+			Scopes: []string{"revocations:read"}, CreatedAt: at(0), UpdatedAt: at(0),
+		}
+		must(t, "CreateClient(c1)", st.CreateClient(t.Context(), c))
+		got, err := st.ClientByID(t.Context(), "c1")
+		if err != nil || len(got.RedirectURIs)+len(got.PostLogoutRedirectURIs)+len(got.GrantTypes) != 0 || got.FirstParty {
+			t.Errorf("ClientByID(c1) = %+v, %v, want no lists, not first party, nil", got, err)
+		}
 		checkClient(t, st, c)
 	})
 
@@ -112,6 +160,11 @@ func testClients(t *testing.T, open opener) {
 		want.Name = "orders service (v2)"
 		want.SecretHash = hash("rotated secret")
 		want.Scopes = []string{"revocations:read"}
+		want.Type, want.AuthMethod = store.ClientPublic, "none"
+		want.RedirectURIs = []string{"https://new.example.com/cb"}
+		want.PostLogoutRedirectURIs = nil
+		want.GrantTypes = []string{"client_credentials"}
+		want.FirstParty = false
 		want.SETCursor = 1 << 40
 		want.UpdatedAt = at(time.Hour)
 		var seen store.Client
@@ -215,6 +268,50 @@ func testClients(t *testing.T, open opener) {
 				if err != nil || !slices.Equal(got.Scopes, tc.scopes) {
 					t.Errorf("ClientByID(c1) after update = Scopes %q, %v, want %q, nil", got.Scopes, err, tc.scopes)
 				}
+			})
+		}
+	})
+
+	t.Run("ListsRoundTrip", func(t *testing.T) {
+		type lists struct{ redirect, postLogout, grants []string }
+		for _, tc := range []struct {
+			name string
+			l    lists
+		}{
+			{"nil", lists{}},
+			{"empty", lists{[]string{}, []string{}, []string{}}},
+			{"one each", lists{[]string{"https://a.example/cb"}, []string{"https://a.example/bye"}, []string{"client_credentials"}}},
+			{"order kept", lists{
+				[]string{"https://b.example/cb", "https://a.example/cb", "com.example.app:/cb"},
+				[]string{"https://b.example/", "https://a.example/"},
+				[]string{"refresh_token", "authorization_code"},
+			}},
+			{"awkward characters", lists{[]string{`https://a.example/cb?q="x"&y=\`, "ünïcödé"}, []string{""}, []string{"a,b"}}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				st := open(t, store.Options{})
+				ctx := t.Context()
+				c := newClient("c1", "orders service", at(0))
+				c.RedirectURIs, c.PostLogoutRedirectURIs, c.GrantTypes = tc.l.redirect, tc.l.postLogout, tc.l.grants
+				check := func(call string, got store.Client, err error) {
+					t.Helper()
+					if err != nil || !slices.Equal(got.RedirectURIs, tc.l.redirect) ||
+						!slices.Equal(got.PostLogoutRedirectURIs, tc.l.postLogout) || !slices.Equal(got.GrantTypes, tc.l.grants) {
+						t.Errorf("%s = lists %q, %q, %q, %v, want %q, %q, %q, nil", call,
+							got.RedirectURIs, got.PostLogoutRedirectURIs, got.GrantTypes, err,
+							tc.l.redirect, tc.l.postLogout, tc.l.grants)
+					}
+				}
+				must(t, "CreateClient(c1)", st.CreateClient(ctx, c))
+				got, err := st.ClientByID(ctx, "c1")
+				check("ClientByID(c1)", got, err)
+				got, err = st.UpdateClient(ctx, "c1", func(c store.Client) (store.Client, error) { return c, nil })
+				check("UpdateClient(c1, unchanged)", got, err)
+				list, err := st.ListClients(ctx)
+				if len(list) != 1 {
+					t.Fatalf("ListClients() = %d clients, %v, want 1, nil", len(list), err)
+				}
+				check("ListClients()[0]", list[0], err)
 			})
 		}
 	})

@@ -110,6 +110,96 @@ func testConcurrency(t *testing.T, open opener) {
 		}
 	})
 
+	t.Run("AuthCodeRedeemedOnce", func(t *testing.T) {
+		// Concurrent token requests with one authorization code: exactly
+		// one redeems it, every other sees a replay of that redemption.
+		st := open(t, store.Options{})
+		ctx := t.Context()
+		withCodeFixture(t, st, "code")
+		now := func(i int) time.Time { return at(time.Duration(i+1) * time.Second) }
+		got := make([]store.AuthCode, goroutines)
+		errs := race(goroutines, nil, func(i int) error {
+			var err error
+			got[i], err = st.RedeemAuthCode(ctx, hash("code"), now(i))
+			return err
+		})
+		winner := -1
+		for i, err := range errs {
+			switch {
+			case err == nil && winner >= 0:
+				t.Errorf("goroutines %d and %d both redeemed the code", winner, i)
+			case err == nil:
+				winner = i
+			case !errors.Is(err, store.ErrCodeReplayed):
+				t.Errorf("goroutine %d: RedeemAuthCode(code) = %v, want nil or %v", i, err, store.ErrCodeReplayed)
+			}
+		}
+		if winner < 0 {
+			t.Fatalf("concurrent redemptions that succeeded: none, want 1")
+		}
+		if !ms(got[winner].RedeemedAt).Equal(ms(now(winner))) || !got[winner].ReplayedAt.IsZero() {
+			t.Errorf("the redemption = RedeemedAt %v, ReplayedAt %v, want %v, zero", got[winner].RedeemedAt, got[winner].ReplayedAt, now(winner))
+		}
+		var replayedAt time.Time
+		for i, c := range got {
+			if i == winner || !errors.Is(errs[i], store.ErrCodeReplayed) {
+				continue
+			}
+			if !ms(c.RedeemedAt).Equal(ms(now(winner))) {
+				t.Errorf("goroutine %d: replay = RedeemedAt %v, want the redemption's %v", i, c.RedeemedAt, now(winner))
+			}
+			switch {
+			case c.ReplayedAt.IsZero():
+				t.Errorf("goroutine %d: replay = no ReplayedAt, want the first replay's", i)
+			case replayedAt.IsZero():
+				replayedAt = c.ReplayedAt
+			case !c.ReplayedAt.Equal(replayedAt):
+				t.Errorf("goroutine %d: replay = ReplayedAt %v, want the first replay's %v", i, c.ReplayedAt, replayedAt)
+			}
+		}
+	})
+
+	t.Run("AuthCodeBindMeetsReplay", func(t *testing.T) {
+		// A replay racing the binding of the redemption's session: either
+		// the replay names the session or the binding reports the
+		// replay, so that the session is revoked either way.
+		st := open(t, store.Options{})
+		ctx := t.Context()
+		withCodeFixture(t, st, "code")
+		_, err := st.RedeemAuthCode(ctx, hash("code"), at(time.Second))
+		must(t, "RedeemAuthCode(code)", err)
+		got := make([]store.AuthCode, goroutines)
+		errs := race(goroutines, nil, func(i int) error {
+			if i == 0 {
+				return st.BindAuthCode(ctx, hash("code"), "s1")
+			}
+			var err error
+			got[i], err = st.RedeemAuthCode(ctx, hash("code"), at(2*time.Second))
+			return err
+		})
+		bindSawReplay := false
+		switch err := errs[0]; {
+		case errors.Is(err, store.ErrCodeReplayed):
+			bindSawReplay = true
+		case err != nil:
+			t.Errorf("BindAuthCode(code, s1) = %v, want nil or %v", err, store.ErrCodeReplayed)
+		}
+		replaySawSession := false
+		for i := 1; i < goroutines; i++ {
+			wantErr(t, fmt.Sprintf("goroutine %d: RedeemAuthCode(code)", i), errs[i], store.ErrCodeReplayed)
+			switch got[i].SessionID {
+			case "s1":
+				replaySawSession = true
+			case "":
+			default:
+				t.Errorf("goroutine %d: replay = SessionID %q, want s1 or none", i, got[i].SessionID)
+			}
+		}
+		if !bindSawReplay && !replaySawSession {
+			t.Errorf("neither BindAuthCode nor any of %d replays learnt that session s1 must be revoked", goroutines-1)
+		}
+	})
+
 	t.Run("CreateUserSameEmailOnce", func(t *testing.T) {
 		st := open(t, store.Options{})
 		ctx := t.Context()

@@ -56,9 +56,37 @@ func testSessions(t *testing.T, open opener) {
 		s.PrevHash = hash("s1-previous")
 		s.RotatedAt = at(time.Second)
 		s.Reissues = 2
+		s.ParentID = "browser-session"
 		withSessions(t, st, s)
 
 		checkSession(t, st, s)
+	})
+
+	t.Run("ChildrenOfABrowserSession", func(t *testing.T) {
+		st := open(t, store.Options{})
+		ctx := t.Context()
+		withUsers(t, st, "u1")
+		browser := newSession("browser", "u1", at(0))
+		child1, child2 := newSession("child1", "u1", at(time.Second)), newSession("child2", "u1", at(2*time.Second))
+		child1.ParentID, child2.ParentID = "browser", "browser"
+		other := newSession("other", "u1", at(3*time.Second))
+		other.ParentID = "another browser"
+		withSessions(t, st, browser, child1, child2, other)
+
+		list, err := st.ListSessions(ctx, "u1")
+		must(t, "ListSessions(u1)", err)
+		var children []string
+		for _, s := range list {
+			if s.ParentID == "browser" {
+				children = append(children, s.ID)
+			}
+		}
+		if want := []string{"child2", "child1"}; !slices.Equal(children, want) {
+			t.Errorf("ListSessions(u1) has children of browser %q, want %q", children, want)
+		}
+		for _, want := range []store.Session{browser, child1, child2, other} {
+			checkSession(t, st, want)
+		}
 	})
 
 	t.Run("Conflict", func(t *testing.T) {
@@ -139,6 +167,7 @@ func testSessions(t *testing.T, open opener) {
 		ctx := t.Context()
 		withUsers(t, st, "u1", "u2")
 		s := newSession("s1", "u1", at(0))
+		s.ParentID = "browser"
 		withSessions(t, st, s)
 
 		want := s
@@ -153,7 +182,7 @@ func testSessions(t *testing.T, open opener) {
 				t.Errorf("UpdateSession(s1) passed fn %+v, want %+v", old, s)
 			}
 			v := want
-			v.ID, v.UserID, v.CreatedAt = "s2", "u2", at(time.Hour) // cannot change
+			v.ID, v.UserID, v.ParentID, v.CreatedAt = "s2", "u2", "", at(time.Hour) // cannot change
 			return v, nil
 		})
 		if err != nil || !same(normSession, got, want) {

@@ -45,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T, opts store.Options) store.Store) 
 	t.Run("Keys", func(t *testing.T) { testKeys(t, open) })
 	t.Run("Throttles", func(t *testing.T) { testThrottles(t, open) })
 	t.Run("Clients", func(t *testing.T) { testClients(t, open) })
+	t.Run("AuthCodes", func(t *testing.T) { testAuthCodes(t, open) })
+	t.Run("Consents", func(t *testing.T) { testConsents(t, open) })
 	t.Run("Notify", func(t *testing.T) { testNotify(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, open) })
@@ -124,7 +126,22 @@ func normKey(k store.SigningKey) store.SigningKey {
 
 func normClient(c store.Client) store.Client {
 	c.SecretHash, c.Scopes = nilIfEmpty(c.SecretHash), nilIfEmpty(c.Scopes)
+	c.RedirectURIs, c.PostLogoutRedirectURIs = nilIfEmpty(c.RedirectURIs), nilIfEmpty(c.PostLogoutRedirectURIs)
+	c.GrantTypes = nilIfEmpty(c.GrantTypes)
 	c.CreatedAt, c.UpdatedAt = ms(c.CreatedAt), ms(c.UpdatedAt)
+	return c
+}
+
+func normAuthCode(c store.AuthCode) store.AuthCode {
+	c.Hash, c.Scopes = nilIfEmpty(c.Hash), nilIfEmpty(c.Scopes)
+	c.AuthTime, c.CreatedAt, c.ExpiresAt = ms(c.AuthTime), ms(c.CreatedAt), ms(c.ExpiresAt)
+	c.RedeemedAt, c.ReplayedAt = ms(c.RedeemedAt), ms(c.ReplayedAt)
+	return c
+}
+
+func normConsent(c store.Consent) store.Consent {
+	c.Scopes = nilIfEmpty(c.Scopes)
+	c.GrantedAt = ms(c.GrantedAt)
 	return c
 }
 
@@ -232,6 +249,14 @@ func testLifecycle(t *testing.T, open opener) {
 				return err
 			}},
 			{"DeleteClient", func() error { return st.DeleteClient(ctx, "c1") }},
+			{"CreateAuthCode", func() error { return st.CreateAuthCode(ctx, newAuthCode("code", "c1", "u1", at(0))) }},
+			{"RedeemAuthCode", func() error { _, err := st.RedeemAuthCode(ctx, hash("code"), at(0)); return err }},
+			{"BindAuthCode", func() error { return st.BindAuthCode(ctx, hash("code"), "s1") }},
+			{"PruneAuthCodes", func() error { _, err := st.PruneAuthCodes(ctx, at(0)); return err }},
+			{"GrantConsent", func() error { return st.GrantConsent(ctx, newConsent("u1", "c1", at(0), "openid")) }},
+			{"ConsentFor", func() error { _, err := st.ConsentFor(ctx, "u1", "c1"); return err }},
+			{"ListConsents", func() error { _, err := st.ListConsents(ctx, "u1"); return err }},
+			{"RevokeConsent", func() error { return st.RevokeConsent(ctx, "u1", "c1") }},
 		}
 		for _, c := range calls {
 			if err := c.call(); err == nil {
