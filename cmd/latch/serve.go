@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +22,7 @@ import (
 	"github.com/latch-auth/latch/internal/issuer"
 	"github.com/latch-auth/latch/internal/keyring"
 	"github.com/latch-auth/latch/internal/login"
+	"github.com/latch-auth/latch/internal/oauth"
 	"github.com/latch-auth/latch/internal/password"
 	"github.com/latch-auth/latch/internal/server"
 	"github.com/latch-auth/latch/internal/session"
@@ -80,7 +83,7 @@ func serve(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	var s serveFlags
 	addDataFlags(fs, &d)
 	fs.StringVar(&s.addr, "addr", defaultAddr, "listen address `HOST:PORT` (env LATCH_ADDR)")
-	fs.StringVar(&s.issuer, "issuer", "", "issuer URL `URL` in tokens and discovery (default http://<addr>) (env LATCH_ISSUER)")
+	fs.StringVar(&s.issuer, "issuer", "", "issuer `URL` in tokens and discovery (default http://<addr>) (env LATCH_ISSUER)")
 	fs.StringVar(&s.audience, "audience", "", "token audience `AUD`, comma-separated for several; the first is what the server's own endpoints accept (default: the issuer URL) (env LATCH_AUDIENCE)")
 	fs.BoolVar(&s.allowSignup, "allow-signup", false, "enable public sign-up at POST /v1/signup (env LATCH_ALLOW_SIGNUP)")
 	fs.IntVar(&s.signupLimit, "signup-limit", login.DefaultSignupLimit, "sign-ups one client address may make per hour `N` before it is refused for an hour (env LATCH_SIGNUP_LIMIT)")
@@ -241,9 +244,31 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 	}
 
 	auth := login.New(a.db, a.db, hasher, login.Config{SignupLimit: s.signupLimit})
+	provider, err := oauth.New(oauth.Config{Issuer: iss, Audience: strings.Split(aud, ",")}, oauth.Deps{
+		Users:       a.db,
+		Clients:     a.db,
+		Codes:       a.db,
+		Consents:    a.db,
+		Sessions:    sessions,
+		Issuer:      iss2,
+		Login:       auth,
+		Keys:        a.ring,
+		Revocations: a.db,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	// The CSRF key of the browser pages' forms, derived from the master
+	// key like the refresh secret, so every node has the same one.
+	csrfKey, err := hkdf.Key(sha256.New, a.master, nil, "latch csrf", 32)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv, err := server.New(server.Config{
 		Issuer: iss, Audience: strings.Split(aud, ",")[0], Audiences: strings.Split(aud, ","), AllowSignup: s.allowSignup,
-		MaxBody: int64(s.maxBody), TrustedProxies: s.proxies, Logger: log,
+		MaxBody: int64(s.maxBody), TrustedProxies: s.proxies, Logger: log, CSRFKey: csrfKey,
 	}, server.Deps{
 		Users:    a.db,
 		Login:    auth,
@@ -254,6 +279,7 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 		Ready:    a.db.Ping,
 		Clients:  a.db,
 		Feed:     hub,
+		OAuth:    provider,
 	})
 	if err != nil {
 		ln.Close()
@@ -347,7 +373,7 @@ const feedPoll = 200 * time.Millisecond
 
 // maintain runs the periodic chores: key rotation and removal (and picking
 // up keys rotated by the CLI or another node), and pruning ended sessions,
-// expired revocations and stale throttles.
+// expired revocations, expired authorization codes and stale throttles.
 func maintain(ctx context.Context, a *app, auth *login.Authenticator, log *slog.Logger) {
 	keys := time.NewTicker(time.Minute)
 	prune := time.NewTicker(10 * time.Minute)
@@ -368,6 +394,11 @@ func maintain(ctx context.Context, a *app, auth *login.Authenticator, log *slog.
 			}
 			if _, err := a.db.PruneRevocations(ctx, now); err != nil {
 				log.Error("pruning revocations", "err", err)
+			}
+			// Kept an hour past their expiry, so that a code replayed
+			// late still revokes what its redemption issued.
+			if _, err := a.db.PruneAuthCodes(ctx, now.Add(-time.Hour)); err != nil {
+				log.Error("pruning authorization codes", "err", err)
 			}
 			// The authenticator knows the longest window a throttle
 			// counts over (sign-ups count per hour, logins per 15 min).

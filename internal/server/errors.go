@@ -14,6 +14,7 @@ import (
 	"github.com/latch-auth/latch/internal/client"
 	"github.com/latch-auth/latch/internal/feed"
 	"github.com/latch-auth/latch/internal/login"
+	"github.com/latch-auth/latch/internal/oauth"
 	"github.com/latch-auth/latch/internal/session"
 	"github.com/latch-auth/latch/internal/store"
 )
@@ -75,6 +76,7 @@ func errorFor(err error) *apiError {
 	var ae *apiError
 	var te *login.ThrottledError
 	var pe *pollError
+	var oe *oauth.Error
 	switch {
 	case errors.As(err, &pe):
 		ae := errorFor(pe.err)
@@ -86,6 +88,8 @@ func errorFor(err error) *apiError {
 		return ae
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &oe):
+		return oauthError(oe)
 	case errors.Is(err, feed.ErrInvalidPoll):
 		return badRequest(strings.TrimPrefix(err.Error(), feed.ErrInvalidPoll.Error()+": "))
 	case errors.As(err, &te):
@@ -122,6 +126,31 @@ func errorFor(err error) *apiError {
 		return &apiError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: "request cancelled", err: err}
 	}
 	return &apiError{status: http.StatusInternalServerError, code: "server_error", desc: "internal error", err: err}
+}
+
+// oauthError is the wire form of an OAuth error (RFC 6749 §5.2, RFC 6750
+// §3.1): 401 for invalid_client (with a Basic challenge, see writeError)
+// and invalid_token (with a Bearer one), 403 insufficient_scope, 500
+// server_error, 503 temporarily_unavailable, 400 otherwise. The cause is
+// kept for the log, never sent.
+func oauthError(e *oauth.Error) *apiError {
+	ae := &apiError{status: http.StatusBadRequest, code: e.Code, desc: e.Description, err: e.Err}
+	switch e.Code {
+	case oauth.CodeInvalidClient, oauth.CodeInvalidToken:
+		ae.status = http.StatusUnauthorized
+	case oauth.CodeInsufficientScope:
+		ae.status = http.StatusForbidden
+		ae.challenge = fmt.Sprintf(`Bearer realm="latch", error="insufficient_scope", error_description=%q`, e.Description)
+	case oauth.CodeServerError:
+		ae.status = http.StatusInternalServerError
+		ae.err = e
+	case oauth.CodeTemporarilyUnavailable:
+		ae.status = http.StatusServiceUnavailable
+	}
+	if ae.desc == "" {
+		ae.desc = strings.ReplaceAll(e.Code, "_", " ")
+	}
+	return ae
 }
 
 // writeError writes err as `{"error", "error_description"}` with its

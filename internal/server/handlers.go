@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/latch-auth/latch/internal/login"
+	"github.com/latch-auth/latch/internal/oauth"
 	"github.com/latch-auth/latch/internal/password"
 	"github.com/latch-auth/latch/internal/session"
 	"github.com/latch-auth/latch/internal/store"
 	"github.com/latch-auth/latch/internal/strictjson"
-	"github.com/latch-auth/latch/jose"
 	"github.com/latch-auth/latch/jwt"
 )
 
@@ -58,14 +58,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, err := s.d.Login.Login(r.Context(), req.Email, req.Password, s.clientAddr(r))
+	t, err := s.grants.PasswordLogin(r.Context(), req.Email, req.Password, s.clientAddr(r), s.sessionClient(r))
 	if err != nil {
 		s.d.Metrics.logins.WithLabelValues(loginOutcome(err)).Inc()
 		s.writeError(w, r, err)
 		return
 	}
-	s.startSession(w, r, u, cookies, http.StatusOK)
+	s.respondTokens(w, t, cookies, http.StatusOK)
 	s.d.Metrics.logins.WithLabelValues("success").Inc()
+}
+
+// sessionClient describes the request's client for the session list.
+func (s *Server) sessionClient(r *http.Request) session.Client {
+	return session.Client{UserAgent: r.UserAgent(), IP: s.clientAddr(r)}
 }
 
 func loginOutcome(err error) string {
@@ -85,28 +90,22 @@ func loginOutcome(err error) string {
 
 // startSession opens a session for u and answers with its tokens.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User, cookies bool, status int) {
-	sess, refresh, err := s.d.Sessions.Start(r.Context(), u.ID, session.Client{UserAgent: r.UserAgent(), IP: s.clientAddr(r)})
+	t, err := s.grants.StartV1(r.Context(), u, s.sessionClient(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.respondTokens(w, r, u, sess, refresh, cookies, status)
+	s.respondTokens(w, t, cookies, status)
 }
 
-// respondTokens issues an access token and writes the token response.
-func (s *Server) respondTokens(w http.ResponseWriter, r *http.Request, u store.User, sess store.Session, refresh string, cookies bool, status int) {
-	access, _, err := s.d.Issuer.Issue(u, sess)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+// respondTokens writes the token response of a /v1 login or refresh.
+func (s *Server) respondTokens(w http.ResponseWriter, t oauth.Tokens, cookies bool, status int) {
 	s.d.Metrics.issued.Inc()
-	ttl := s.d.Issuer.AccessTTL()
-	resp := tokenResponse{TokenType: "Bearer", ExpiresIn: int(ttl / time.Second), SessionID: sess.ID}
+	resp := tokenResponse{TokenType: "Bearer", ExpiresIn: int(t.ExpiresIn / time.Second), SessionID: t.Session.ID}
 	if cookies {
-		setTokenCookies(w, access, ttl, refresh, time.Until(sess.ExpiresAt))
+		setTokenCookies(w, t.AccessToken, t.ExpiresIn, t.RefreshToken, time.Until(t.Session.ExpiresAt))
 	} else {
-		resp.AccessToken, resp.RefreshToken = access, refresh
+		resp.AccessToken, resp.RefreshToken = t.AccessToken, t.RefreshToken
 	}
 	writeJSON(w, status, resp)
 }
@@ -142,32 +141,20 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		}
 		refresh = req.RefreshToken
 	}
-	sess, next, err := s.d.Sessions.Rotate(r.Context(), refresh)
+	t, err := s.grants.RefreshV1(r.Context(), refresh)
 	if err != nil {
-		if errors.Is(err, session.ErrReuse) {
+		switch {
+		case errors.Is(err, session.ErrReuse):
 			s.d.Metrics.reuse.Inc()
 			s.d.Metrics.revoked.WithLabelValues(string(store.ReasonReuse)).Inc()
 			s.log.WarnContext(r.Context(), "refresh token reuse: session revoked", "err", err)
-		}
-		s.refreshFailed(w, r, err, cookies)
-		return
-	}
-	// Permissions are re-read on every refresh, so a changed role or a
-	// disabled account takes effect within one access-token lifetime.
-	u, err := s.d.Users.UserByID(r.Context(), sess.UserID)
-	if err == nil && u.Disabled {
-		if endErr := s.d.Sessions.End(r.Context(), sess.ID, "", store.ReasonDisabled); endErr != nil {
-			err = endErr
-		} else {
+		case errors.Is(err, oauth.ErrDisabled):
 			s.d.Metrics.revoked.WithLabelValues(string(store.ReasonDisabled)).Inc()
-			err = session.ErrInvalidToken
 		}
-	}
-	if err != nil {
 		s.refreshFailed(w, r, err, cookies)
 		return
 	}
-	s.respondTokens(w, r, u, sess, next, cookies, http.StatusOK)
+	s.respondTokens(w, t, cookies, http.StatusOK)
 	s.d.Metrics.refreshes.WithLabelValues("success").Inc()
 }
 
@@ -364,41 +351,6 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "application/jwk-set+json")
 	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(maxAge/time.Second)))
 	w.Write(body)
-}
-
-func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
-	iss := strings.TrimRight(s.cfg.Issuer, "/")
-	doc := map[string]any{
-		"issuer":                                s.cfg.Issuer,
-		"jwks_uri":                              iss + "/.well-known/jwks.json",
-		"login_endpoint":                        iss + "/v1/login",
-		"token_endpoint":                        iss + "/v1/token/refresh",
-		"logout_endpoint":                       iss + "/v1/logout",
-		"sessions_endpoint":                     iss + "/v1/sessions",
-		"userinfo_endpoint":                     iss + "/v1/me",
-		"grant_types_supported":                 []string{"password", "refresh_token"},
-		"token_endpoint_auth_methods_supported": []string{"none"},
-	}
-	if s.cfg.AllowSignup {
-		doc["registration_endpoint"] = iss + "/v1/signup"
-	}
-	if s.clients != nil {
-		// RFC 8414 §2 names these for authorization server metadata.
-		doc["introspection_endpoint"] = iss + "/oauth2/introspect"
-		doc["introspection_endpoint_auth_methods_supported"] = []string{"client_secret_basic"}
-	}
-	if s.d.Feed != nil {
-		// latch's own: the revocation feed as pages, as a stream, and as
-		// Security Event Tokens to poll for (RFC 8936).
-		doc["revocation_feed_endpoint"] = iss + "/v1/revocations"
-		doc["revocation_feed_stream_endpoint"] = iss + "/v1/revocations/stream"
-		doc["revocation_poll_endpoint"] = iss + "/v1/revocations/poll"
-	}
-	if key, err := s.d.Keys.Signer(); err == nil {
-		doc["access_token_signing_alg_values_supported"] = []jose.Algorithm{key.Algorithm()}
-	}
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	writeJSONCached(w, doc)
 }
 
 // writeJSONCached writes v without overriding the caller's Cache-Control.

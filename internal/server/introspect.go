@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/latch-auth/latch/internal/feed"
@@ -238,9 +239,16 @@ func (s *Server) introspectRefresh(ctx context.Context, token string) (introspec
 	if idle := sess.LastUsedAt.Add(s.d.Sessions.IdleTimeout()); idle.Before(exp) {
 		exp = idle
 	}
+	// A session started by an OAuth client belongs to it and holds the
+	// scopes it was granted; a /v1 session is the first-party API's.
+	clientID := issuer.ClientID
+	if sess.ClientID != "" {
+		clientID = sess.ClientID
+	}
 	return introspection{
 		Active:    true,
-		ClientID:  issuer.ClientID,
+		ClientID:  clientID,
+		Scope:     strings.Join(sess.Scopes, " "),
 		TokenType: hintRefreshToken,
 		Exp:       unix(exp),
 		IssuedAt:  unix(sess.CreatedAt),

@@ -94,8 +94,11 @@ func TestSignup(t *testing.T) {
 	a.login("new@example.com")
 
 	r = a.do(request{method: "GET", path: "/.well-known/openid-configuration"})
-	if !strings.Contains(string(r.body), `"registration_endpoint":"`+testIssuer+`/v1/signup"`) {
-		t.Errorf("discovery with signup on = %s, want registration_endpoint", r.body)
+	// Account sign-up is not OAuth dynamic client registration (RFC
+	// 7591): it has a name of its own, and registration_endpoint, which
+	// relying parties would register themselves at, is absent.
+	if !strings.Contains(string(r.body), `"signup_endpoint":"`+testIssuer+`/v1/signup"`) || strings.Contains(string(r.body), "registration_endpoint") {
+		t.Errorf("discovery with signup on = %s, want signup_endpoint and no registration_endpoint", r.body)
 	}
 
 	tests := []struct {

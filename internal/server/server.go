@@ -42,6 +42,7 @@ import (
 	"github.com/latch-auth/latch/internal/issuer"
 	"github.com/latch-auth/latch/internal/keyring"
 	"github.com/latch-auth/latch/internal/login"
+	"github.com/latch-auth/latch/internal/oauth"
 	"github.com/latch-auth/latch/internal/password"
 	"github.com/latch-auth/latch/internal/session"
 	"github.com/latch-auth/latch/internal/store"
@@ -102,6 +103,9 @@ type Config struct {
 	// front of the server: a trusted network that clients can reach the
 	// server from lets them choose their address.
 	TrustedProxies []netip.Prefix
+	// CSRFKey keys the CSRF tokens of the browser pages' forms
+	// (web.NewCSRF); at least 32 bytes, required with Deps.OAuth.
+	CSRFKey []byte
 	// Logger receives request failures; nil discards.
 	Logger *slog.Logger
 }
@@ -127,8 +131,16 @@ type Deps struct {
 	Feed *feed.Hub
 	// Clients, when not nil, are the OAuth clients that may authenticate:
 	// POST /oauth2/introspect serves those holding the scope introspect.
-	// Required with Feed.
+	// Required with Feed and OAuth.
 	Clients store.Clients
+	// OAuth, when not nil, serves the OAuth 2.0 and OpenID Connect
+	// provider: /oauth2/token, /oauth2/revoke, /oauth2/userinfo, the
+	// browser endpoints (/oauth2/authorize, /login, /consent, /account,
+	// /oauth2/logout) and their discovery metadata, and runs the /v1
+	// login and refresh grants. Without it, those run on a provider the
+	// server makes for them alone, and the /oauth2 endpoints but
+	// introspection are absent. Needs Clients and Config.CSRFKey.
+	OAuth *oauth.Provider
 }
 
 // Server is the HTTP API.
@@ -138,7 +150,10 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	clients *client.Authenticator // nil without Clients
-	poller  *feed.Poller          // nil without a Feed
+	// grants runs the /v1 login and refresh grants: Deps.OAuth, or a
+	// provider of its own for them alone.
+	grants *oauth.Provider
+	poller *feed.Poller // nil without a Feed
 	// audiences are those introspection accepts: Audience, then the
 	// other Audiences.
 	audiences []string
@@ -195,6 +210,22 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Clients != nil {
 		s.clients = client.NewAuthenticator(d.Clients)
 	}
+	s.grants = d.OAuth
+	if d.OAuth != nil {
+		if d.Clients == nil {
+			return nil, errors.New("server: the OAuth provider needs the clients store")
+		}
+		if len(cfg.CSRFKey) < 32 {
+			return nil, errors.New("server: the OAuth provider needs a CSRF key of at least 32 bytes")
+		}
+	} else {
+		p, err := oauth.New(oauth.Config{Issuer: cfg.Issuer, Audience: s.audiences},
+			oauth.Deps{Users: d.Users, Sessions: d.Sessions, Issuer: d.Issuer, Login: d.Login})
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		s.grants = p
+	}
 	if d.Feed != nil {
 		if err := d.Metrics.registerFeed(d.Feed); err != nil {
 			return nil, fmt.Errorf("server: registering the feed metrics: %w", err)
@@ -232,9 +263,14 @@ func (s *Server) routes() {
 	}
 	m.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 	m.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
+	m.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleDiscovery)
 	m.HandleFunc("GET /healthz", s.handleHealth)
 	m.HandleFunc("GET /readyz", s.unlessDraining(s.handleReady))
 	m.Handle("GET /metrics", s.d.Metrics.Handler())
+	if s.d.OAuth != nil {
+		s.oauthRoutes(m)
+		s.browserRoutes(m)
+	}
 }
 
 // Handler returns the API with its middleware: the security headers
@@ -243,6 +279,18 @@ func (s *Server) routes() {
 // cross-origin protection.
 func (s *Server) Handler() http.Handler {
 	cop := http.NewCrossOriginProtection()
+	// Machine-to-machine endpoints that authenticate with client
+	// credentials or a bearer token, never a cookie, which a browser
+	// application of another origin may call (RFC 6749 §3.2, RFC 7009,
+	// OpenID Connect Core §5.3), and RP-initiated logout, which a
+	// relying party may POST from its own origin (OpenID Connect
+	// RP-Initiated Logout §2): without an ID token hint for the signed-in
+	// user it only shows a confirmation whose form needs this origin's
+	// session-bound CSRF token. The browser forms (/login, /consent,
+	// /account) stay protected.
+	for _, p := range []string{"POST " + pathToken, "POST " + pathRevoke, "POST " + pathUserInfo, "POST " + logoutPath} {
+		cop.AddInsecureBypassPattern(p)
+	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{status: http.StatusForbidden, code: "cross_origin_refused", desc: "cross-origin request refused"})
 	}))

@@ -143,9 +143,28 @@ type Client struct {
 	IP        string
 }
 
-// Start opens a session for userID and returns it with its first refresh
-// token.
+// Grant is what a session is for besides its user: the OAuth client it
+// is issued to, the browser session it comes from, the scopes granted and
+// when the user entered their password (see store.Session). The zero
+// Grant is a session of latch's own login API, authenticated now.
+type Grant struct {
+	ClientID string
+	ParentID string
+	Scopes   []string
+	// AuthTime is when the user last entered their password; zero means
+	// now.
+	AuthTime time.Time
+}
+
+// Start opens a session of latch's own login API for userID, who just
+// entered their password, and returns it with its first refresh token.
 func (m *Manager) Start(ctx context.Context, userID string, c Client) (store.Session, string, error) {
+	return m.StartGrant(ctx, userID, c, Grant{})
+}
+
+// StartGrant opens a session for userID with g and returns it with its
+// first refresh token.
+func (m *Manager) StartGrant(ctx context.Context, userID string, c Client, g Grant) (store.Session, string, error) {
 	var id [idLen]byte
 	var secret [secretLen]byte
 	rand.Read(id[:])
@@ -161,6 +180,13 @@ func (m *Manager) Start(ctx context.Context, userID string, c Client) (store.Ses
 		ExpiresAt:  now.Add(m.cfg.Lifetime),
 		UserAgent:  truncate(c.UserAgent, 256),
 		IP:         truncate(c.IP, 64),
+		ParentID:   g.ParentID,
+		ClientID:   g.ClientID,
+		Scopes:     g.Scopes,
+		AuthTime:   g.AuthTime,
+	}
+	if s.AuthTime.IsZero() {
+		s.AuthTime = now
 	}
 	if err := m.store.CreateSession(ctx, s); err != nil {
 		return store.Session{}, "", fmt.Errorf("session: start: %w", err)
@@ -175,6 +201,19 @@ func (m *Manager) Start(ctx context.Context, userID string, c Client) (store.Ses
 // is revoked. Other errors (store.ErrBusy, a context's) leave the session
 // and the token as they were: the client may retry.
 func (m *Manager) Rotate(ctx context.Context, token string) (store.Session, string, error) {
+	return m.rotate(ctx, token, nil)
+}
+
+// RotateFor is Rotate for the sessions of one client (store.Session's
+// ClientID; "" for latch's own login API): the token of another client's
+// session is ErrInvalidToken, and its session is left as it was, neither
+// rotated nor revoked.
+func (m *Manager) RotateFor(ctx context.Context, token, clientID string) (store.Session, string, error) {
+	return m.rotate(ctx, token, &clientID)
+}
+
+// rotate is Rotate, for the sessions of *clientID when it is not nil.
+func (m *Manager) rotate(ctx context.Context, token string, clientID *string) (store.Session, string, error) {
 	tok, err := m.open(token)
 	if err != nil {
 		return store.Session{}, "", err
@@ -186,6 +225,8 @@ func (m *Manager) Rotate(ctx context.Context, token string) (store.Session, stri
 	s, err := m.store.UpdateSession(ctx, tok.sessionID(), func(s store.Session) (store.Session, error) {
 		successor, reuse = nil, false
 		switch {
+		case clientID != nil && s.ClientID != *clientID:
+			return s, fmt.Errorf("%w: session of another client", ErrInvalidToken)
 		case !s.RevokedAt.IsZero():
 			return s, fmt.Errorf("%w: session ended (%s)", ErrInvalidToken, s.RevokeReason)
 		case !s.Active(now, m.cfg.IdleTimeout):

@@ -163,6 +163,21 @@ type Session struct {
 	// browser session ends the sessions whose ParentID it is.
 	ParentID string
 
+	// ClientID is the OAuth client the session was issued to, by
+	// redeeming an authorization code; empty for a session of latch's own
+	// login API (/v1). A refresh token is redeemed only by the client its
+	// session belongs to. A browser session has a reserved value of its
+	// own (see internal/oauth).
+	ClientID string
+	// Scopes are the scopes granted to the session, copied into each
+	// access token issued for it. Empty may come back nil.
+	Scopes []string
+	// AuthTime is when the user last entered their password for this
+	// session: for a login or a browser session its CreatedAt, for a
+	// session started from a browser session the browser session's
+	// AuthTime. Zero for sessions created before it was recorded.
+	AuthTime time.Time
+
 	// RevokedAt is set once the session ends; a revoked session never
 	// comes back. RevokeReason says why (see the Reason constants).
 	RevokedAt    time.Time
@@ -189,9 +204,10 @@ type Sessions interface {
 	// result. If the result is newly revoked (RevokedAt set where it was
 	// zero), a session Revocation is recorded in the same transaction:
 	// Subject the session ID, UserID, Reason RevokeReason, At RevokedAt,
-	// Expires At plus Options.RevocationTTL. The ID, UserID, ParentID and
-	// CreatedAt cannot change, nor RevokedAt and RevokeReason once set: the stored
-	// ones are kept whatever fn returns. A TokenHash that another session
+	// Expires At plus Options.RevocationTTL. The ID, UserID, ParentID,
+	// ClientID, Scopes, AuthTime and CreatedAt cannot change, nor
+	// RevokedAt and RevokeReason once set: the stored ones are kept
+	// whatever fn returns. A TokenHash that another session
 	// has is ErrConflict.
 	UpdateSession(ctx context.Context, id string, fn func(Session) (Session, error)) (Session, error)
 	// DeleteSessions removes sessions that ended (revoked or past

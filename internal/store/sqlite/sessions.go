@@ -10,17 +10,23 @@ import (
 )
 
 const sessionColumns = `id, user_id, token_hash, prev_hash, generation, rotated_at, created_at,
-	last_used_at, expires_at, user_agent, ip, revoked_at, revoke_reason, reissues, parent_id`
+	last_used_at, expires_at, user_agent, ip, revoked_at, revoke_reason, reissues, parent_id,
+	client_id, scopes, auth_time`
 
 // CreateSession inserts s; store.ErrConflict if its ID or token hash
 // exists, store.ErrNotFound if its user does not.
 func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	scopes, err := encodeList("scopes", s.Scopes)
+	if err != nil {
+		return fmt.Errorf("sqlite: create session: %w", err)
+	}
+	err = db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.ID, s.UserID, blob(s.TokenHash), nullBlob(s.PrevHash), s.Generation, millis(s.RotatedAt),
 			millis(s.CreatedAt), millis(s.LastUsedAt), millis(s.ExpiresAt), s.UserAgent, s.IP,
-			millis(s.RevokedAt), string(s.RevokeReason), s.Reissues, s.ParentID)
+			millis(s.RevokedAt), string(s.RevokeReason), s.Reissues, s.ParentID,
+			s.ClientID, scopes, millis(s.AuthTime))
 		return err
 	})
 	if err != nil {
@@ -63,7 +69,8 @@ func (db *DB) ListSessions(ctx context.Context, userID string) ([]store.Session,
 }
 
 // UpdateSession applies fn to the session atomically and stores its
-// result, keeping the stored ID, UserID, ParentID and CreatedAt, and
+// result, keeping the stored ID, UserID, ParentID, ClientID, Scopes,
+// AuthTime and CreatedAt, and
 // recording a session revocation if the result is newly revoked.
 func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Session) (store.Session, error)) (store.Session, error) {
 	var revoked bool
@@ -77,6 +84,7 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 	save := func(tx *sql.Tx, old, s store.Session) (store.Session, error) {
 		revoked = false
 		s.ID, s.UserID, s.ParentID, s.CreatedAt = old.ID, old.UserID, old.ParentID, old.CreatedAt
+		s.ClientID, s.Scopes, s.AuthTime = old.ClientID, old.Scopes, old.AuthTime
 		if !old.RevokedAt.IsZero() {
 			s.RevokedAt, s.RevokeReason = old.RevokedAt, old.RevokeReason
 		}
@@ -145,15 +153,22 @@ func (db *DB) DeleteSessions(ctx context.Context, cutoff time.Time) (int, error)
 
 func scanSession(row scanner) (store.Session, error) {
 	var (
-		s                                   store.Session
-		reason                              string
-		rotated, created, used, exp, revoke sql.NullInt64
+		s                                             store.Session
+		reason, scopes                                string
+		rotated, created, used, exp, revoke, authTime sql.NullInt64
 	)
 	err := row.Scan(&s.ID, &s.UserID, &s.TokenHash, &s.PrevHash, &s.Generation, &rotated, &created,
-		&used, &exp, &s.UserAgent, &s.IP, &revoke, &reason, &s.Reissues, &s.ParentID)
+		&used, &exp, &s.UserAgent, &s.IP, &revoke, &reason, &s.Reissues, &s.ParentID,
+		&s.ClientID, &scopes, &authTime)
 	if err != nil {
 		return store.Session{}, err
 	}
+	if scopes != "[]" {
+		if s.Scopes, err = decodeList("scopes", scopes); err != nil {
+			return store.Session{}, err
+		}
+	}
+	s.AuthTime = fromMillis(authTime)
 	s.RotatedAt, s.CreatedAt, s.LastUsedAt = fromMillis(rotated), fromMillis(created), fromMillis(used)
 	s.ExpiresAt, s.RevokedAt = fromMillis(exp), fromMillis(revoke)
 	s.RevokeReason = store.Reason(reason)

@@ -57,9 +57,27 @@ func testSessions(t *testing.T, open opener) {
 		s.RotatedAt = at(time.Second)
 		s.Reissues = 2
 		s.ParentID = "browser-session"
+		s.ClientID = "c_web"
+		s.Scopes = []string{"email", "openid", "orders:read"}
+		s.AuthTime = at(-time.Hour)
 		withSessions(t, st, s)
 
 		checkSession(t, st, s)
+	})
+
+	t.Run("ZeroOAuthFields", func(t *testing.T) {
+		// A session of latch's own login API: no client, no scopes, no
+		// auth time; they come back zero (Scopes may be nil).
+		st := open(t, store.Options{})
+		withUsers(t, st, "u1")
+		s := newSession("s1", "u1", at(0))
+		withSessions(t, st, s)
+
+		got, err := st.SessionByID(t.Context(), "s1")
+		must(t, "SessionByID(s1)", err)
+		if got.ClientID != "" || len(got.Scopes) != 0 || !got.AuthTime.IsZero() {
+			t.Errorf("SessionByID(s1) = client %q, scopes %q, auth time %v; want all zero", got.ClientID, got.Scopes, got.AuthTime)
+		}
 	})
 
 	t.Run("ChildrenOfABrowserSession", func(t *testing.T) {
@@ -168,6 +186,9 @@ func testSessions(t *testing.T, open opener) {
 		withUsers(t, st, "u1", "u2")
 		s := newSession("s1", "u1", at(0))
 		s.ParentID = "browser"
+		s.ClientID = "c_web"
+		s.Scopes = []string{"openid"}
+		s.AuthTime = at(-time.Minute)
 		withSessions(t, st, s)
 
 		want := s
@@ -183,6 +204,7 @@ func testSessions(t *testing.T, open opener) {
 			}
 			v := want
 			v.ID, v.UserID, v.ParentID, v.CreatedAt = "s2", "u2", "", at(time.Hour) // cannot change
+			v.ClientID, v.Scopes, v.AuthTime = "c_other", []string{"admin"}, at(time.Hour)
 			return v, nil
 		})
 		if err != nil || !same(normSession, got, want) {

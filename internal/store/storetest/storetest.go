@@ -108,7 +108,8 @@ func normUser(u store.User) store.User {
 func normSession(s store.Session) store.Session {
 	s.TokenHash, s.PrevHash = nilIfEmpty(s.TokenHash), nilIfEmpty(s.PrevHash)
 	s.RotatedAt, s.CreatedAt, s.LastUsedAt = ms(s.RotatedAt), ms(s.CreatedAt), ms(s.LastUsedAt)
-	s.ExpiresAt, s.RevokedAt = ms(s.ExpiresAt), ms(s.RevokedAt)
+	s.ExpiresAt, s.RevokedAt, s.AuthTime = ms(s.ExpiresAt), ms(s.RevokedAt), ms(s.AuthTime)
+	s.Scopes = nilIfEmpty(s.Scopes)
 	return s
 }
 

@@ -1,0 +1,77 @@
+package oauth
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/latch-auth/latch/internal/session"
+	"github.com/latch-auth/latch/internal/store"
+)
+
+// PasswordLogin checks a user's credentials (login.Authenticator.Login,
+// with its throttling and enumeration resistance; addr is the client
+// address) and starts a session of latch's own first-party JSON API (/v1),
+// with an access token (issuer.Issuer.Issue) and a refresh token. Its
+// errors are those of login, session and issuer, as /v1 reports them.
+func (p *Provider) PasswordLogin(ctx context.Context, email, password, addr string, meta session.Client) (Tokens, error) {
+	u, err := p.d.Login.Login(ctx, email, password, addr)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return p.StartV1(ctx, u, meta)
+}
+
+// StartV1 starts a /v1 session for u, who just authenticated (logged in
+// or signed up), and issues its tokens.
+func (p *Provider) StartV1(ctx context.Context, u store.User, meta session.Client) (Tokens, error) {
+	sess, refresh, err := p.d.Sessions.Start(ctx, u.ID, meta)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return p.v1Tokens(u, sess, refresh)
+}
+
+// RefreshV1 rotates the refresh token of a /v1 session
+// (session.Manager.Rotate: grace window, reuse detection) and issues a
+// new access token with the user's current roles. It refuses the token of
+// an OAuth client's session or of a browser session with
+// session.ErrInvalidToken, rotating nothing. A disabled user's session is
+// ended (store.ReasonDisabled) and refused with session.ErrInvalidToken
+// joined with ErrDisabled. Other errors are those of session and the
+// store.
+func (p *Provider) RefreshV1(ctx context.Context, refreshToken string) (Tokens, error) {
+	sess, next, err := p.d.Sessions.RotateFor(ctx, refreshToken, "")
+	if err != nil {
+		return Tokens{}, err
+	}
+	// Permissions are re-read on every refresh, so a changed role or a
+	// disabled account takes effect within one access-token lifetime.
+	u, err := p.d.Users.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if u.Disabled {
+		if err := p.d.Sessions.End(ctx, sess.ID, "", store.ReasonDisabled); err != nil {
+			return Tokens{}, err
+		}
+		return Tokens{}, fmt.Errorf("%w: %w", session.ErrInvalidToken, ErrDisabled)
+	}
+	return p.v1Tokens(u, sess, next)
+}
+
+// v1Tokens issues the access token of a /v1 session.
+func (p *Provider) v1Tokens(u store.User, sess store.Session, refresh string) (Tokens, error) {
+	access, claims, err := p.d.Issuer.Issue(u, sess)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return Tokens{
+		AccessToken:  access,
+		Claims:       claims,
+		RefreshToken: refresh,
+		ExpiresIn:    p.d.Issuer.AccessTTL(),
+		Scope:        claims.Scope,
+		Session:      sess,
+		User:         u,
+	}, nil
+}
