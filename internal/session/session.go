@@ -44,7 +44,6 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -54,7 +53,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/latch-auth/latch/internal/store"
 )
@@ -495,9 +496,19 @@ func hashToken(raw []byte) []byte {
 
 func encode(raw []byte) string { return base64.RawURLEncoding.EncodeToString(raw) }
 
+// truncate returns s cut to at most n bytes, as valid UTF-8 without NUL
+// or other control characters: what a client sends as its User-Agent is
+// shown on the account page and stored as text, which PostgreSQL refuses
+// with a NUL or invalid UTF-8 in it.
 func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+	if len(s) > n {
+		s = s[:n]
 	}
-	return string(bytes.ToValidUTF8([]byte(s[:n]), nil))
+	s = strings.ToValidUTF8(s, "")
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
 }

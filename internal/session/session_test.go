@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
 
@@ -636,5 +637,25 @@ func TestConcurrentRetryAfterLostAnswer(t *testing.T) {
 	}
 	if _, _, err := f.m.Rotate(ctx, successor); err != nil {
 		t.Errorf("Rotate(successor) = %v, want nil", err)
+	}
+}
+
+// TestStartCleansClientText: what a client sends as its User-Agent is
+// stored as valid UTF-8 without control characters, within its limit.
+func TestStartCleansClientText(t *testing.T) {
+	f := newFixture(t)
+	for _, tt := range []struct{ ua, want string }{
+		{"Mozilla/5.0 (X11)", "Mozilla/5.0 (X11)"},
+		{"a\x00b\xffc\x1b[31md\u0085e", "abc[31mde"},
+		{strings.Repeat("é", 200), strings.Repeat("é", 128)},
+	} {
+		s, _, err := f.m.Start(t.Context(), "u1", Client{UserAgent: tt.ua, IP: "192.0.2.1\x00"})
+		if err != nil {
+			t.Fatalf("Start(%q): %v", tt.ua, err)
+		}
+		got, err := f.db.SessionByID(t.Context(), s.ID)
+		if err != nil || got.UserAgent != tt.want || got.IP != "192.0.2.1" {
+			t.Errorf("Start(user agent %q) stored %q, IP %q (%v); want %q, 192.0.2.1", tt.ua, got.UserAgent, got.IP, err, tt.want)
+		}
 	}
 }

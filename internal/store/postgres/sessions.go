@@ -1,0 +1,132 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/latch-auth/latch/internal/store"
+)
+
+const sessionColumns = `id, user_id, token_hash, prev_hash, generation, rotated_at, created_at,
+	last_used_at, expires_at, user_agent, ip, revoked_at, revoke_reason, reissues, parent_id,
+	client_id, scopes, auth_time`
+
+// CreateSession inserts s; store.ErrConflict if its ID or token hash
+// exists, store.ErrNotFound if its user does not.
+func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		s.ID, s.UserID, blob(s.TokenHash), nullBlob(s.PrevHash), s.Generation, ts(s.RotatedAt),
+		ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.ExpiresAt), s.UserAgent, s.IP,
+		ts(s.RevokedAt), string(s.RevokeReason), s.Reissues, s.ParentID,
+		s.ClientID, list(s.Scopes), ts(s.AuthTime))
+	if err != nil {
+		return fmt.Errorf("postgres: create session: %w", storeError(ctx, err))
+	}
+	return nil
+}
+
+// SessionByID returns the session with ID id, or store.ErrNotFound.
+func (db *DB) SessionByID(ctx context.Context, id string) (store.Session, error) {
+	s, err := scanSession(db.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
+	if err != nil {
+		return store.Session{}, fmt.Errorf("postgres: session by id: %w", storeError(ctx, err))
+	}
+	return s, nil
+}
+
+// ListSessions returns the user's sessions that are not revoked, newest
+// first.
+func (db *DB) ListSessions(ctx context.Context, userID string) ([]store.Session, error) {
+	ss, err := queryAll(ctx, db, `SELECT `+sessionColumns+` FROM sessions
+		WHERE user_id = $1 AND revoked_at IS NULL
+		ORDER BY created_at DESC NULLS LAST, id DESC`, scanSession, userID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list sessions: %w", storeError(ctx, err))
+	}
+	return ss, nil
+}
+
+// UpdateSession applies fn to the session atomically and stores its
+// result, keeping the stored ID, UserID, ParentID, ClientID, Scopes,
+// AuthTime and CreatedAt, and recording a session revocation if the result is newly revoked.
+func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Session) (store.Session, error)) (store.Session, error) {
+	var revoked bool
+	load := func(tx pgx.Tx) (store.Session, error) {
+		return scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1 FOR NO KEY UPDATE`, id))
+	}
+	save := func(tx pgx.Tx, old, s store.Session) (store.Session, error) {
+		revoked = false
+		s.ID, s.UserID, s.ParentID, s.CreatedAt = old.ID, old.UserID, old.ParentID, old.CreatedAt
+		s.ClientID, s.Scopes, s.AuthTime = old.ClientID, old.Scopes, old.AuthTime
+		if !old.RevokedAt.IsZero() {
+			s.RevokedAt, s.RevokeReason = old.RevokedAt, old.RevokeReason
+		}
+		s.TokenHash, s.PrevHash = blob(s.TokenHash), nullBlob(s.PrevHash)
+		s.RotatedAt, s.LastUsedAt, s.ExpiresAt = stored(s.RotatedAt), stored(s.LastUsedAt), stored(s.ExpiresAt)
+		s.RevokedAt = stored(s.RevokedAt)
+		_, err := tx.Exec(ctx, `UPDATE sessions SET token_hash = $1, prev_hash = $2, generation = $3,
+			rotated_at = $4, last_used_at = $5, expires_at = $6, user_agent = $7, ip = $8,
+			revoked_at = $9, revoke_reason = $10, reissues = $11 WHERE id = $12`,
+			s.TokenHash, s.PrevHash, s.Generation, ts(s.RotatedAt), ts(s.LastUsedAt),
+			ts(s.ExpiresAt), s.UserAgent, s.IP, ts(s.RevokedAt), string(s.RevokeReason), s.Reissues, s.ID)
+		if err != nil {
+			return store.Session{}, err
+		}
+		if old.RevokedAt.IsZero() && !s.RevokedAt.IsZero() {
+			_, err := db.addRevocation(ctx, tx, store.Revocation{
+				Kind:    store.KindSession,
+				Subject: s.ID,
+				UserID:  s.UserID,
+				Reason:  s.RevokeReason,
+				At:      s.RevokedAt,
+				Expires: s.RevokedAt.Add(db.ttl),
+			})
+			if err != nil {
+				return store.Session{}, err
+			}
+			revoked = true
+		}
+		return s, nil
+	}
+	s, err := update(ctx, db, "update session", fn, load, save)
+	if err != nil {
+		return store.Session{}, err
+	}
+	db.committed(revoked)
+	return s, nil
+}
+
+// DeleteSessions removes sessions revoked or expired before cutoff.
+func (db *DB) DeleteSessions(ctx context.Context, cutoff time.Time) (int, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM sessions
+		WHERE revoked_at < $1 OR expires_at IS NULL OR expires_at < $1`, cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete sessions: %w", storeError(ctx, err))
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+func scanSession(row pgx.Row) (store.Session, error) {
+	var (
+		s                                   store.Session
+		reason                              string
+		rotated, created, used, exp, revoke pgtype.Timestamptz
+		authTime                            pgtype.Timestamptz
+	)
+	err := row.Scan(&s.ID, &s.UserID, &s.TokenHash, &s.PrevHash, &s.Generation, &rotated, &created,
+		&used, &exp, &s.UserAgent, &s.IP, &revoke, &reason, &s.Reissues, &s.ParentID,
+		&s.ClientID, &s.Scopes, &authTime)
+	if err != nil {
+		return store.Session{}, err
+	}
+	s.Scopes, s.AuthTime = nilIfEmpty(s.Scopes), fromTS(authTime)
+	s.RotatedAt, s.CreatedAt, s.LastUsedAt = fromTS(rotated), fromTS(created), fromTS(used)
+	s.ExpiresAt, s.RevokedAt = fromTS(exp), fromTS(revoke)
+	s.RevokeReason = store.Reason(reason)
+	return s, nil
+}
