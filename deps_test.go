@@ -20,7 +20,8 @@ var publicLeaves = map[string]bool{
 
 const module = "github.com/latch-auth/latch"
 
-// TestLayering enforces the dependency policy of STYLE.md rule 10.
+// TestLayering enforces the dependency policy: a public package imports only
+// the standard library, latch's public packages and publicLeaves.
 func TestLayering(t *testing.T) {
 	for _, pkg := range publicPackages {
 		t.Run(pkg, func(t *testing.T) {

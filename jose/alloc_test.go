@@ -21,9 +21,9 @@ func skipUnlessAllocationsMeaningful(t *testing.T) {
 	}
 }
 
-// TestAllocations holds the hot paths to their allocation budgets
-// (STYLE.md rule 9). The payload Verify returns is the one allocation the
-// API needs; everything else should stay on the stack.
+// TestAllocations holds the hot paths to their allocation budgets, so that
+// a regression fails the build. The payload Verify returns is the one
+// allocation the API needs; everything else should stay on the stack.
 //
 // The ES256 and EdDSA ceilings are the counts measured with Go 1.26 on
 // linux/amd64; they are budgets to keep, not goals:

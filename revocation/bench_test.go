@@ -129,7 +129,7 @@ func newDenyMix() *denyMix {
 
 // TestDenyListCheckAllocs holds Check to its budget of no allocation, on a
 // list of 100,000 entries, for a token that is not revoked and for one
-// revoked by each kind (STYLE.md rule 9).
+// revoked by each kind: a hot-path budget that fails the build.
 func TestDenyListCheckAllocs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a list of 100,000 entries")

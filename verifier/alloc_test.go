@@ -33,7 +33,7 @@ const (
 	fullTokens    = 5 * verifier.DefaultCacheSize
 )
 
-// TestAllocations holds Verify to its budgets (STYLE.md rule 9).
+// TestAllocations holds Verify to its allocation budgets.
 //
 // A cache hit allocates nothing. A miss costs jwt's parse (the payload,
 // and one slice for "aud" and "roles": 2, see jwt.TestParseAllocations)

@@ -357,7 +357,7 @@ func bigFeed(t testing.TB) *feedServer {
 }
 
 // TestAllocationsWithDenyList holds a cache hit to zero allocations with
-// a deny list of 100,000 entries (STYLE.md rule 9).
+// a deny list of 100,000 entries.
 func TestAllocationsWithDenyList(t *testing.T) {
 	skipUnderRace(t)
 	key := newKey(t, jose.ES256, "k1")

@@ -55,14 +55,34 @@ const (
 	defaultJWKSMaxAge = 15 * time.Minute
 )
 
-// addDataFlags defines the data-directory flags on fs.
+// addDataFlags defines the store flags and the server's signing-key and
+// access-token settings, for serve and the commands that create or retire
+// keys (keys rotate, retire, revoke).
 func addDataFlags(fs *flag.FlagSet, d *dataFlags) {
-	fs.StringVar(&d.dir, "data", defaultData, "data `DIR`: database and master key (env LATCH_DATA)")
+	addStoreFlags(fs, d)
 	fs.StringVar(&d.alg, "alg", string(defaultAlg), "`ALG` of new signing keys: "+algorithmList()+" (env LATCH_ALG)")
 	fs.DurationVar(&d.tokenTTL, "access-ttl", defaultAccessTTL, "access token lifetime `D` (env LATCH_ACCESS_TTL)")
 	fs.DurationVar(&d.rotation, "key-rotation", defaultRotation, "signing key rotation period `D`, 0 to disable (env LATCH_KEY_ROTATION)")
 	fs.DurationVar(&d.jwksMaxAge, "jwks-max-age", defaultJWKSMaxAge, "JWKS Cache-Control max-age `D`; new keys are published this long (plus 1m) before they sign (env LATCH_JWKS_MAX_AGE)")
+}
+
+// addStoreFlags defines --data and --full-sync alone, for administration
+// commands that neither sign nor revoke (user add, list, enable): the
+// server's key and token settings keep their defaults, which opening the
+// key ring only reads.
+func addStoreFlags(fs *flag.FlagSet, d *dataFlags) {
+	d.alg, d.tokenTTL, d.rotation, d.jwksMaxAge = string(defaultAlg), defaultAccessTTL, defaultRotation, defaultJWKSMaxAge
+	fs.StringVar(&d.dir, "data", defaultData, "data `DIR`: database and master key (env LATCH_DATA)")
 	fs.BoolVar(&d.fullSync, "full-sync", false, "sync every commit to disk, surviving power loss too (env LATCH_FULL_SYNC)")
+}
+
+// addRevocationFlags defines the flags of administration commands that
+// revoke tokens (user passwd, disable): the store flags and the
+// server's access-token lifetime, which bounds how long their revocations
+// must stay in the feed.
+func addRevocationFlags(fs *flag.FlagSet, d *dataFlags) {
+	addStoreFlags(fs, d)
+	fs.DurationVar(&d.tokenTTL, "access-ttl", defaultAccessTTL, "the server's access token lifetime `D`: revocations stay in the feed this long plus 5m, and at least a day (env LATCH_ACCESS_TTL)")
 }
 
 // envInUsage finds the "(env LATCH_X)" a flag's usage names.
@@ -124,9 +144,10 @@ const databaseFile = "latch.db"
 // revocation stays in the feed: verifiers' clock-skew leeway, with room.
 const revocationMargin = 5 * time.Minute
 
-// openApp opens (creating if needed) the data directory, its database and
-// its key ring. The caller closes app.db. notify, when not nil, is
-// store.Options.Notify.
+// openApp opens the data directory, its database and its key ring. The
+// server (d.server) creates what is missing; the other commands refuse a
+// data directory that does not exist. The caller closes app.db. notify,
+// when not nil, is store.Options.Notify.
 func openApp(e *env, d dataFlags, notify func()) (*app, error) {
 	alg, err := jose.ParseAlgorithm(d.alg)
 	if err != nil {
@@ -135,8 +156,12 @@ func openApp(e *env, d dataFlags, notify func()) (*app, error) {
 	if d.tokenTTL <= 0 {
 		return nil, errors.New("--access-ttl must be positive")
 	}
-	if err := os.MkdirAll(d.dir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating data directory: %w", err)
+	if d.server {
+		if err := os.MkdirAll(d.dir, 0o700); err != nil {
+			return nil, fmt.Errorf("creating data directory: %w", err)
+		}
+	} else if err := requireDataDir(d.dir); err != nil {
+		return nil, err
 	}
 	dbPath := filepath.Join(d.dir, databaseFile)
 	_, statErr := os.Stat(dbPath)
@@ -178,4 +203,25 @@ func openApp(e *env, d dataFlags, notify func()) (*app, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// requireDataDir checks that dir is an existing directory. Only the server
+// creates one: an administration command run from the wrong working
+// directory must not make a new, empty data directory (a new database and
+// master key) that the server never reads.
+func requireDataDir(dir string) error {
+	where := dir
+	if abs, err := filepath.Abs(dir); err == nil && abs != filepath.Clean(dir) {
+		where = fmt.Sprintf("%s (%s)", dir, abs)
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("data directory %s does not exist: point --data (or LATCH_DATA) at the server's; latch serve creates it on first start", where)
+	case err != nil:
+		return fmt.Errorf("data directory: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("data directory %s is not a directory", where)
+	}
+	return nil
 }

@@ -28,8 +28,11 @@ type command struct {
 // rootCommand builds the command tree.
 func rootCommand() *command {
 	root := &command{name: "latch", args: "<command> [arguments]",
-		detail: "latch generates keys and signs, verifies and inspects JWS and JWT tokens."}
+		detail: "latch runs a JWT auth server (serve, healthcheck) and administers its data\n" +
+			"directory (user, keys list|rotate|retire|revoke, client, revoke); it also\n" +
+			"generates keys and signs, verifies and inspects JWS and JWT tokens."}
 	root.add(serveCommand())
+	root.add(healthcheckCommand())
 	root.add(userCommand())
 	root.add(keysCommand())
 	root.add(clientCommand())

@@ -1,8 +1,26 @@
-// Command latch generates keys and signs, verifies and inspects JSON Web
-// Signatures and JSON Web Tokens from the command line.
+// Command latch is the latch auth server, the commands that administer
+// its data, and a tool that generates keys and signs, verifies and
+// inspects JSON Web Signatures and JSON Web Tokens.
 //
 // Usage:
 //
+//	latch serve [flags]
+//	latch healthcheck [--addr HOST:PORT | --url URL] [--tls-cert FILE] [--timeout D]
+//	latch user add --email E [--password-stdin] [--role R]...
+//	latch user passwd --email E [--password-stdin]
+//	latch user disable --email E
+//	latch user enable --email E
+//	latch user roles --email E --set ROLES
+//	latch user list [--json]
+//	latch keys list [--json]
+//	latch keys rotate [--now]
+//	latch keys retire --kid KID | KID
+//	latch keys revoke --kid KID | KID
+//	latch client add --name NAME [--scope SCOPE]... [--grant-type GRANT]... [--redirect-uri URI]...
+//	latch client update --id ID [flags]
+//	latch client list [--json]
+//	latch client remove --id ID
+//	latch revoke --jti JTI | --sid SID | --sub USER_ID | --email E
 //	latch keys generate --alg ALG [--kid KID]
 //	latch keys public [--alg ALG] [--kid KID] [FILE|-]
 //	latch jws sign --key FILE [--alg ALG] [--kid KID] [FILE|-]
@@ -12,6 +30,15 @@
 //	latch token decode [TOKEN|-]
 //	latch version
 //	latch help [COMMAND...]
+//
+// "serve" runs the server on a data directory (default ./latch-data: the
+// SQLite database and the master key), creating it on first start; every
+// flag has a LATCH_* environment variable. "healthcheck" exits 0 when the
+// server at LATCH_ADDR answers GET /readyz with 200. The user, keys
+// list|rotate|retire|revoke, client and revoke commands work on an
+// existing data directory (--data, LATCH_DATA) while the server runs; they
+// refuse one that does not exist rather than create an empty one. "latch
+// help COMMAND" describes each.
 //
 // Keys are JWKs (RFC 7517) printed as indented JSON. "keys generate" prints
 // a private JWK whose default "kid" is its RFC 7638 thumbprint; "keys

@@ -18,7 +18,9 @@ import (
 
 func userCommand() *command {
 	return (&command{name: "user", args: "<command> [arguments]", summary: "user administration",
-		detail: "The user commands work on the data directory directly; the server may be running."}).add(
+		detail: "The user commands work on the server's data directory (--data, LATCH_DATA)\n" +
+			"directly, while the server runs too. They refuse a directory that does not\n" +
+			"exist: latch serve creates it on first start."}).add(
 		&command{name: "add", args: "--email E [--password-stdin] [--role R]...", setup: userAdd,
 			summary: "create a user",
 			detail: "add creates a user. The password is read from standard input with\n" +
@@ -65,7 +67,7 @@ func (r *roleFlag) Set(v string) error {
 
 func userAdd(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	var d dataFlags
-	addDataFlags(fs, &d)
+	addStoreFlags(fs, &d)
 	email := fs.String("email", "", "e-mail address `E` of the user (required)")
 	stdin := fs.Bool("password-stdin", false, "read the password from standard input")
 	var roles roleFlag
@@ -106,7 +108,7 @@ func userAdd(c *command, fs *flag.FlagSet) func(*env, []string) error {
 
 func userPasswd(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	var d dataFlags
-	addDataFlags(fs, &d)
+	addRevocationFlags(fs, &d)
 	email := fs.String("email", "", "e-mail address `E` of the user (required)")
 	stdin := fs.Bool("password-stdin", false, "read the password from standard input")
 	return func(e *env, args []string) error {
@@ -152,7 +154,11 @@ func userPasswd(c *command, fs *flag.FlagSet) func(*env, []string) error {
 func userDisable(disable bool) func(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	return func(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		var d dataFlags
-		addDataFlags(fs, &d)
+		if disable {
+			addRevocationFlags(fs, &d)
+		} else {
+			addStoreFlags(fs, &d)
+		}
 		email := fs.String("email", "", "e-mail address `E` of the user (required)")
 		return func(e *env, args []string) error {
 			if err := userPreamble(c, args, *email); err != nil {
@@ -190,7 +196,7 @@ func userDisable(disable bool) func(c *command, fs *flag.FlagSet) func(*env, []s
 
 func userList(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	var d dataFlags
-	addDataFlags(fs, &d)
+	addStoreFlags(fs, &d)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	return func(e *env, args []string) error {
 		if err := noArgs(c, args); err != nil {
