@@ -25,6 +25,20 @@
 // access tokens with the access-token keys only (VerificationKeys), so an
 // ID token is never taken for an access token by a key of its own.
 //
+// Several server nodes may share one store, each with a Ring. Every
+// change of the keys is decided under the store's lock on the key set
+// (store.Keys.UpdateKeys) from the keys as they are then, so the automatic
+// changes are made once however many nodes make them at the same moment:
+// Ensure creates a first key only where there is still none, Maintain
+// rotates only a lifecycle still due, and Revoke replaces a key only if it
+// is not revoked yet and nothing else would sign. Rotate, an operator's
+// explicit request, always rotates. New key material is generated outside
+// the lock, and dropped when another node was first. A node sees the other
+// nodes' changes when it next runs Maintain or Reload; since a new key is
+// published PublishAhead (at least JWKSMaxAge plus a minute) before it
+// signs, nodes that run Maintain every minute publish it before any of
+// them signs with it, whichever node's JWKS a verifier cached.
+//
 // Private keys are stored as private JWKs sealed with AES-256-GCM under a
 // subkey of the master key (HKDF-SHA256), with the key ID as additional
 // data, so a sealed key cannot be swapped onto another ID.
@@ -194,7 +208,11 @@ func (r *Ring) Config() Config { return r.cfg }
 // Ensure creates, for each lifecycle with no active key (access tokens,
 // then ID tokens), a key that signs immediately, and reports whether it
 // created any. With no verifier caching a JWKS yet (first start), there is
-// nothing to publish ahead for.
+// nothing to publish ahead for. Of several nodes starting together on an
+// empty store, one creates the keys and Ensure reports false on the
+// others; only a node whose clock is behind the key's creation time, for
+// which that key does not sign yet, creates one of its own, so that it
+// can sign at once too.
 func (r *Ring) Ensure(ctx context.Context) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -202,22 +220,26 @@ func (r *Ring) Ensure(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	now := r.cfg.Now()
-	created := false
-	for _, lc := range r.lifecycles() {
-		if slices.ContainsFunc(r.keys, func(k store.SigningKey) bool { return lc.member(k) && r.activeAt(k, now) }) {
-			continue
+	created, err := r.change(ctx, func(keys []store.SigningKey, f *fresh) (create, update []store.SigningKey, err error) {
+		for _, lc := range r.lifecycles() {
+			signing := func(k store.SigningKey) bool { return lc.member(k) && activeAt(k, now) }
+			if slices.ContainsFunc(keys, signing) || slices.ContainsFunc(create, signing) {
+				continue
+			}
+			create = append(create, f.take(lc.alg, now, now))
 		}
-		k, err := r.createLocked(ctx, lc.alg, now, now)
-		if err != nil {
-			return false, err
-		}
-		r.keys = append(r.keys, k)
-		created = true
+		return create, nil, nil
+	})
+	if err != nil {
+		return false, err
 	}
-	if !created {
+	if len(created) == 0 {
 		return false, nil
 	}
-	return true, r.reloadLocked(ctx)
+	if err := r.reloadLocked(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // Signer returns the key that signs access tokens now.
@@ -285,10 +307,10 @@ func (r *Ring) Uses(k store.SigningKey) []string {
 }
 
 // activeAt reports whether k can sign at now: created, activated, not
-// retired, not revoked, and decrypted.
-func (r *Ring) activeAt(k store.SigningKey, now time.Time) bool {
+// retired and not revoked.
+func activeAt(k store.SigningKey, now time.Time) bool {
 	return !now.Before(k.CreatedAt) && !now.Before(k.ActivateAt) && (k.RetireAt.IsZero() || now.Before(k.RetireAt)) &&
-		(k.RemoveAt.IsZero() || now.Before(k.RemoveAt)) && k.RevokedAt.IsZero() && r.decoded[k.ID] != nil
+		(k.RemoveAt.IsZero() || now.Before(k.RemoveAt)) && k.RevokedAt.IsZero()
 }
 
 // VerificationKeys returns the published access-token keys (for HMAC
@@ -460,6 +482,12 @@ func (r *Ring) reloadLocked(ctx context.Context) error {
 // lifecycle retires. With immediate (for a compromised key) the new keys
 // sign at once and the current ones retire now; verifiers that have not
 // refetched the JWKS will fetch it on the unknown kid.
+//
+// Rotate is an operator's explicit request: it rotates even if another
+// node rotated a moment ago, and the key that node created then signs
+// only until this one activates (never, with immediate). Only the
+// automatic changes (Ensure, Maintain, Revoke's replacement) are made once
+// across nodes.
 func (r *Ring) Rotate(ctx context.Context, immediate bool) (store.SigningKey, error) {
 	ks, err := r.RotateKeys(ctx, immediate)
 	if err != nil {
@@ -471,13 +499,6 @@ func (r *Ring) Rotate(ctx context.Context, immediate bool) (store.SigningKey, er
 // RotateKeys is Rotate, returning every key it created: the access-token
 // key first, then the ID-token key if it is another key.
 func (r *Ring) RotateKeys(ctx context.Context, immediate bool) ([]store.SigningKey, error) {
-	lcs := r.lifecycles()
-	return r.rotate(ctx, immediate, lcs[:])
-}
-
-// rotate rotates the lifecycles lcs, skipping one that a key created for
-// an earlier one belongs to.
-func (r *Ring) rotate(ctx context.Context, immediate bool, lcs []lifecycle) ([]store.SigningKey, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.reloadLocked(ctx); err != nil {
@@ -488,28 +509,38 @@ func (r *Ring) rotate(ctx context.Context, immediate bool, lcs []lifecycle) ([]s
 	if immediate {
 		activate = now
 	}
-	var created []store.SigningKey
+	lcs := r.lifecycles()
+	created, err := r.change(ctx, func(keys []store.SigningKey, f *fresh) (create, update []store.SigningKey, err error) {
+		create, update = r.rotation(keys, f, lcs[:], now, activate)
+		return create, update, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := r.reloadLocked(ctx); err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
+// rotation returns the keys that rotate the lifecycles lcs of keys at now:
+// for each, a new key signing from activate (none for a lifecycle that a
+// key created for an earlier one belongs to), and the keys of the
+// lifecycle that would still be signing then, retiring then.
+func (r *Ring) rotation(keys []store.SigningKey, f *fresh, lcs []lifecycle, now, activate time.Time) (create, update []store.SigningKey) {
 	for _, lc := range lcs {
-		if slices.ContainsFunc(created, lc.member) {
+		if slices.ContainsFunc(create, lc.member) {
 			continue
 		}
-		k, err := r.createLocked(ctx, lc.alg, now, activate)
-		if err != nil {
-			return nil, err
-		}
-		created = append(created, k)
-		// Schedule the retirement of every key of the lifecycle that
-		// would still be signing.
-		for _, old := range r.keys {
+		create = append(create, f.take(lc.alg, now, activate))
+		for _, old := range keys {
 			if !lc.member(old) || (!old.RetireAt.IsZero() && !old.RetireAt.After(activate)) {
 				continue
 			}
-			if err := r.retireLocked(ctx, old.ID, activate); err != nil {
-				return nil, err
-			}
+			update = append(update, r.retired(old, activate))
 		}
 	}
-	return created, r.reloadLocked(ctx)
+	return create, update
 }
 
 // Retire stops key id from signing now. Its tokens keep verifying until
@@ -524,16 +555,19 @@ func (r *Ring) Retire(ctx context.Context, id string) error {
 		return err
 	}
 	now := r.cfg.Now()
-	i := slices.IndexFunc(r.keys, func(k store.SigningKey) bool { return k.ID == id })
-	if i < 0 {
-		return fmt.Errorf("%w: %q", ErrUnknownKey, id)
-	}
-	for _, lc := range r.lifecycles() {
-		if lc.member(r.keys[i]) && !signsWithout(members(r.keys, lc), id, now) {
-			return ErrLastKey
+	_, err := r.change(ctx, func(keys []store.SigningKey, _ *fresh) (create, update []store.SigningKey, err error) {
+		i := slices.IndexFunc(keys, func(k store.SigningKey) bool { return k.ID == id })
+		if i < 0 {
+			return nil, nil, fmt.Errorf("%w: %q", ErrUnknownKey, id)
 		}
-	}
-	if err := r.retireLocked(ctx, id, now); err != nil {
+		for _, lc := range r.lifecycles() {
+			if lc.member(keys[i]) && !signsWithout(members(keys, lc), id, now) {
+				return nil, nil, ErrLastKey
+			}
+		}
+		return nil, []store.SigningKey{r.retired(keys[i], now)}, nil
+	})
+	if err != nil {
 		return err
 	}
 	return r.reloadLocked(ctx)
@@ -545,10 +579,12 @@ func (r *Ring) Retire(ctx context.Context, id string) error {
 // carries to every verifier so that the tokens it signed are refused
 // everywhere, not only once verifiers refetch the JWKS. If no other key
 // of its lifecycle would be signing from now on, a new key of that
-// lifecycle is created first and signs immediately (as Rotate with
-// immediate does), so the server never stops issuing access tokens or ID
-// tokens. It returns the replacement key, or the zero SigningKey when none
-// was needed. Revoking a revoked key is not an error.
+// lifecycle is created with the revocation and signs immediately (as
+// Rotate with immediate does), so the server never stops issuing access
+// tokens or ID tokens. It returns the replacement key, or the zero
+// SigningKey when none was needed. Revoking a revoked key is not an
+// error: of several nodes revoking a key at once, one revokes it and
+// creates its replacement.
 func (r *Ring) Revoke(ctx context.Context, id string) (store.SigningKey, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -556,54 +592,51 @@ func (r *Ring) Revoke(ctx context.Context, id string) (store.SigningKey, error) 
 		return store.SigningKey{}, err
 	}
 	now := r.cfg.Now()
-	i := slices.IndexFunc(r.keys, func(k store.SigningKey) bool { return k.ID == id })
-	if i < 0 {
-		return store.SigningKey{}, fmt.Errorf("%w: %q", ErrUnknownKey, id)
-	}
-	if !r.keys[i].RevokedAt.IsZero() {
-		return store.SigningKey{}, nil
-	}
-	// A replacement for one lifecycle may cover the other (when it is
-	// part of the first), so each is checked with the keys created so
-	// far: at most one is.
-	var replacement store.SigningKey
-	keys := slices.Clone(r.keys)
-	for _, lc := range r.lifecycles() {
-		if !lc.member(r.keys[i]) || signsWithout(members(keys, lc), id, now) {
-			continue
+	created, err := r.change(ctx, func(keys []store.SigningKey, f *fresh) (create, update []store.SigningKey, err error) {
+		i := slices.IndexFunc(keys, func(k store.SigningKey) bool { return k.ID == id })
+		if i < 0 {
+			return nil, nil, fmt.Errorf("%w: %q", ErrUnknownKey, id)
 		}
-		k, err := r.createLocked(ctx, lc.alg, now, now)
-		if err != nil {
-			return store.SigningKey{}, err
+		revoked := keys[i]
+		if !revoked.RevokedAt.IsZero() {
+			return nil, nil, nil
 		}
-		// A key already scheduled to sign later takes over from the
-		// replacement then, as it would have from the revoked key.
-		var next time.Time
-		for _, p := range r.keys {
-			if lc.member(p) && p.ID != id && p.RevokedAt.IsZero() && p.ActivateAt.After(now) && (next.IsZero() || p.ActivateAt.Before(next)) {
-				next = p.ActivateAt
+		// A replacement for one lifecycle may cover the other (when it
+		// is part of the first), so each is checked with the keys
+		// created so far: at most one is.
+		for _, lc := range r.lifecycles() {
+			if !lc.member(revoked) || signsWithout(members(slices.Concat(keys, create), lc), id, now) {
+				continue
 			}
-		}
-		if !next.IsZero() {
-			if err := r.retireLocked(ctx, k.ID, next); err != nil {
-				return store.SigningKey{}, err
+			k := f.take(lc.alg, now, now)
+			// A key already scheduled to sign later takes over from
+			// the replacement then, as it would have from the revoked
+			// key.
+			var next time.Time
+			for _, p := range keys {
+				if lc.member(p) && p.ID != id && p.RevokedAt.IsZero() && p.ActivateAt.After(now) && (next.IsZero() || p.ActivateAt.Before(next)) {
+					next = p.ActivateAt
+				}
 			}
-			k.RetireAt, k.RemoveAt = next, next.Add(r.cfg.TokenTTL+skewMargin)
+			if !next.IsZero() {
+				k = r.retired(k, next)
+			}
+			create = append(create, k)
 		}
-		keys = append(keys, k)
-		replacement = k
-	}
-	_, err := r.st.UpdateKey(ctx, id, func(k store.SigningKey) (store.SigningKey, error) {
-		if k.RevokedAt.IsZero() {
-			k.RevokedAt = now
-		}
-		k.RetireAt, k.RemoveAt = k.RevokedAt, k.RevokedAt
-		return k, nil
+		revoked.RevokedAt = now
+		revoked.RetireAt, revoked.RemoveAt = now, now
+		return create, []store.SigningKey{revoked}, nil
 	})
 	if err != nil {
-		return store.SigningKey{}, fmt.Errorf("keyring: revoking key %s: %w", id, err)
+		return store.SigningKey{}, err
 	}
-	return replacement, r.reloadLocked(ctx)
+	if err := r.reloadLocked(ctx); err != nil {
+		return store.SigningKey{}, err
+	}
+	if len(created) == 0 {
+		return store.SigningKey{}, nil
+	}
+	return created[len(created)-1], nil
 }
 
 // members returns the keys of lifecycle lc.
@@ -643,45 +676,50 @@ func signsWithout(keys []store.SigningKey, id string, now time.Time) bool {
 
 // Maintain rotates each lifecycle whose newest key has signed for
 // RotationPeriod and deletes keys past their removal time. The server
-// calls it periodically; it also picks up changes made by other nodes.
+// calls it periodically; it also picks up changes made by other nodes. Of
+// several nodes due to rotate a lifecycle at the same moment, one does:
+// the others find the new key scheduled and leave it be.
 func (r *Ring) Maintain(ctx context.Context) error {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if err := r.reloadLocked(ctx); err != nil {
-		r.mu.Unlock()
 		return err
 	}
 	now := r.cfg.Now()
+	deleted := false
 	for _, k := range r.keys {
 		if !k.RemoveAt.IsZero() && !now.Before(k.RemoveAt) {
 			if err := r.st.DeleteKey(ctx, k.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-				r.mu.Unlock()
 				return fmt.Errorf("keyring: removing key: %w", err)
 			}
+			deleted = true
 		}
 	}
-	var due []lifecycle
-	for _, lc := range r.lifecycles() {
-		var newest store.SigningKey
-		for _, k := range members(r.keys, lc) {
-			if k.ActivateAt.After(newest.ActivateAt) {
-				newest = k
-			}
-		}
-		if r.cfg.RotationPeriod > 0 && newest.ID != "" && !now.Before(newest.ActivateAt.Add(r.cfg.RotationPeriod)) {
-			due = append(due, lc)
-		}
-	}
-	if err := r.reloadLocked(ctx); err != nil {
-		r.mu.Unlock()
-		return err
-	}
-	r.mu.Unlock()
-	if len(due) > 0 {
-		if _, err := r.rotate(ctx, false, due); err != nil {
+	if deleted {
+		if err := r.reloadLocked(ctx); err != nil {
 			return err
 		}
 	}
-	return nil
+	_, err := r.change(ctx, func(keys []store.SigningKey, f *fresh) (create, update []store.SigningKey, err error) {
+		var due []lifecycle
+		for _, lc := range r.lifecycles() {
+			var newest store.SigningKey
+			for _, k := range members(keys, lc) {
+				if k.ActivateAt.After(newest.ActivateAt) {
+					newest = k
+				}
+			}
+			if r.cfg.RotationPeriod > 0 && newest.ID != "" && !now.Before(newest.ActivateAt.Add(r.cfg.RotationPeriod)) {
+				due = append(due, lc)
+			}
+		}
+		create, update = r.rotation(keys, f, due, now, now.Add(r.cfg.PublishAhead))
+		return create, update, nil
+	})
+	if err != nil {
+		return err
+	}
+	return r.reloadLocked(ctx)
 }
 
 // Info describes a stored key for listings.
@@ -724,52 +762,144 @@ func (r *Ring) List(ctx context.Context) ([]Info, error) {
 // signs reports whether signer is the key id.
 func signs(signer *jose.Key, id string) bool { return signer != nil && signer.KeyID() == id }
 
-// createLocked generates, seals and stores a new key for alg.
-func (r *Ring) createLocked(ctx context.Context, alg jose.Algorithm, now, activate time.Time) (store.SigningKey, error) {
-	generate := r.cfg.GenerateKey
-	if generate == nil {
-		generate = jose.GenerateKey
+// changeAttempts is how many times change decides under the store's lock
+// before it gives up on keys that keep changing.
+const changeAttempts = 3
+
+// errShort aborts a change whose decision needs more new keys than were
+// generated for it.
+var errShort = errors.New("keyring: more new keys needed")
+
+// change makes a change of the stored keys that decide works out from
+// them: decide returns the keys to create, taken from f, and the stored
+// keys to update. It runs under the store's lock on the key set
+// (store.Keys.UpdateKeys), so that what it decides holds against every
+// other node's changes, and change returns the keys it created. New keys
+// are generated before the lock is taken: decide runs first on r.keys, as
+// last loaded, to learn which it takes, and if that decides nothing,
+// change is done without taking the lock. If the keys have changed so
+// that, under the lock, decide takes keys that were not generated, change
+// generates them and decides again. Errors of decide are returned as is.
+// The caller holds r.mu.
+func (r *Ring) change(ctx context.Context, decide func(keys []store.SigningKey, f *fresh) (create, update []store.SigningKey, err error)) ([]store.SigningKey, error) {
+	f := &fresh{}
+	keys := r.keys
+	for range changeAttempts {
+		f.taken = nil
+		create, update, err := decide(keys, f)
+		if err != nil {
+			return nil, err
+		}
+		if len(create) == 0 && len(update) == 0 {
+			return nil, nil
+		}
+		if err := r.generate(f); err != nil {
+			return nil, err
+		}
+		var created []store.SigningKey
+		var decideErr error
+		err = r.st.UpdateKeys(ctx, func(current []store.SigningKey) (create, update []store.SigningKey, err error) {
+			f.taken = nil
+			create, update, decideErr = decide(current, f)
+			if decideErr == nil && f.short() {
+				keys, decideErr = current, errShort
+			}
+			if decideErr != nil {
+				return nil, nil, decideErr
+			}
+			created = create
+			return create, update, nil
+		})
+		switch {
+		case errors.Is(err, errShort):
+			continue
+		case decideErr != nil:
+			return nil, decideErr
+		case err != nil:
+			return nil, fmt.Errorf("keyring: storing keys: %w", err)
+		}
+		for _, k := range created {
+			r.decoded[k.ID] = f.decoded[k.ID]
+		}
+		return created, nil
 	}
-	key, err := generate(alg)
-	if err != nil {
-		return store.SigningKey{}, fmt.Errorf("keyring: %w", err)
-	}
-	if key == nil || key.Algorithm() != alg || !key.IsPrivate() {
-		return store.SigningKey{}, fmt.Errorf("keyring: generated key is not a private %s key", alg)
-	}
-	sealed, public, err := r.seal(key)
-	if err != nil {
-		return store.SigningKey{}, err
-	}
-	k := store.SigningKey{
-		ID:         key.KeyID(),
-		Algorithm:  string(key.Algorithm()),
-		Sealed:     sealed,
-		Public:     public,
-		CreatedAt:  now,
-		ActivateAt: activate,
-	}
-	if err := r.st.CreateKey(ctx, k); err != nil {
-		return store.SigningKey{}, fmt.Errorf("keyring: storing key: %w", err)
-	}
-	r.decoded[k.ID] = key
-	return k, nil
+	return nil, fmt.Errorf("keyring: the stored keys kept changing: %w", store.ErrBusy)
 }
 
-// retireLocked sets a key's retirement to at (never later than already
-// set) and its removal after every token it can have signed has expired.
-func (r *Ring) retireLocked(ctx context.Context, id string, at time.Time) error {
-	_, err := r.st.UpdateKey(ctx, id, func(k store.SigningKey) (store.SigningKey, error) {
-		if k.RetireAt.IsZero() || at.Before(k.RetireAt) {
-			k.RetireAt = at
+// fresh holds the new keys of a change, generated outside the store's
+// lock, for its decide function to take.
+type fresh struct {
+	keys    map[jose.Algorithm][]store.SigningKey // sealed, by algorithm
+	decoded map[string]*jose.Key                  // their private keys, by ID
+	taken   map[jose.Algorithm]int                // by the current decision
+}
+
+// take returns a new key of alg created at now and signing from activate.
+// When every key of alg generated so far is taken, it returns one without
+// an ID, which the change does not store: it generates one and decides
+// again.
+func (f *fresh) take(alg jose.Algorithm, now, activate time.Time) store.SigningKey {
+	if f.taken == nil {
+		f.taken = make(map[jose.Algorithm]int)
+	}
+	var k store.SigningKey
+	if i := f.taken[alg]; i < len(f.keys[alg]) {
+		k = f.keys[alg][i]
+	}
+	f.taken[alg]++
+	k.Algorithm, k.CreatedAt, k.ActivateAt = string(alg), now, activate
+	return k
+}
+
+// short reports whether the current decision took more keys than there
+// are.
+func (f *fresh) short() bool {
+	for alg, n := range f.taken {
+		if n > len(f.keys[alg]) {
+			return true
 		}
-		k.RemoveAt = k.RetireAt.Add(r.cfg.TokenTTL + skewMargin)
-		return k, nil
-	})
-	if err != nil {
-		return fmt.Errorf("keyring: retiring key %s: %w", id, err)
+	}
+	return false
+}
+
+// generate generates and seals the keys that f's current decision took
+// beyond those it holds.
+func (r *Ring) generate(f *fresh) error {
+	gen := r.cfg.GenerateKey
+	if gen == nil {
+		gen = jose.GenerateKey
+	}
+	for alg, n := range f.taken {
+		for len(f.keys[alg]) < n {
+			key, err := gen(alg)
+			if err != nil {
+				return fmt.Errorf("keyring: %w", err)
+			}
+			if key == nil || key.Algorithm() != alg || !key.IsPrivate() {
+				return fmt.Errorf("keyring: generated key is not a private %s key", alg)
+			}
+			sealed, public, err := r.seal(key)
+			if err != nil {
+				return err
+			}
+			if f.keys == nil {
+				f.keys, f.decoded = make(map[jose.Algorithm][]store.SigningKey), make(map[string]*jose.Key)
+			}
+			f.keys[alg] = append(f.keys[alg], store.SigningKey{ID: key.KeyID(), Algorithm: string(alg), Sealed: sealed, Public: public})
+			f.decoded[key.KeyID()] = key
+		}
 	}
 	return nil
+}
+
+// retired returns k retiring at at (never later than already scheduled)
+// and removed once every token it can have signed has expired.
+func (r *Ring) retired(k store.SigningKey, at time.Time) store.SigningKey {
+	if k.RetireAt.IsZero() || at.Before(k.RetireAt) {
+		k.RetireAt = at
+	}
+	k.RemoveAt = k.RetireAt.Add(r.cfg.TokenTTL + skewMargin)
+	return k
 }
 
 // seal encrypts key's private JWK and returns it with the public JWK

@@ -1,10 +1,11 @@
 // Package store is the storage contract of the latch server: the records it
 // keeps and the small role interfaces each component asks for.
 //
-// Every backend (internal/store/sqlite, the embedded default, and
-// internal/store/postgres for several server nodes) implements all roles
-// and passes the conformance suite in internal/store/storetest, including
-// its concurrency tests.
+// Every backend implements all roles and passes the conformance suite in
+// internal/store/storetest, including its concurrency tests: SQLite
+// (internal/store/sqlite), embedded, which latch serve uses, and
+// PostgreSQL (internal/store/postgres), for several server nodes, which
+// latch serve does not offer yet.
 //
 // Read-modify-write is never done by callers: each Update method runs the
 // caller's function on the current record inside the backend's transaction
@@ -306,6 +307,12 @@ type SigningKey struct {
 }
 
 // Keys stores signing keys.
+//
+// The writes to the keys are serialized across every client of the
+// database (every server node): each one runs under one lock on the whole
+// key set, which UpdateKeys holds while its function decides. That is how
+// several nodes that run the same key maintenance agree on a single
+// rotation.
 type Keys interface {
 	// CreateKey inserts k; ErrConflict if its ID exists.
 	CreateKey(ctx context.Context, k SigningKey) error
@@ -318,6 +325,23 @@ type Keys interface {
 	// transaction: Subject the key ID, Reason ReasonKeyRevoked, At
 	// RevokedAt, Expires At plus Options.RevocationTTL.
 	UpdateKey(ctx context.Context, id string, fn func(SigningKey) (SigningKey, error)) (SigningKey, error)
+	// UpdateKeys changes the key set atomically. It takes the key set's
+	// lock, calls fn with every stored key (ordered as by ListKeys), and
+	// stores what fn returns in the same transaction: create is inserted
+	// as by CreateKey (ErrConflict if an ID exists), and each key of
+	// update replaces the stored key of its ID as by UpdateKey, with its
+	// rules: the ID, CreatedAt and a set RevokedAt are kept, and a key
+	// newly revoked records its key Revocation in the transaction. An
+	// update of an ID that fn was not given is ErrNotFound; a later
+	// update of the same ID applies to the earlier one's result. No other
+	// write changes the keys between fn's reading and the commit, so fn
+	// can check that a change is still due (no other node made it
+	// meanwhile) and return nothing if it is not. fn holds the lock while
+	// it runs: generate key material before the call, not in fn. If fn
+	// returns an error, nothing is stored and UpdateKeys returns it as
+	// is. fn may be called more than once, if the backend runs the
+	// transaction again.
+	UpdateKeys(ctx context.Context, fn func(keys []SigningKey) (create, update []SigningKey, err error)) error
 	// DeleteKey removes the key, or returns ErrNotFound.
 	DeleteKey(ctx context.Context, id string) error
 }

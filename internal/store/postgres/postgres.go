@@ -24,9 +24,13 @@
 // one record, from any node, run one after the other, each seeing the
 // result of the one before. A throttle, which may not exist yet, is locked
 // instead with a transaction-scoped advisory lock on its key, and a
-// consent is merged in one INSERT ... ON CONFLICT statement. A revocation's
-// Seq is taken from a counter row whose lock the recording transaction
-// holds until it commits, so that Seq order is commit order across nodes,
+// consent is merged in one INSERT ... ON CONFLICT statement. The signing
+// keys are locked as a set: every key write first takes a
+// transaction-scoped advisory lock on the key set, so that the function
+// of UpdateKeys decides on keys that no node changes until it commits:
+// of several nodes due to rotate a key, one does. A revocation's Seq is
+// taken from a counter row whose lock the recording transaction holds
+// until it commits, so that Seq order is commit order across nodes,
 // as the revocation feed needs. A transaction that PostgreSQL aborts as a
 // deadlock or a serialization failure is run again, up to three times in
 // all: update functions may be called more than once.

@@ -76,6 +76,11 @@ func RunBusy(t *testing.T, open opener, lock func(t *testing.T, st store.Store) 
 			return err
 		}},
 		{"DeleteKey", func() error { return st.DeleteKey(ctx, "k1") }},
+		{"UpdateKeys", func() error {
+			return st.UpdateKeys(ctx, func([]store.SigningKey) ([]store.SigningKey, []store.SigningKey, error) {
+				return []store.SigningKey{newKey("k3", at(time.Hour))}, nil, nil
+			})
+		}},
 		{"UpdateThrottle", func() error {
 			_, err := st.UpdateThrottle(ctx, "k", func(th store.Throttle) (store.Throttle, error) { th.Failures++; return th, nil })
 			return err

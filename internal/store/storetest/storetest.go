@@ -13,6 +13,9 @@
 //		})
 //	}
 //
+// RunNodes runs the tests that take several stores on one database, as
+// several server nodes have, such as the coordination of key rotations.
+//
 // RunBusy checks, in the same way, how a backend answers while another
 // client holds its database's write lock (store.ErrBusy); it needs a way to
 // take that lock from outside the store.
@@ -43,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T, opts store.Options) store.Store) 
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("Revocations", func(t *testing.T) { testRevocations(t, open) })
 	t.Run("Keys", func(t *testing.T) { testKeys(t, open) })
+	t.Run("UpdateKeys", func(t *testing.T) { testUpdateKeys(t, open) })
 	t.Run("Throttles", func(t *testing.T) { testThrottles(t, open) })
 	t.Run("Clients", func(t *testing.T) { testClients(t, open) })
 	t.Run("AuthCodes", func(t *testing.T) { testAuthCodes(t, open) })
@@ -237,6 +241,9 @@ func testLifecycle(t *testing.T, open opener) {
 				return err
 			}},
 			{"DeleteKey", func() error { return st.DeleteKey(ctx, "k1") }},
+			{"UpdateKeys", func() error {
+				return st.UpdateKeys(ctx, func([]store.SigningKey) ([]store.SigningKey, []store.SigningKey, error) { return nil, nil, nil })
+			}},
 			{"UpdateThrottle", func() error {
 				_, err := st.UpdateThrottle(ctx, "k", func(th store.Throttle) (store.Throttle, error) { th.Failures++; return th, nil })
 				return err
