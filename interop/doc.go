@@ -3,8 +3,9 @@
 //
 // It is a separate module so that the peers (golang-jwt/jwt v5,
 // lestrrat-go/jwx v3, go-jose v4, x/oauth2, go-oidc, chromedp) never
-// appear in latch's own go.mod (STYLE.md rule 10). Everything here is
-// tests and benchmarks:
+// appear in latch's own go.mod, which TestPeersOnlyInInterop in the root
+// package's deps_test.go enforces. Everything here is tests and
+// benchmarks:
 //
 //	cd interop && go test ./...          # interop in both directions
 //	cd interop && ./bench.sh             # benchmarks, -count 5, summary table

@@ -125,7 +125,7 @@ func TestLatchJWKsInPeers(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s sign(%s) with latch private JWK error: %v", p.name, alg, err)
 				}
-				hdr, _, err := jose.Verify(token, f.trusted, nil)
+				hdr, _, err := jose.Verify(token, f.trusted, jose.VerifyOptions{})
 				if err != nil {
 					t.Fatalf("jose.Verify(%s token signed with latch JWK) error: %v", p.name, err)
 				}

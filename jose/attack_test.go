@@ -39,7 +39,7 @@ type attack struct {
 	name  string
 	token string
 	keys  *jose.KeySet
-	opts  *jose.VerifyOptions
+	opts  jose.VerifyOptions
 	want  []error
 	// control, when set, is the same token crafted the same way minus the
 	// attack; it must verify, which shows the crafting is sound and the
@@ -524,9 +524,9 @@ func TestAttacks(t *testing.T) {
 		{name: "1 MiB of dots",
 			token: strings.Repeat(".", 1<<20), keys: secrets, want: []error{jose.ErrTooLarge}},
 		{name: "valid token over a custom MaxTokenSize",
-			token: tokenOfLength(t, hsKey, 257), keys: secrets, opts: &jose.VerifyOptions{MaxTokenSize: 256}, want: []error{jose.ErrTooLarge}},
+			token: tokenOfLength(t, hsKey, 257), keys: secrets, opts: jose.VerifyOptions{MaxTokenSize: 256}, want: []error{jose.ErrTooLarge}},
 		{name: "valid token over a custom MaxTokenSize below the default",
-			token: tokenOfLength(t, hsKey, 4096), keys: secrets, opts: &jose.VerifyOptions{MaxTokenSize: 1024}, want: []error{jose.ErrTooLarge}},
+			token: tokenOfLength(t, hsKey, 4096), keys: secrets, opts: jose.VerifyOptions{MaxTokenSize: 1024}, want: []error{jose.ErrTooLarge}},
 
 		// Parts of valid tokens recombined.
 		{name: "payload swapped from another valid token",

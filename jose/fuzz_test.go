@@ -123,7 +123,7 @@ func FuzzVerify(f *testing.F) {
 // checkVerify checks FuzzVerify's property for one token and key set.
 func checkVerify(t *testing.T, token string, set *jose.KeySet) {
 	t.Helper()
-	h, p, err := jose.Verify(token, set, nil)
+	h, p, err := jose.Verify(token, set, jose.VerifyOptions{})
 	if err != nil {
 		if ks := kindsOf(err); len(ks) != 1 {
 			t.Fatalf("Verify(%q) = %v, matching kinds %v, want exactly one", token, err, ks)
@@ -205,7 +205,7 @@ func FuzzVerifyHeader(f *testing.F) {
 		m.Write([]byte(in))
 		token := in + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 
-		h, p, err := jose.Verify(token, set, nil)
+		h, p, err := jose.Verify(token, set, jose.VerifyOptions{})
 		if err != nil {
 			if ks := kindsOf(err); len(ks) != 1 {
 				t.Fatalf("Verify(header %q) = %v, matching kinds %v, want exactly one", header, err, ks)

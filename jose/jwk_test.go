@@ -123,7 +123,7 @@ func signVerify(t *testing.T, signer, verifier *jose.Key) {
 	if err != nil {
 		t.Fatalf("Sign(%v) = %v", signer, err)
 	}
-	hdr, got, err := jose.Verify(tok, mustSet(t, verifier), nil)
+	hdr, got, err := jose.Verify(tok, mustSet(t, verifier), jose.VerifyOptions{})
 	if err != nil {
 		t.Fatalf("Verify(token of %v) with %v = %v", signer, verifier, err)
 	}
@@ -641,7 +641,7 @@ func TestPublicJWKS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := jose.Verify(tok, parsed, nil); err != nil {
+		if _, _, err := jose.Verify(tok, parsed, jose.VerifyOptions{}); err != nil {
 			t.Errorf("Verify(token of %v, published set) = %v", k, err)
 		}
 	}

@@ -42,7 +42,7 @@ type SignOptions struct {
 	OmitKeyID bool
 }
 
-// VerifyOptions tune Verify. The zero value (or nil) applies the defaults.
+// VerifyOptions tune Verify. The zero value applies the defaults.
 type VerifyOptions struct {
 	// MaxTokenSize is the largest token accepted, in bytes. Zero means
 	// DefaultMaxTokenSize.
@@ -120,9 +120,12 @@ func appendHeader(dst []byte, key *Key, opts SignOptions) ([]byte, error) {
 // header that is a JSON object without duplicate members, no "crit" and no
 // "b64": false. The payload is decoded only after the signature verifies.
 // On error the header and payload are zero.
-func Verify(token string, keys *KeySet, opts *VerifyOptions) (Header, []byte, error) {
+//
+// opts is passed by value, as Sign's are; the zero VerifyOptions applies
+// the defaults.
+func Verify(token string, keys *KeySet, opts VerifyOptions) (Header, []byte, error) {
 	max := DefaultMaxTokenSize
-	if opts != nil && opts.MaxTokenSize > 0 {
+	if opts.MaxTokenSize > 0 {
 		max = opts.MaxTokenSize
 	}
 	if len(token) > max {

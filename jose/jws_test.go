@@ -270,7 +270,7 @@ func TestSignReproducesRFCTokens(t *testing.T) {
 			if tok != v.Token {
 				t.Errorf("Sign(%s) = %s, want the RFC token %s", v.Name, tok, v.Token)
 			}
-			h, p, err := jose.Verify(tok, trustSet(t, key), nil)
+			h, p, err := jose.Verify(tok, trustSet(t, key), jose.VerifyOptions{})
 			if err != nil || string(p) != v.Payload || h.Algorithm != key.Algorithm() {
 				t.Errorf("Verify(%s) = %+v, %q, %v, want alg %s, payload %q", v.Name, h, p, err, key.Algorithm(), v.Payload)
 			}
@@ -306,7 +306,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 				"public key":  trustSet(t, key),
 				"private key": mustNewKeySet(t, key),
 			} {
-				h, p, err := jose.Verify(tok, set, nil)
+				h, p, err := jose.Verify(tok, set, jose.VerifyOptions{})
 				if err != nil {
 					t.Fatalf("Verify with the %s: %v", name, err)
 				}
@@ -359,7 +359,7 @@ func TestSignHeader(t *testing.T) {
 			if got := decodeSegment(t, hseg); string(got) != tt.header {
 				t.Errorf("Sign(%+v) header = %s, want %s", tt.opts, got, tt.header)
 			}
-			h, _, err := jose.Verify(tok, trustSet(t, key), nil)
+			h, _, err := jose.Verify(tok, trustSet(t, key), jose.VerifyOptions{})
 			if err != nil || h != tt.want {
 				t.Errorf("Verify(Sign(%+v)) = %+v, %v, want %+v", tt.opts, h, err, tt.want)
 			}
@@ -397,7 +397,7 @@ func TestVerifyWithoutKeyIDPicksKeyByAlgorithm(t *testing.T) {
 	for _, key := range []*jose.Key{hsA, hsB, es, ed} {
 		t.Run(key.KeyID(), func(t *testing.T) {
 			tok := signOrFail(t, key, []byte("hello"), jose.SignOptions{OmitKeyID: true})
-			h, p, err := jose.Verify(tok, setFor(key), nil)
+			h, p, err := jose.Verify(tok, setFor(key), jose.VerifyOptions{})
 			// KeyID names the key that verified it: the one that signed.
 			want := jose.Header{Algorithm: key.Algorithm(), KeyID: key.KeyID()}
 			if err != nil || h != want || string(p) != "hello" {
@@ -419,7 +419,7 @@ func TestVerifyWithoutKeyIDPicksKeyByAlgorithm(t *testing.T) {
 	for _, tt := range rejections {
 		t.Run(tt.name, func(t *testing.T) {
 			tok := signOrFail(t, tt.key, []byte("hello"), jose.SignOptions{OmitKeyID: true})
-			h, p, err := jose.Verify(tok, setFor(tt.key), nil)
+			h, p, err := jose.Verify(tok, setFor(tt.key), jose.VerifyOptions{})
 			if !errors.Is(err, tt.want) || h != (jose.Header{}) || p != nil {
 				t.Errorf("Verify = %+v, %q, %v, want rejection with %v", h, p, err, tt.want)
 			}
@@ -453,7 +453,7 @@ func TestVerifyPayloads(t *testing.T) {
 		for _, k := range []*jose.Key{key, edKey} {
 			t.Run(tt.name+"/"+string(k.Algorithm()), func(t *testing.T) {
 				tok := signOrFail(t, k, tt.payload, jose.SignOptions{})
-				_, p, err := jose.Verify(tok, trustSet(t, k), nil)
+				_, p, err := jose.Verify(tok, trustSet(t, k), jose.VerifyOptions{})
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
 				}
@@ -479,7 +479,7 @@ func TestVerifySelectsKeyByKeyID(t *testing.T) {
 			set = secrets
 		}
 		tok := signOrFail(t, key, []byte("p"), jose.SignOptions{})
-		h, _, err := jose.Verify(tok, set, nil)
+		h, _, err := jose.Verify(tok, set, jose.VerifyOptions{})
 		want := jose.Header{Algorithm: key.Algorithm(), KeyID: key.KeyID()}
 		if err != nil || h != want {
 			t.Errorf("Verify(signed by %s) = %+v, %v, want %+v", key.KeyID(), h, err, want)
@@ -503,7 +503,7 @@ func TestVerifySelectsKeyByKeyID(t *testing.T) {
 	for _, tt := range rejections {
 		t.Run(tt.name, func(t *testing.T) {
 			tok := signOrFail(t, tt.key, []byte("p"), jose.SignOptions{})
-			h, p, err := jose.Verify(tok, tt.set, nil)
+			h, p, err := jose.Verify(tok, tt.set, jose.VerifyOptions{})
 			if !errors.Is(err, tt.want) || h != (jose.Header{}) || p != nil {
 				t.Errorf("Verify = %+v, %q, %v, want rejection with %v", h, p, err, tt.want)
 			}
@@ -529,7 +529,7 @@ func TestPublicHalf(t *testing.T) {
 				t.Errorf("Public().Public() = %v, %v, want the public key", again, err)
 			}
 			tok := signOrFail(t, key, []byte("p"), jose.SignOptions{})
-			if _, _, err := jose.Verify(tok, mustNewKeySet(t, pub), nil); err != nil {
+			if _, _, err := jose.Verify(tok, mustNewKeySet(t, pub), jose.VerifyOptions{}); err != nil {
 				t.Errorf("Verify with the public half: %v", err)
 			}
 			if tok, err := jose.Sign(pub, []byte("p"), jose.SignOptions{}); !errors.Is(err, jose.ErrInvalidKey) || tok != "" {
@@ -585,7 +585,7 @@ func TestNewHMACKeyCopiesSecret(t *testing.T) {
 	}
 	tok := signOrFail(t, key, []byte("p"), jose.SignOptions{})
 	secret[0] ^= 1
-	if _, _, err := jose.Verify(tok, mustNewKeySet(t, key), nil); err != nil {
+	if _, _, err := jose.Verify(tok, mustNewKeySet(t, key), jose.VerifyOptions{}); err != nil {
 		t.Errorf("Verify after the caller changed its secret buffer: %v", err)
 	}
 }
@@ -626,13 +626,16 @@ func TestKeyConstructionRefusals(t *testing.T) {
 			return jose.NewRSAPublicKey(jose.RS256, &rsa.PublicKey{N: testRSA().N, E: 1})
 		}, jose.ErrInvalidKey},
 		{"ECDSA public key not on the curve", func() (*jose.Key, error) {
+			//lint:ignore SA1019 only the deprecated big.Int fields can build the invalid key this case feeds the constructor
 			return jose.NewECDSAPublicKey(&ecdsa.PublicKey{Curve: elliptic.P256(), X: big.NewInt(1), Y: big.NewInt(1)})
 		}, jose.ErrInvalidKey},
 		{"ECDSA public key of another curve's coordinates", func() (*jose.Key, error) {
 			p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+			//lint:ignore SA1019 only the deprecated big.Int fields can build the invalid key this case feeds the constructor
 			return jose.NewECDSAPublicKey(&ecdsa.PublicKey{Curve: elliptic.P256(), X: p384.X, Y: p384.Y})
 		}, jose.ErrInvalidKey},
 		{"ECDSA private scalar with another key's public half", func() (*jose.Key, error) {
+			//lint:ignore SA1019 only the deprecated big.Int fields can build the invalid key this case feeds the constructor
 			return jose.NewECDSAPrivateKey(&ecdsa.PrivateKey{PublicKey: ecB.PublicKey, D: ecA.D})
 		}, jose.ErrInvalidKey},
 		{"ECDSA P-224", func() (*jose.Key, error) { return jose.NewECDSAPrivateKey(ec224) }, jose.ErrInvalidKey},
@@ -676,7 +679,7 @@ func TestGenerateKey(t *testing.T) {
 				t.Errorf("GenerateKey(%s) = %v, want a private %s key with a key ID", alg, k, alg)
 			}
 			tok := signOrFail(t, k, []byte("p"), jose.SignOptions{})
-			if _, _, err := jose.Verify(tok, trustSet(t, k), nil); err != nil {
+			if _, _, err := jose.Verify(tok, trustSet(t, k), jose.VerifyOptions{}); err != nil {
 				t.Errorf("Verify: %v", err)
 			}
 		})
@@ -728,12 +731,11 @@ func TestMaxTokenSize(t *testing.T) {
 	tests := []struct {
 		name string
 		size int
-		opts *jose.VerifyOptions
+		opts jose.VerifyOptions
 	}{
-		{"default limit exactly", jose.DefaultMaxTokenSize, nil},
-		{"zero options mean the default", jose.DefaultMaxTokenSize, &jose.VerifyOptions{}},
-		{"custom limit exactly", 200, &jose.VerifyOptions{MaxTokenSize: 200}},
-		{"custom limit above the default", 40 << 10, &jose.VerifyOptions{MaxTokenSize: 64 << 10}},
+		{"zero options mean the default", jose.DefaultMaxTokenSize, jose.VerifyOptions{}},
+		{"custom limit exactly", 200, jose.VerifyOptions{MaxTokenSize: 200}},
+		{"custom limit above the default", 40 << 10, jose.VerifyOptions{MaxTokenSize: 64 << 10}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -54,7 +54,7 @@ func TestHeaderMemo(t *testing.T) {
 		{name: "first header once more", token: good, want: "one", hdr: jose.Header{Algorithm: jose.HS256, KeyID: a.KeyID(), Type: "JWT"}},
 	}
 	for _, st := range steps {
-		hdr, payload, err := jose.Verify(st.token, set, nil)
+		hdr, payload, err := jose.Verify(st.token, set, jose.VerifyOptions{})
 		if !errors.Is(err, st.wantErr) || (st.wantErr == nil) != (err == nil) {
 			t.Fatalf("%s: Verify error = %v, want %v", st.name, err, st.wantErr)
 		}

@@ -74,7 +74,7 @@ func TestVectors(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			hdr, payload, err := Verify(v.Token, set, nil)
+			hdr, payload, err := Verify(v.Token, set, VerifyOptions{})
 			if v.Expect == "reject" {
 				if !errors.Is(err, ErrUnsupportedAlgorithm) {
 					t.Errorf("Verify(%s token) = %v, want %v", v.Source, err, ErrUnsupportedAlgorithm)
@@ -116,7 +116,7 @@ func TestVectors(t *testing.T) {
 			}
 			raw[len(raw)/2] ^= 0x01
 			tampered := v.Token[:firstDot+1] + base64.RawURLEncoding.EncodeToString(raw) + v.Token[lastDot:]
-			if _, _, err := Verify(tampered, set, nil); !errors.Is(err, ErrSignature) {
+			if _, _, err := Verify(tampered, set, VerifyOptions{}); !errors.Is(err, ErrSignature) {
 				t.Errorf("Verify(%s token with a payload byte changed) = %v, want %v", v.Source, err, ErrSignature)
 			}
 		})

@@ -110,82 +110,177 @@ func (c *Claims) Decode(v any) error {
 	return nil
 }
 
-// registered lists the claim names Claims owns; Extra may not repeat them.
-var registered = [...]string{
-	"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "sid", "scope", "roles",
-	"nonce", "auth_time", "at_hash", "amr", "azp", "email", "email_verified",
+// claimID is a claim Claims owns: its index in claimTable, and its bit in
+// the fast decoder's set of the claims it has read.
+type claimID uint8
+
+const (
+	claimIss claimID = iota
+	claimSub
+	claimAud
+	claimExp
+	claimNbf
+	claimIat
+	claimJti
+	claimClientID
+	claimSid
+	claimScope
+	claimRoles
+	claimNonce
+	claimAuthTime
+	claimAtHash
+	claimAMR
+	claimAzp
+	claimEmail
+	claimEmailVerified
+	numClaims
+
+	// claimOther is any other name: one of Extra's, or unknown.
+	claimOther = numClaims
+)
+
+// The fast decoder keeps one bit per claim in a uint32: this constant
+// overflows, and the package stops compiling, past 32 claims.
+const _ uint32 = 1<<numClaims - 1
+
+// claimKind is a claim's JSON type, and when Sign leaves it out.
+type claimKind uint8
+
+const (
+	kindString   claimKind = iota // a string; left out when empty
+	kindDate                      // a NumericDate; left out when zero
+	kindList                      // an array of strings; left out when nil
+	kindAudience                  // one string, or an array of several; left out when empty
+	kindBool                      // true or false; see Claims.EmailVerified
+)
+
+// claimTable is the one list of the claims Claims owns, in the order Sign
+// writes them. The encoder (appendJSON), both decoders (parseGeneral,
+// decodeClaimsFast) and the check that Extra repeats none of them read it;
+// Claims.field maps each to its field.
+var claimTable = [numClaims]struct {
+	name string
+	kind claimKind
+}{
+	claimIss:           {"iss", kindString},
+	claimSub:           {"sub", kindString},
+	claimAud:           {"aud", kindAudience},
+	claimExp:           {"exp", kindDate},
+	claimNbf:           {"nbf", kindDate},
+	claimIat:           {"iat", kindDate},
+	claimJti:           {"jti", kindString},
+	claimClientID:      {"client_id", kindString},
+	claimSid:           {"sid", kindString},
+	claimScope:         {"scope", kindString},
+	claimRoles:         {"roles", kindList},
+	claimNonce:         {"nonce", kindString},
+	claimAuthTime:      {"auth_time", kindDate},
+	claimAtHash:        {"at_hash", kindString},
+	claimAMR:           {"amr", kindList},
+	claimAzp:           {"azp", kindString},
+	claimEmail:         {"email", kindString},
+	claimEmailVerified: {"email_verified", kindBool},
+}
+
+// claimByName finds a claim of claimTable by its name.
+var claimByName = func() map[string]claimID {
+	m := make(map[string]claimID, numClaims)
+	for id, c := range claimTable {
+		m[c.name] = claimID(id)
+	}
+	return m
+}()
+
+// field points at the field that holds claim id: the one result of the
+// claim's kind (kindAudience's is l) is not nil.
+func (c *Claims) field(id claimID) (s *string, t *time.Time, l *[]string, b *bool) {
+	switch id {
+	case claimIss:
+		s = &c.Issuer
+	case claimSub:
+		s = &c.Subject
+	case claimAud:
+		l = (*[]string)(&c.Audience)
+	case claimExp:
+		t = &c.ExpiresAt
+	case claimNbf:
+		t = &c.NotBefore
+	case claimIat:
+		t = &c.IssuedAt
+	case claimJti:
+		s = &c.ID
+	case claimClientID:
+		s = &c.ClientID
+	case claimSid:
+		s = &c.SessionID
+	case claimScope:
+		s = &c.Scope
+	case claimRoles:
+		l = &c.Roles
+	case claimNonce:
+		s = &c.Nonce
+	case claimAuthTime:
+		t = &c.AuthTime
+	case claimAtHash:
+		s = &c.AccessTokenHash
+	case claimAMR:
+		l = &c.AMR
+	case claimAzp:
+		s = &c.AuthorizedParty
+	case claimEmail:
+		s = &c.Email
+	case claimEmailVerified:
+		b = &c.EmailVerified
+	}
+	return s, t, l, b
 }
 
 // maxNumericDate is 9999-12-31T23:59:59Z; later or negative times are
 // refused as malformed.
 const maxNumericDate = 253402300799
 
-// appendJSON writes the claims set as a JSON object. It is written as
-// plain appends on dst (no writer struct) so that a caller's stack buffer
-// stays on the stack.
+// appendJSON writes the claims set as a JSON object, the claims of
+// claimTable in its order, then Extra's. It is written as plain appends on
+// dst (no writer struct) so that a caller's stack buffer stays on the
+// stack.
 func (c *Claims) appendJSON(dst []byte) ([]byte, error) {
 	dst = append(dst, '{')
 	start := len(dst)
 	var err error
-	for _, m := range [...]struct{ name, v string }{{"iss", c.Issuer}, {"sub", c.Subject}} {
-		if dst, err = appendStringClaim(dst, start, m.name, m.v); err != nil {
+	for id := range numClaims {
+		name := claimTable[id].name
+		s, t, l, b := c.field(id)
+		switch claimTable[id].kind {
+		case kindString:
+			dst, err = appendStringClaim(dst, start, name, *s)
+		case kindDate:
+			if !t.IsZero() {
+				dst, err = appendDateClaim(dst, start, name, *t)
+			}
+		case kindList:
+			if *l != nil {
+				dst, err = appendListClaim(dst, start, name, *l)
+			}
+		case kindAudience:
+			switch len(*l) {
+			case 0:
+			case 1:
+				if dst, err = strictjson.AppendQuoted(appendName(dst, start, name), (*l)[0]); err != nil {
+					err = fmt.Errorf("%w: claim %s is not valid UTF-8", ErrMalformed, name)
+				}
+			default:
+				dst, err = appendListClaim(dst, start, name, *l)
+			}
+		case kindBool:
+			// Written when true, or with the claim it is about
+			// (Claims.EmailVerified).
+			if *b || c.Email != "" {
+				dst = strconv.AppendBool(appendName(dst, start, name), *b)
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
-	}
-	switch len(c.Audience) {
-	case 0:
-	case 1:
-		dst, err = strictjson.AppendQuoted(appendName(dst, start, "aud"), c.Audience[0])
-	default:
-		dst, err = appendListClaim(dst, start, "aud", c.Audience)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: claim aud is not valid UTF-8", ErrMalformed)
-	}
-	for _, m := range [...]struct {
-		name string
-		t    time.Time
-	}{{"exp", c.ExpiresAt}, {"nbf", c.NotBefore}, {"iat", c.IssuedAt}} {
-		if m.t.IsZero() {
-			continue
-		}
-		if dst, err = appendDateClaim(dst, start, m.name, m.t); err != nil {
-			return nil, err
-		}
-	}
-	for _, m := range [...]struct{ name, v string }{{"jti", c.ID}, {"client_id", c.ClientID}, {"sid", c.SessionID}, {"scope", c.Scope}} {
-		if dst, err = appendStringClaim(dst, start, m.name, m.v); err != nil {
-			return nil, err
-		}
-	}
-	if c.Roles != nil {
-		if dst, err = appendListClaim(dst, start, "roles", c.Roles); err != nil {
-			return nil, err
-		}
-	}
-	if dst, err = appendStringClaim(dst, start, "nonce", c.Nonce); err != nil {
-		return nil, err
-	}
-	if !c.AuthTime.IsZero() {
-		if dst, err = appendDateClaim(dst, start, "auth_time", c.AuthTime); err != nil {
-			return nil, err
-		}
-	}
-	if dst, err = appendStringClaim(dst, start, "at_hash", c.AccessTokenHash); err != nil {
-		return nil, err
-	}
-	if c.AMR != nil {
-		if dst, err = appendListClaim(dst, start, "amr", c.AMR); err != nil {
-			return nil, err
-		}
-	}
-	for _, m := range [...]struct{ name, v string }{{"azp", c.AuthorizedParty}, {"email", c.Email}} {
-		if dst, err = appendStringClaim(dst, start, m.name, m.v); err != nil {
-			return nil, err
-		}
-	}
-	if c.EmailVerified || c.Email != "" {
-		dst = strconv.AppendBool(appendName(dst, start, "email_verified"), c.EmailVerified)
 	}
 	if c.Extra != nil {
 		if dst, err = appendExtra(dst, start, c.Extra); err != nil {
@@ -250,7 +345,7 @@ func appendExtra(dst []byte, start int, v any) ([]byte, error) {
 	o := strictjson.NewObject(b)
 	for o.Next(b) {
 		name := o.Name(b)
-		if slices.Contains(registered[:], string(name)) {
+		if _, ok := claimByName[string(name)]; ok {
 			return nil, fmt.Errorf("%w: extra claims repeat %q, set the Claims field instead", ErrMalformed, name)
 		}
 		if len(dst) > start {
@@ -292,51 +387,31 @@ func parseGeneral(payload []byte, out *Claims) error {
 	s := unsafe.String(&payload[0], len(payload))
 	o := strictjson.NewObject(payload)
 	for o.Next(payload) {
+		id, ok := claimByName[string(o.Name(payload))]
+		if !ok {
+			continue
+		}
 		v := o.Value()
+		name := claimTable[id].name
+		sf, tf, lf, bf := c.field(id)
 		var err error
-		switch string(o.Name(payload)) {
-		case "iss":
-			c.Issuer, err = str(s, payload, v, "iss")
-		case "sub":
-			c.Subject, err = str(s, payload, v, "sub")
-		case "jti":
-			c.ID, err = str(s, payload, v, "jti")
-		case "client_id":
-			c.ClientID, err = str(s, payload, v, "client_id")
-		case "sid":
-			c.SessionID, err = str(s, payload, v, "sid")
-		case "scope":
-			c.Scope, err = str(s, payload, v, "scope")
-		case "aud":
+		switch claimTable[id].kind {
+		case kindString:
+			*sf, err = str(s, payload, v, name)
+		case kindDate:
+			*tf, err = numericDate(payload, v, name)
+		case kindList:
+			*lf, err = strs(s, payload, v, name)
+		case kindAudience:
 			if v.Kind == strictjson.String {
 				var a string
-				a, err = str(s, payload, v, "aud")
-				c.Audience = Audience{a}
+				a, err = str(s, payload, v, name)
+				*lf = []string{a}
 			} else {
-				c.Audience, err = strs(s, payload, v, "aud")
+				*lf, err = strs(s, payload, v, name)
 			}
-		case "roles":
-			c.Roles, err = strs(s, payload, v, "roles")
-		case "exp":
-			c.ExpiresAt, err = numericDate(payload, v, "exp")
-		case "nbf":
-			c.NotBefore, err = numericDate(payload, v, "nbf")
-		case "iat":
-			c.IssuedAt, err = numericDate(payload, v, "iat")
-		case "nonce":
-			c.Nonce, err = str(s, payload, v, "nonce")
-		case "auth_time":
-			c.AuthTime, err = numericDate(payload, v, "auth_time")
-		case "at_hash":
-			c.AccessTokenHash, err = str(s, payload, v, "at_hash")
-		case "amr":
-			c.AMR, err = strs(s, payload, v, "amr")
-		case "azp":
-			c.AuthorizedParty, err = str(s, payload, v, "azp")
-		case "email":
-			c.Email, err = str(s, payload, v, "email")
-		case "email_verified":
-			c.EmailVerified, err = boolean(v, "email_verified")
+		case kindBool:
+			*bf, err = boolean(v, name)
 		}
 		if err != nil {
 			return err

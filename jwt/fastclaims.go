@@ -32,18 +32,18 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 		return true
 	}
 	s := unsafe.String(&payload[0], n)
-	var seen uint32                // bit per registered claim read
+	var seen uint32                // bit per claim of claimTable read
 	var other [maxFastOther]uint64 // offsets (start<<32 | end) of other names
-	// The strings of "aud" and "roles", collected on the stack and
-	// copied to the heap once at the end.
+	// The strings of the array claims, collected on the stack and copied
+	// to the heap once at the end; lists[id] is claim id's span of them.
 	var small [8]string
 	list := small[:0]
-	var audFrom, audTo, rolesFrom, rolesTo, amrFrom, amrTo int
+	var lists [numClaims]struct{ from, to int }
 	others := 0
 	p := 1
 	for {
-		// The member name: a plain string, looked up by its length and
-		// first eight bytes.
+		// The member name: a plain string, looked up by its first
+		// eight bytes.
 		if payload[p] != '"' {
 			return false
 		}
@@ -60,8 +60,8 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 			return false
 		}
 		if claim == claimOther {
-			// A name outside the registered set: only duplicates of it
-			// matter, found by comparing fingerprints and then text.
+			// A name outside claimTable: only duplicates of it matter,
+			// found by comparing offsets' text.
 			if others == maxFastOther {
 				return false
 			}
@@ -82,26 +82,16 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 				return false
 			}
 			seen |= bit
+			sf, tf, _, bf := c.field(claim)
 			var ok bool
-			switch claim {
-			case claimExp, claimNbf, claimIat, claimAuthTime:
-				var t time.Time
-				if t, p, ok = fastNumericDate(payload, p); !ok {
+			switch claimTable[claim].kind {
+			case kindDate:
+				if *tf, p, ok = fastNumericDate(payload, p); !ok {
 					return false
 				}
-				switch claim {
-				case claimExp:
-					c.ExpiresAt = t
-				case claimNbf:
-					c.NotBefore = t
-				case claimIat:
-					c.IssuedAt = t
-				default:
-					c.AuthTime = t
-				}
-			case claimAud:
-				audFrom = len(list)
-				if payload[p] == '"' {
+			case kindAudience, kindList:
+				lists[claim].from = len(list)
+				if payload[p] == '"' && claimTable[claim].kind == kindAudience {
 					var a string
 					if a, p, ok = fastString(s, payload, p); !ok {
 						return false
@@ -110,56 +100,21 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 				} else if list, p, ok = appendStrings(list, s, payload, p); !ok {
 					return false
 				}
-				audTo = len(list)
-			case claimRoles:
-				rolesFrom = len(list)
-				if list, p, ok = appendStrings(list, s, payload, p); !ok {
-					return false
-				}
-				rolesTo = len(list)
-			case claimAMR:
-				amrFrom = len(list)
-				if list, p, ok = appendStrings(list, s, payload, p); !ok {
-					return false
-				}
-				amrTo = len(list)
-			case claimEmailVerified:
+				lists[claim].to = len(list)
+			case kindBool:
 				switch payload[p] {
 				case 't':
 					p, ok = fastLiteral(payload, p, "true")
-					c.EmailVerified = true
+					*bf = true
 				case 'f':
 					p, ok = fastLiteral(payload, p, "false")
 				}
 				if !ok {
 					return false
 				}
-			default:
-				var v string
-				if v, p, ok = fastString(s, payload, p); !ok {
+			case kindString:
+				if *sf, p, ok = fastString(s, payload, p); !ok {
 					return false
-				}
-				switch claim {
-				case claimIss:
-					c.Issuer = v
-				case claimSub:
-					c.Subject = v
-				case claimJti:
-					c.ID = v
-				case claimSid:
-					c.SessionID = v
-				case claimScope:
-					c.Scope = v
-				case claimClientID:
-					c.ClientID = v
-				case claimNonce:
-					c.Nonce = v
-				case claimAtHash:
-					c.AccessTokenHash = v
-				case claimAzp:
-					c.AuthorizedParty = v
-				default:
-					c.Email = v
 				}
 			}
 		}
@@ -183,14 +138,11 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 			// append to one cannot write over another.
 			all := make([]string, len(list))
 			copy(all, list)
-			if audTo > audFrom {
-				c.Audience = all[audFrom:audTo:audTo]
-			}
-			if rolesTo > rolesFrom {
-				c.Roles = all[rolesFrom:rolesTo:rolesTo]
-			}
-			if amrTo > amrFrom {
-				c.AMR = all[amrFrom:amrTo:amrTo]
+			for id, span := range lists {
+				if span.to > span.from {
+					_, _, lf, _ := c.field(claimID(id))
+					*lf = all[span.from:span.to:span.to]
+				}
 			}
 		}
 		c.raw = payload
@@ -202,52 +154,33 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 // tracks before leaving the payload to the general reader.
 const maxFastOther = 8
 
-// The claims the fast decoder recognizes, as bit positions.
-const (
-	claimIss = iota
-	claimSub
-	claimAud
-	claimExp
-	claimNbf
-	claimIat
-	claimJti
-	claimSid
-	claimScope
-	claimRoles
-	claimClientID
-	claimNonce
-	claimAuthTime
-	claimAtHash
-	claimAMR
-	claimAzp
-	claimEmail
-	claimEmailVerified
-	claimOther
-)
-
-// word3 and word5 are a name's bytes followed by the closing quote and
-// the colon, as lookupClaim reads them: the word of `iss":` plus whatever
-// follows, masked to the name and those two bytes.
-func word3(name string) uint64 {
-	return uint64(name[0]) | uint64(name[1])<<8 | uint64(name[2])<<16 | '"'<<24 | ':'<<32
+// fastName is a claim's name as lookupClaim matches it: the name, its
+// closing quote and the colon after it (the key), as the little-endian
+// word of the key's first eight bytes (see load8) masked to them, and the
+// key's bytes after those eight.
+type fastName struct {
+	word, mask uint64
+	rest       string
+	id         claimID
+	len        int // of the name
 }
 
-func word5(name string) uint64 {
-	return word3(name)&^(0xFFFF<<24) | uint64(name[3])<<24 | uint64(name[4])<<32 | '"'<<40 | ':'<<48
-}
-
-var (
-	wIss, wSub, wAud, wExp        = word3("iss"), word3("sub"), word3("aud"), word3("exp")
-	wNbf, wIat, wJti, wSid        = word3("nbf"), word3("iat"), word3("jti"), word3("sid")
-	wAMR, wAzp                    = word3("amr"), word3("azp")
-	wScope, wRoles                = word5("scope"), word5("roles")
-	wNonce, wEmail                = word5("nonce"), word5("email")
-	mask3, mask5           uint64 = 1<<40 - 1, 1<<56 - 1
-	// Longer names: their first eight bytes, then the rest with the
-	// closing quote and the colon.
-	wClientI, wAuthTim, wAtHash = load8([]byte("client_i"), 0), load8([]byte("auth_tim"), 0), load8([]byte(`at_hash"`), 0)
-	wEmailVe                    = load8([]byte("email_ve"), 0)
-)
+// fastNames holds claimTable's names as fastName, by their first byte.
+var fastNames = func() (byFirst [256][]fastName) {
+	for id, c := range claimTable {
+		key := c.name + `":`
+		head := key[:min(len(key), 8)]
+		f := fastName{
+			word: load8([]byte(head), 0),
+			mask: ^uint64(0) >> (64 - 8*len(head)),
+			rest: key[len(head):],
+			id:   claimID(id),
+			len:  len(c.name),
+		}
+		byFirst[c.name[0]] = append(byFirst[c.name[0]], f)
+	}
+	return byFirst
+}()
 
 // load8 returns the eight bytes of payload from p on as a little-endian
 // word, zero-padded past the end.
@@ -262,60 +195,17 @@ func load8(payload []byte, p int) uint64 {
 	return w
 }
 
-// lookupClaim recognizes a registered claim's name, with its closing
-// quote and the colon after it, at start: the claim and the offset of the
-// closing quote, or claimOther. The comparison is on the word of bytes
-// from start (see load8), so no byte of the name is scanned on its own.
-func lookupClaim(payload []byte, start int) (claim, end int) {
+// lookupClaim recognizes the name of a claim of claimTable, with its
+// closing quote and the colon after it, at start: the claim and the offset
+// of the closing quote, or claimOther. The comparison is on the word of
+// bytes from start (see load8), so no byte of a short name is scanned on
+// its own.
+func lookupClaim(payload []byte, start int) (claim claimID, end int) {
 	word := load8(payload, start)
-	switch word & mask3 {
-	case wIss:
-		return claimIss, start + 3
-	case wSub:
-		return claimSub, start + 3
-	case wAud:
-		return claimAud, start + 3
-	case wExp:
-		return claimExp, start + 3
-	case wNbf:
-		return claimNbf, start + 3
-	case wIat:
-		return claimIat, start + 3
-	case wJti:
-		return claimJti, start + 3
-	case wSid:
-		return claimSid, start + 3
-	case wAMR:
-		return claimAMR, start + 3
-	case wAzp:
-		return claimAzp, start + 3
-	}
-	switch word & mask5 {
-	case wScope:
-		return claimScope, start + 5
-	case wRoles:
-		return claimRoles, start + 5
-	case wNonce:
-		return claimNonce, start + 5
-	case wEmail:
-		return claimEmail, start + 5
-	}
-	switch word {
-	case wClientI:
-		if hasAt(payload, start+8, `d":`) {
-			return claimClientID, start + 9
-		}
-	case wAuthTim:
-		if hasAt(payload, start+8, `e":`) {
-			return claimAuthTime, start + 9
-		}
-	case wAtHash:
-		if hasAt(payload, start+8, `:`) {
-			return claimAtHash, start + 7
-		}
-	case wEmailVe:
-		if hasAt(payload, start+8, `rified":`) {
-			return claimEmailVerified, start + 14
+	names := fastNames[byte(word)]
+	for i := range names {
+		if f := &names[i]; word&f.mask == f.word && (f.rest == "" || hasAt(payload, start+8, f.rest)) {
+			return f.id, start + f.len
 		}
 	}
 	return claimOther, 0

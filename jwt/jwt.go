@@ -168,7 +168,7 @@ func (v *Validator) Parse(token string) (Claims, error) {
 // callers that need to know which key signed the token. On error both are
 // zero.
 func (v *Validator) ParseWithHeader(token string) (jose.Header, Claims, error) {
-	hdr, payload, err := jose.Verify(token, v.keys, &v.jopts)
+	hdr, payload, err := jose.Verify(token, v.keys, v.jopts)
 	if err != nil {
 		return jose.Header{}, Claims{}, err
 	}

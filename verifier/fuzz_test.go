@@ -156,7 +156,7 @@ func peekAgrees(t *testing.T, payloadSeg string) {
 	mac.Write([]byte(in))
 	tok := in + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 
-	_, payload, verr := jose.Verify(tok, keys, nil)
+	_, payload, verr := jose.Verify(tok, keys, jose.VerifyOptions{})
 	iss, perr := verifier.PeekIssuer(tok, 0)
 	if verr != nil {
 		if !errors.Is(verr, jose.ErrMalformed) {

@@ -12,14 +12,8 @@ import (
 	"github.com/latch-auth/latch/revocation"
 )
 
-// AccessCookie is the cookie latch's cookie mode puts the access token in.
-// The middleware reads the token from the Authorization header (RFC 6750
-// §2.1) or from this cookie, and from one of them only (RFC 6750 §2: a
-// client MUST NOT use more than one method): a request with more than one
-// Authorization header, with an empty one, with the header and the cookie
-// holding different tokens, or with two access cookies that differ, is
-// refused with 400 invalid_request, as the credential is ambiguous. The
-// same token in the header and the cookie is one credential.
+// AccessCookie is the cookie latch's cookie mode puts the access token
+// in; TokenFromRequest reads it.
 const AccessCookie = "__Host-latch_at"
 
 // contextKey is unexported so only this package can set claims.
@@ -45,10 +39,10 @@ func NewContext(ctx context.Context, claims jwt.Claims) context.Context {
 // and a WWW-Authenticate challenge (RFC 6750 §3): a request with no token
 // gets `Bearer` alone (no error code, RFC 6750 §3.1), one with a bad token
 // `Bearer error="invalid_token"`. A request whose token is ambiguous (see
-// AccessCookie) gets 400 and `Bearer error="invalid_request"`.
+// TokenFromRequest) gets 400 and `Bearer error="invalid_request"`.
 func (v *Verifier) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, err := tokenFrom(r)
+		tok, err := TokenFromRequest(r)
 		if err != nil {
 			challenge(w, err)
 			return
@@ -68,8 +62,8 @@ func (v *Verifier) Require(next http.Handler) http.Handler {
 // it to count.
 func (v *Verifier) Optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, err := tokenFrom(r)
-		if errors.Is(err, errNoToken) {
+		tok, err := TokenFromRequest(r)
+		if errors.Is(err, ErrNoToken) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -118,7 +112,7 @@ func require(ok func(*jwt.Claims) bool, what, want string) func(http.Handler) ht
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, found := r.Context().Value(contextKey{}).(*jwt.Claims)
 			if !found {
-				challenge(w, errNoToken)
+				challenge(w, ErrNoToken)
 				return
 			}
 			if !ok(c) {
@@ -132,22 +126,47 @@ func require(ok func(*jwt.Claims) bool, what, want string) func(http.Handler) ht
 	}
 }
 
+// The errors of TokenFromRequest.
 var (
-	errNoToken = errors.New("verifier: no access token")
-	// errAmbiguous reports a request that carries its token in more than
-	// one way, or an empty Authorization header.
-	errAmbiguous = errors.New("verifier: ambiguous credentials")
+	// ErrNoToken reports a request that carries no access token at all.
+	ErrNoToken = errors.New("verifier: no access token")
+	// ErrAmbiguousCredentials reports a request that carries its token in
+	// more than one way, or an empty Authorization header (RFC 6750 §2).
+	ErrAmbiguousCredentials = errors.New("verifier: ambiguous credentials")
 )
 
-// tokenFrom reads the token from the Authorization header or the access
-// cookie, as AccessCookie describes.
-func tokenFrom(r *http.Request) (string, error) {
+// errAuthorizationHeader reports an Authorization header that is not
+// `Bearer <token>`; it matches jwt.ErrMalformed.
+var errAuthorizationHeader = fmt.Errorf("%w: Authorization header must be: Bearer <token>", jwt.ErrMalformed)
+
+// ambiguityError is an ErrAmbiguousCredentials with what made the request
+// ambiguous.
+type ambiguityError struct{ reason string }
+
+func (e *ambiguityError) Error() string { return ErrAmbiguousCredentials.Error() + ": " + e.reason }
+func (e *ambiguityError) Unwrap() error { return ErrAmbiguousCredentials }
+
+// TokenFromRequest returns the access token r carries, unverified: from
+// the Authorization header (RFC 6750 §2.1) or the AccessCookie, and from
+// one of them only (RFC 6750 §2: a client MUST NOT use more than one
+// method). It is how Require and Optional find the token, for handlers
+// that need the token itself (to pass it on, say) and for latch's own
+// server, which accepts tokens as the middleware does.
+//
+// A request with more than one Authorization header, with an empty one,
+// with the header and the cookie holding different tokens, or with two
+// access cookies that differ is ambiguous: ErrAmbiguousCredentials, which
+// the middleware answers 400 invalid_request. The same token in the header
+// and the cookie is one credential. A request with neither is ErrNoToken;
+// an Authorization header that is not `Bearer <token>` is an error
+// matching jwt.ErrMalformed. ErrorDescription describes each for a client.
+func TokenFromRequest(r *http.Request) (string, error) {
 	var h string
 	switch vs := r.Header.Values("Authorization"); {
 	case len(vs) > 1:
-		return "", fmt.Errorf("%w: more than one Authorization header", errAmbiguous)
+		return "", &ambiguityError{"more than one Authorization header"}
 	case len(vs) == 1 && strings.TrimSpace(vs[0]) == "":
-		return "", fmt.Errorf("%w: empty Authorization header", errAmbiguous)
+		return "", &ambiguityError{"empty Authorization header"}
 	case len(vs) == 1:
 		h = vs[0]
 	}
@@ -158,54 +177,40 @@ func tokenFrom(r *http.Request) (string, error) {
 		case cookie == "":
 			cookie = c.Value
 		case c.Value != cookie:
-			return "", fmt.Errorf("%w: more than one access token cookie", errAmbiguous)
+			return "", &ambiguityError{"more than one access token cookie"}
 		}
 	}
 	if h == "" {
 		if cookie == "" {
-			return "", errNoToken
+			return "", ErrNoToken
 		}
 		return cookie, nil
 	}
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
-		return "", fmt.Errorf("%w: malformed Authorization header", jwt.ErrMalformed)
+		return "", errAuthorizationHeader
 	}
 	if cookie != "" && cookie != tok {
-		return "", fmt.Errorf("%w: access token in both the Authorization header and a cookie", errAmbiguous)
+		return "", &ambiguityError{"access token in both the Authorization header and a cookie"}
 	}
 	return tok, nil
 }
 
-// challenge answers 401 with a description that names the kind of failure
-// but no internal detail and never the token.
-func challenge(w http.ResponseWriter, err error) {
-	if errors.Is(err, errNoToken) {
-		// RFC 6750 §3.1: no error code for a request without
-		// authentication information.
-		w.Header().Set("WWW-Authenticate", `Bearer`)
-		writeError(w, http.StatusUnauthorized, "invalid_request", "access token required")
-		return
-	}
-	if errors.Is(err, errAmbiguous) {
-		desc := strings.TrimPrefix(err.Error(), errAmbiguous.Error()+": ")
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="invalid_request", error_description=%q`, desc))
-		writeError(w, http.StatusBadRequest, "invalid_request", desc)
-		return
-	}
-	if errors.Is(err, ErrRevocationsStale) || errors.Is(err, ErrIntrospection) {
-		// Not the client's fault: the service cannot check revocation now.
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "cannot check token revocation now; retry later")
-		return
-	}
-	desc := describe(err)
-	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="invalid_token", error_description=%q`, desc))
-	writeError(w, http.StatusUnauthorized, "invalid_token", desc)
-}
-
-func describe(err error) string {
+// ErrorDescription returns the reason, fit for the client, that a request
+// was refused with err, an error of TokenFromRequest or Verify: what the
+// middleware sends as error_description (RFC 6750 §3). It names the kind
+// of failure ("token expired", "token not meant for this service", "more
+// than one Authorization header", ...) but no internal detail, and never
+// the token.
+func ErrorDescription(err error) string {
+	var ae *ambiguityError
 	switch {
+	case errors.Is(err, ErrNoToken):
+		return "access token required"
+	case errors.As(err, &ae):
+		return ae.reason
+	case errors.Is(err, errAuthorizationHeader):
+		return "Authorization header must be: Bearer <token>"
 	case errors.Is(err, jwt.ErrExpired):
 		return "token expired"
 	case errors.Is(err, jwt.ErrNotYetValid), errors.Is(err, jwt.ErrIssuedInFuture):
@@ -218,6 +223,30 @@ func describe(err error) string {
 		return "token revoked"
 	}
 	return "token invalid"
+}
+
+// challenge answers a refused request: 401 with a description that names
+// the kind of failure but no internal detail and never the token, 400 for
+// ambiguous credentials, 503 when revocation cannot be checked.
+func challenge(w http.ResponseWriter, err error) {
+	desc := ErrorDescription(err)
+	switch {
+	case errors.Is(err, ErrNoToken):
+		// RFC 6750 §3.1: no error code for a request without
+		// authentication information.
+		w.Header().Set("WWW-Authenticate", `Bearer`)
+		writeError(w, http.StatusUnauthorized, "invalid_request", desc)
+	case errors.Is(err, ErrAmbiguousCredentials):
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="invalid_request", error_description=%q`, desc))
+		writeError(w, http.StatusBadRequest, "invalid_request", desc)
+	case errors.Is(err, ErrRevocationsStale) || errors.Is(err, ErrIntrospection):
+		// Not the client's fault: the service cannot check revocation now.
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "cannot check token revocation now; retry later")
+	default:
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="invalid_token", error_description=%q`, desc))
+		writeError(w, http.StatusUnauthorized, "invalid_token", desc)
+	}
 }
 
 func writeError(w http.ResponseWriter, status int, code, desc string) {

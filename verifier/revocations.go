@@ -192,7 +192,7 @@ func (v *Verifier) Stats() Stats {
 func (v *Verifier) RequireFresh(next http.Handler) http.Handler {
 	return v.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := r.Context().Value(contextKey{}).(*jwt.Claims)
-		tok, err := tokenFrom(r)
+		tok, err := TokenFromRequest(r)
 		if err == nil && c != nil {
 			err = v.introspect(r.Context(), c.Issuer, tok)
 		}

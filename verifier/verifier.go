@@ -9,8 +9,21 @@
 //			JWKSURL:  "https://auth.example.com/.well-known/jwks.json",
 //		}},
 //	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	defer v.Close()
-//	mux.Handle("/orders/", v.Require(verifier.RequireScope("orders:read")(ordersHandler)))
+//	mux.Handle("GET /orders/", v.Require(verifier.RequireScope("orders:read")(http.HandlerFunc(listOrders))))
+//
+// with a handler that finds the verified claims in its request:
+//
+//	func listOrders(w http.ResponseWriter, r *http.Request) {
+//		claims, _ := verifier.FromContext(r.Context())
+//		fmt.Fprintf(w, "orders of %s", claims.Subject)
+//	}
+//
+// The package example runs this code against a JWKS that an httptest
+// server publishes.
 //
 // Keys. The JWKS is fetched when the Verifier is created and cached as its
 // Cache-Control max-age says (within MinCacheAge and MaxCacheAge), then
@@ -52,7 +65,8 @@
 //
 // The checks are jwt's: the algorithm is pinned to the key, issuer,
 // audience and exp are mandatory, "typ" must be "at+jwt" unless configured
-// otherwise, and errors match jwt's kinds with errors.Is.
+// otherwise (Config.Type, Config.AnyType), and errors match jwt's kinds
+// with errors.Is.
 package verifier
 
 import (
@@ -119,8 +133,15 @@ type Config struct {
 	Issuers []Issuer
 
 	// Type is the required header "typ". Default jwt.TypeAccessToken
-	// ("at+jwt"); set "-" to accept any.
+	// ("at+jwt").
 	Type string
+	// AnyType accepts tokens whatever their header "typ", or without one;
+	// Type is then ignored. Set it only for an issuer that does not type
+	// its access tokens: the "typ" check is what keeps an ID token or
+	// another JWT of the same issuer and keys from passing as an access
+	// token (RFC 8725 §3.11). Type "-" means the same, as it did before
+	// AnyType.
+	AnyType bool
 	// Leeway is the tolerated clock skew; see jwt.ValidatorOptions.
 	Leeway time.Duration
 	// MaxTokenSize is the largest token accepted; default
@@ -261,7 +282,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		v.cache = newTokenCache(cfg.CacheSize)
 	}
 	typ := cfg.Type
-	if typ == "-" {
+	if cfg.AnyType || typ == "-" {
 		typ = ""
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -323,8 +344,13 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 }
 
 // Close stops the background JWKS refreshes and revocation feeds, and
-// cancels fetches in flight.
-func (v *Verifier) Close() { v.stop() }
+// cancels fetches in flight. Closing a zero Verifier, or one twice, does
+// nothing.
+func (v *Verifier) Close() {
+	if v.stop != nil {
+		v.stop()
+	}
+}
 
 // Verify checks token and returns its claims. Errors match the jwt
 // package's kinds (jwt.ErrExpired, jwt.ErrSignature, jwt.ErrAudience,

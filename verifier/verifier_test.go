@@ -215,19 +215,44 @@ func TestVerify(t *testing.T) {
 	}
 }
 
-// TestVerifyAnyType: Type "-" accepts tokens of any "typ".
+// TestVerifyAnyType: AnyType accepts tokens of any "typ", or none,
+// whatever Type says; Type "-", its older spelling, too.
 func TestVerifyAnyType(t *testing.T) {
 	key := newKey(t, jose.EdDSA, "k1")
-	v := newVerifier(t, verifier.Config{
-		Issuers: []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, Keys: keySet(t, key)}},
-		Type:    "-",
-	})
-	for _, typ := range []string{"", "JWT", "at+jwt"} {
-		tok := mintOpts(t, key, claimsAt(time.Now()), jose.SignOptions{Type: typ})
-		if _, err := v.Verify(t.Context(), tok); err != nil {
-			t.Errorf("Verify(typ %q) with Type \"-\" = %v, want nil", typ, err)
-		}
+	issuers := []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, Keys: keySet(t, key)}}
+	tests := []struct {
+		name string
+		cfg  verifier.Config
+	}{
+		{name: "AnyType", cfg: verifier.Config{Issuers: issuers, AnyType: true}},
+		{name: "AnyType ignores Type", cfg: verifier.Config{Issuers: issuers, AnyType: true, Type: "secevent+jwt"}},
+		{name: `Type "-"`, cfg: verifier.Config{Issuers: issuers, Type: "-"}},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newVerifier(t, tt.cfg)
+			for _, typ := range []string{"", "JWT", "at+jwt"} {
+				tok := mintOpts(t, key, claimsAt(time.Now()), jose.SignOptions{Type: typ})
+				if _, err := v.Verify(t.Context(), tok); err != nil {
+					t.Errorf("Verify(typ %q) = %v, want nil", typ, err)
+				}
+			}
+		})
+	}
+}
+
+// TestCloseZero: closing a zero Verifier, or a Verifier twice, does
+// nothing.
+func TestCloseZero(t *testing.T) {
+	var zero verifier.Verifier
+	zero.Close()
+	zero.Close()
+
+	v := newVerifier(t, verifier.Config{
+		Issuers: []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, Keys: keySet(t, newKey(t, jose.EdDSA, "k1"))}},
+	})
+	v.Close()
+	v.Close()
 }
 
 // TestVerifyIssuers: with several issuers, each token is checked against

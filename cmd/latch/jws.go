@@ -77,7 +77,7 @@ func jwsVerify(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		if err != nil {
 			return err
 		}
-		_, payload, err := jose.Verify(tok, set, &jose.VerifyOptions{MaxTokenSize: maxSize})
+		_, payload, err := jose.Verify(tok, set, jose.VerifyOptions{MaxTokenSize: maxSize})
 		if err != nil {
 			return err
 		}

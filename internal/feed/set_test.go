@@ -137,7 +137,7 @@ func TestSignSET(t *testing.T) {
 			if err != nil {
 				t.Fatalf("SignSET(%+v) = %v, want nil", ev, err)
 			}
-			hdr, payload, err := jose.Verify(tok, jwks, nil)
+			hdr, payload, err := jose.Verify(tok, jwks, jose.VerifyOptions{})
 			if err != nil {
 				t.Fatalf("Verify(SET of %s) with the JWKS = %v, want nil", ev.Kind, err)
 			}
@@ -195,7 +195,7 @@ func TestSignSETTampered(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			hdr, got, err := jose.Verify(tt.token, jwks, nil)
+			hdr, got, err := jose.Verify(tt.token, jwks, jose.VerifyOptions{})
 			if !errors.Is(err, tt.want) {
 				t.Errorf("Verify(%s) = %v, want %v", tt.name, err, tt.want)
 			}
@@ -211,7 +211,7 @@ func TestSignSETTampered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := jose.Verify(forged, jwks, nil); !errors.Is(err, jose.ErrUnknownKey) {
+	if _, _, err := jose.Verify(forged, jwks, jose.VerifyOptions{}); !errors.Is(err, jose.ErrUnknownKey) {
 		t.Errorf("Verify(SET signed by an unpublished key) = %v, want %v", err, jose.ErrUnknownKey)
 	}
 }

@@ -144,7 +144,7 @@ func TestIssue(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h, _, err := jose.Verify(tok, keys, nil)
+			h, _, err := jose.Verify(tok, keys, jose.VerifyOptions{})
 			if err != nil {
 				t.Fatalf("jose.Verify(token): %v", err)
 			}

@@ -152,7 +152,7 @@ func TestIssueID(t *testing.T) {
 			if err != nil {
 				t.Fatalf("IssueID(%+v): %v", tt.p, err)
 			}
-			h, _, err := jose.Verify(tok, mustJWKS(t, r), nil)
+			h, _, err := jose.Verify(tok, mustJWKS(t, r), jose.VerifyOptions{})
 			if err != nil {
 				t.Fatalf("jose.Verify(ID token) with the JWKS: %v", err)
 			}

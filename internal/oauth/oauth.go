@@ -2,7 +2,7 @@
 // grants, token revocation and the UserInfo claims, as functions over
 // requests and stores that return tokens or typed errors. It has no HTTP in
 // it: internal/server adapts it to /v1 JSON, /oauth2 forms and the browser
-// pages (STYLE.md rule 16; fosite's flows apart from their transport).
+// pages, as fosite keeps its flows apart from their transport.
 //
 // The flows follow RFC 6749 with the OAuth 2.0 Security BCP (RFC 9700):
 //

@@ -11,22 +11,27 @@ import (
 	"github.com/latch-auth/latch/internal/feed"
 	"github.com/latch-auth/latch/internal/session"
 	"github.com/latch-auth/latch/internal/store"
+	"github.com/latch-auth/latch/jose"
 	"github.com/latch-auth/latch/jwt"
-	"github.com/latch-auth/latch/revocation"
+	"github.com/latch-auth/latch/verifier"
 )
 
-// Cookie names. The access cookie uses the __Host- prefix: Secure, Path=/
-// and no Domain, so no subdomain can plant or read it. The refresh cookie
-// is scoped to the refresh endpoint (which rules out __Host-) and is
-// SameSite=Strict.
+// Cookie names. The access cookie is the verifier's (verifier.AccessCookie),
+// so that a resource service on the same host reads the cookie the
+// server sets; it uses the __Host- prefix: Secure, Path=/ and no Domain,
+// so no subdomain can plant or read it. The refresh cookie is scoped to
+// the refresh endpoint (which rules out __Host-) and is SameSite=Strict.
 const (
-	accessCookie  = "__Host-latch_at"
+	accessCookie  = verifier.AccessCookie
 	refreshCookie = "__Secure-latch_rt"
 	refreshPath   = "/v1/token/refresh"
 )
 
-// authed wraps a handler that needs a valid access token, from the
-// Authorization header (RFC 6750 §2.1) or the access cookie. With a feed,
+// authed wraps a handler that needs a valid access token, found and
+// checked as the verifier's middleware finds and checks one: from the
+// Authorization header (RFC 6750 §2.1) or the access cookie
+// (verifier.TokenFromRequest), then signature, issuer, audience, expiry
+// and "typ" at+jwt (jwt.Validator). With a feed,
 // the token must not be covered by its deny list (a revoked token, key or
 // subject: a role change, say). The server has the database at hand, so
 // on its own endpoints it also checks that the token's session is still
@@ -38,17 +43,12 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, principal)) h
 			s.writeError(w, r, err)
 			return
 		}
-		keys, err := s.d.Keys.VerificationKeys()
+		vs, err := s.accessValidators()
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		v, err := jwt.NewValidator(keys, s.cfg.Issuer, s.cfg.Audience, jwt.ValidatorOptions{Type: jwt.TypeAccessToken})
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		hdr, claims, err := v.ParseWithHeader(tok)
+		hdr, claims, err := vs[0].ParseWithHeader(tok)
 		if err != nil {
 			s.writeError(w, r, invalidToken(describeTokenError(err)))
 			return
@@ -121,43 +121,24 @@ func authorization(r *http.Request) (string, error) {
 	}
 }
 
-// bearerToken extracts the access token from the Authorization header
-// (RFC 6750 §2.1) or the access cookie. The request must carry it in one
-// way only (RFC 6750 §2: a client MUST NOT use more than one method): two
-// Authorization headers, an empty one, or the header and the cookie with
-// different tokens, or two access cookies that differ, are 400
-// invalid_request. The same token in the header and the cookie is one
-// credential, and accepted. No token at all is errNoToken, whose
+// bearerToken returns the access token of a request for a protected
+// resource, as verifier.TokenFromRequest finds it, and turns its refusals
+// into the server's: a request that carries its token in more than one
+// way (RFC 6750 §2), or an empty Authorization header, is 400
+// invalid_request with a Bearer challenge; a malformed Authorization
+// header is 401 invalid_token; no token at all is errNoToken, whose
 // challenge carries no error code (RFC 6750 §3.1).
 func bearerToken(r *http.Request) (string, error) {
-	h, err := authorization(r)
-	if err != nil {
-		return "", bearerRefusal(err)
+	tok, err := verifier.TokenFromRequest(r)
+	switch {
+	case err == nil:
+		return tok, nil
+	case errors.Is(err, verifier.ErrNoToken):
+		return "", errNoToken
+	case errors.Is(err, verifier.ErrAmbiguousCredentials):
+		return "", bearerRefusal(badRequest(verifier.ErrorDescription(err)))
 	}
-	var cookie string
-	for _, c := range r.CookiesNamed(accessCookie) {
-		switch {
-		case c.Value == "":
-		case cookie == "":
-			cookie = c.Value
-		case c.Value != cookie:
-			return "", bearerRefusal(badRequest("more than one access token cookie"))
-		}
-	}
-	if h == "" {
-		if cookie == "" {
-			return "", errNoToken
-		}
-		return cookie, nil
-	}
-	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
-		return "", invalidToken("Authorization header must be: Bearer <token>")
-	}
-	if cookie != "" && cookie != tok {
-		return "", bearerRefusal(badRequest("access token in both the Authorization header and a cookie"))
-	}
-	return tok, nil
+	return "", invalidToken(verifier.ErrorDescription(err))
 }
 
 // bearerRefusal adds to a refused request for a protected resource the
@@ -169,22 +150,39 @@ func bearerRefusal(err error) error {
 	return &c
 }
 
-// describeTokenError is the client-facing reason a token was refused:
-// coarse, with no internal detail and never the token.
-func describeTokenError(err error) string {
-	switch {
-	case errors.Is(err, jwt.ErrExpired):
-		return "token expired"
-	case errors.Is(err, jwt.ErrNotYetValid), errors.Is(err, jwt.ErrIssuedInFuture):
-		return "token not yet valid"
-	case errors.Is(err, jwt.ErrAudience), errors.Is(err, jwt.ErrIssuer), errors.Is(err, jwt.ErrType):
-		return "token not meant for this service"
-	case errors.Is(err, jwt.ErrTooLarge):
-		return "token too large"
-	case errors.Is(err, revocation.ErrRevoked):
-		return "token revoked"
+// describeTokenError is the client-facing reason a token was refused, the
+// verifier middleware's (verifier.ErrorDescription): coarse, with no
+// internal detail and never the token.
+func describeTokenError(err error) string { return verifier.ErrorDescription(err) }
+
+// accessValidators returns the validators of the server's access tokens
+// (issuer, one audience, "typ" at+jwt) over the keyring's current
+// verification keys, one per audience of s.audiences, Audience first.
+// They are built once per key set: the keyring hands out the same
+// *jose.KeySet until its keys change, and the validators built for the
+// last one are kept with it.
+func (s *Server) accessValidators() ([]*jwt.Validator, error) {
+	keys, err := s.d.Keys.VerificationKeys()
+	if err != nil {
+		return nil, err
 	}
-	return "token invalid"
+	if c := s.validators.Load(); c != nil && c.keys == keys {
+		return c.byAudience, nil
+	}
+	vs := make([]*jwt.Validator, len(s.audiences))
+	for i, aud := range s.audiences {
+		if vs[i], err = jwt.NewValidator(keys, s.cfg.Issuer, aud, jwt.ValidatorOptions{Type: jwt.TypeAccessToken}); err != nil {
+			return nil, err
+		}
+	}
+	s.validators.Store(&keyValidators{keys: keys, byAudience: vs})
+	return vs, nil
+}
+
+// keyValidators are the access-token validators over one key set.
+type keyValidators struct {
+	keys       *jose.KeySet
+	byAudience []*jwt.Validator
 }
 
 // setTokenCookies puts both tokens in cookies for browser clients.

@@ -829,7 +829,7 @@ func (b *browser) verifyIDTokenHint(tok string) (idTokenHint, error) {
 	if err != nil {
 		return idTokenHint{}, err
 	}
-	hdr, payload, err := jose.Verify(tok, keys, nil)
+	hdr, payload, err := jose.Verify(tok, keys, jose.VerifyOptions{})
 	if err != nil {
 		return idTokenHint{}, err
 	}

@@ -153,7 +153,7 @@ func (s *Server) introspect(ctx context.Context, token, hint string) (introspect
 // introspectAccess introspects token as an access token; found is false
 // when it is not one of this server's.
 func (s *Server) introspectAccess(ctx context.Context, token string) (introspection, bool, error) {
-	keys, err := s.d.Keys.VerificationKeys()
+	vs, err := s.accessValidators()
 	if err != nil {
 		return introspection{}, false, err
 	}
@@ -162,11 +162,7 @@ func (s *Server) introspectAccess(ctx context.Context, token string) (introspect
 		kid    string
 		found  bool
 	)
-	for _, aud := range s.audiences {
-		v, err := jwt.NewValidator(keys, s.cfg.Issuer, aud, jwt.ValidatorOptions{Type: jwt.TypeAccessToken})
-		if err != nil {
-			return introspection{}, false, err
-		}
+	for _, v := range vs {
 		hdr, c, err := v.ParseWithHeader(token)
 		if errors.Is(err, jwt.ErrAudience) {
 			continue // signed by this server for another audience: try the next

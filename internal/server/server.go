@@ -159,6 +159,8 @@ type Server struct {
 	audiences []string
 	// draining is set by StartDrain.
 	draining atomic.Bool
+	// validators caches accessValidators' validators for the last key set.
+	validators atomic.Pointer[keyValidators]
 }
 
 // New returns the API server.

@@ -163,7 +163,7 @@ func (a *api) verifySET(tok string) setClaims {
 	if err != nil {
 		a.t.Fatalf("ParseJWKSet(%s) = %v, want nil", r.body, err)
 	}
-	hdr, payload, err := jose.Verify(tok, jwks, nil)
+	hdr, payload, err := jose.Verify(tok, jwks, jose.VerifyOptions{})
 	if err != nil {
 		a.t.Fatalf("Verify(SET) with the published JWKS = %v, want nil", err)
 	}
