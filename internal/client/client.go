@@ -25,7 +25,11 @@
 // ErrInvalidClient, and an unknown ID costs the same hash and
 // constant-time comparison as a known one, so neither the error nor the
 // work done tells whether a client exists. Secrets never appear in
-// errors.
+// errors. At the token endpoint (AuthenticateRequest) a change to a
+// client, its removal included, takes effect within CacheTTL (1 s): what
+// was read of a client, or that there is none, is kept that long, though
+// the secret is checked against it on every request; the service
+// endpoints (Authenticate) read the store every time.
 package client
 
 import (
@@ -41,6 +45,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -504,15 +509,47 @@ func HasGrantType(c store.Client, g string) bool {
 	return g != "" && slices.Contains(c.GrantTypes, g)
 }
 
+// CacheTTL is how long AuthenticateRequest goes on using a client as it
+// read it from the store: a client removed, or given a new secret, scope,
+// grant type or redirect URI, is refused or served as changed at the
+// token endpoint within CacheTTL of the change, from whichever process
+// made it. Authenticate (the service endpoints) always reads the store.
+const CacheTTL = time.Second
+
+// maxCached bounds the clients (and unknown client IDs) an Authenticator
+// keeps: past it, one is dropped for each added.
+const maxCached = 1024
+
 // Authenticator checks the client credentials of requests against the
 // registered clients. It is safe for concurrent use.
+//
+// AuthenticateRequest, the token endpoint's check, keeps what it reads of
+// a client for CacheTTL (an unknown client ID too), so that a client
+// asking for tokens in a loop costs the store one read a second instead
+// of one a request. The secret is hashed and compared with the cached
+// hash on every request, never remembered as checked; a store failure is
+// not kept. Timing may show whether a client ID was asked about within
+// the last CacheTTL, but not whether it exists: unknown IDs are kept
+// alike (and a client ID is no secret, RFC 6749 §2.2).
 type Authenticator struct {
 	clients store.Clients
+	now     func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cachedClient
+}
+
+// cachedClient is a read of the client store: the client, or
+// store.ErrNotFound, as it was at read (before the read began).
+type cachedClient struct {
+	c     store.Client
+	found bool
+	read  time.Time
 }
 
 // NewAuthenticator returns an Authenticator over the stored clients.
 func NewAuthenticator(clients store.Clients) *Authenticator {
-	return &Authenticator{clients: clients}
+	return &Authenticator{clients: clients, now: time.Now, cache: make(map[string]cachedClient)}
 }
 
 // dummyHash is compared against when the client ID is unknown, so that
@@ -590,17 +627,19 @@ func (a *Authenticator) AuthenticateRequest(ctx context.Context, r *http.Request
 		return store.Client{}, ErrNoCredentials
 	}
 
+	c, err := a.cachedClientByID(ctx, id)
 	if method == AuthNone {
-		c, err := a.lookup(ctx, id)
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return store.Client{}, ErrInvalidClient
+		case err != nil:
 			return store.Client{}, err
-		}
-		if c.Type != store.ClientPublic || c.AuthMethod != AuthNone {
+		case c.Type != store.ClientPublic || c.AuthMethod != AuthNone:
 			return store.Client{}, ErrInvalidClient
 		}
 		return c, nil
 	}
-	c, err := a.checkSecret(ctx, id, secret)
+	c, err = matchSecret(c, err, secret)
 	if err != nil {
 		return store.Client{}, err
 	}
@@ -610,16 +649,44 @@ func (a *Authenticator) AuthenticateRequest(ctx context.Context, r *http.Request
 	return c, nil
 }
 
-// lookup returns the client with ID id, ErrInvalidClient if there is
-// none, or a store failure wrapped.
-func (a *Authenticator) lookup(ctx context.Context, id string) (store.Client, error) {
-	c, err := a.clients.ClientByID(ctx, id)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return store.Client{}, ErrInvalidClient
-	case err != nil:
-		return store.Client{}, fmt.Errorf("client: looking up client: %w", err)
+// cachedClientByID returns the client with ID id as the store has it or
+// had it at most CacheTTL ago, store.ErrNotFound if there was none, or a
+// store failure wrapped. The client's lists are its own copies.
+func (a *Authenticator) cachedClientByID(ctx context.Context, id string) (store.Client, error) {
+	now := a.now()
+	a.mu.Lock()
+	e, ok := a.cache[id]
+	a.mu.Unlock()
+	// A read from the future (the clock stepped back) is not trusted.
+	if !ok || now.Sub(e.read) >= CacheTTL || now.Before(e.read) {
+		c, err := a.clients.ClientByID(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			e = cachedClient{read: now}
+		case err != nil:
+			return store.Client{}, fmt.Errorf("client: looking up client: %w", err)
+		default:
+			e = cachedClient{c: c, found: true, read: now}
+		}
+		a.mu.Lock()
+		if _, ok := a.cache[id]; !ok && len(a.cache) >= maxCached {
+			for k := range a.cache {
+				delete(a.cache, k)
+				break
+			}
+		}
+		a.cache[id] = e
+		a.mu.Unlock()
 	}
+	if !e.found {
+		return store.Client{}, store.ErrNotFound
+	}
+	c := e.c
+	c.SecretHash = slices.Clone(c.SecretHash)
+	c.RedirectURIs = slices.Clone(c.RedirectURIs)
+	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
+	c.GrantTypes = slices.Clone(c.GrantTypes)
+	c.Scopes = slices.Clone(c.Scopes)
 	return c, nil
 }
 
@@ -628,9 +695,21 @@ func (a *Authenticator) lookup(ctx context.Context, id string) (store.Client, er
 // constant-time comparison whether or not the client exists.
 func (a *Authenticator) checkSecret(ctx context.Context, id, secret string) (store.Client, error) {
 	c, err := a.clients.ClientByID(ctx, id)
-	known := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.Client{}, fmt.Errorf("client: looking up client: %w", err)
+	}
+	return matchSecret(c, err, secret)
+}
+
+// matchSecret returns c, the result of looking a client up with error
+// err (nil or store.ErrNotFound), if it is a confidential client and
+// secret is its secret, and otherwise ErrInvalidClient, after the same
+// hash and constant-time comparison whether or not the client exists.
+// Any other err is returned as it is.
+func matchSecret(c store.Client, err error, secret string) (store.Client, error) {
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.Client{}, err
 	}
 	want := dummyHash
 	if known && c.Type != store.ClientPublic && len(c.SecretHash) == sha256.Size {

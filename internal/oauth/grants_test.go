@@ -356,7 +356,15 @@ func TestBrowserSessions(t *testing.T) {
 	if err != nil || got.ID != browser.ID || u.ID != alice.ID || got.AuthTime.IsZero() {
 		t.Fatalf("BrowserSession = %s, %s, %v; want %s, %s, nil, with an auth time", got.ID, u.ID, err, browser.ID, alice.ID)
 	}
-	for _, bad := range []string{"", "garbage", cookie[:len(cookie)-1] + "A"} {
+	// Another character in the middle: the MAC no longer matches. (The
+	// last character carries only two bits, so changing it to a fixed
+	// letter would leave the token as it was one time in four.)
+	mid, swap := len(cookie)/2, "A"
+	if cookie[len(cookie)/2] == 'A' {
+		swap = "B"
+	}
+	flipped := cookie[:mid] + swap + cookie[mid+1:]
+	for _, bad := range []string{"", "garbage", flipped} {
 		if _, _, err := f.p.BrowserSession(ctx, bad); !errors.Is(err, oauth.ErrLoginRequired) {
 			t.Errorf("BrowserSession(%q) = %v, want login_required", bad, err)
 		}
