@@ -46,11 +46,12 @@ func clientCommand() *command {
 			detail: "update changes what it is given and keeps the rest. A list flag given replaces the\n" +
 				"whole list; an empty value (--redirect-uri '') clears it. --public=false makes a\n" +
 				"public client confidential and gives it a secret. --rotate-secret replaces the\n" +
-				"secret: the old one stops working at once. It prints the client as JSON, with its\n" +
+				"secret: the old one stops working within a second (the token endpoint keeps a\n" +
+				"client for at most 1 s). It prints the client as JSON, with its\n" +
 				"new secret, if it has one, shown only this once."},
 		&command{name: "list", args: "[--json]", setup: clientList, summary: "list clients"},
 		&command{name: "remove", args: "--id ID", setup: clientRemove,
-			summary: "remove a client; its secret, codes and consents stop working at once"},
+			summary: "remove a client; its secret, codes and consents stop working within a second"},
 	)
 }
 
