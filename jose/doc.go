@@ -1,8 +1,8 @@
 // Package jose signs and verifies JSON Web Signatures (RFC 7515) in the
-// compact serialization, and reads and writes JSON Web Keys (RFC 7517,
-// RFC 7518 §6, RFC 8037) and their thumbprints (RFC 7638). It is the layer
-// every latch token passes through, written with the standard library
-// only.
+// compact serialization, encrypts and decrypts compact JSON Web Encryption
+// (RFC 7516), and reads and writes JSON Web Keys (RFC 7517, RFC 7518 §6,
+// RFC 8037) and their thumbprints (RFC 7638). It is the layer every latch
+// token passes through, written with the standard library only.
 //
 // # Security contract
 //
@@ -31,6 +31,21 @@
 // ErrUnsupportedAlgorithm, ErrAlgorithmMismatch, ErrUnknownKey,
 // ErrSignature, ErrCritical and ErrInvalidKey. On error every other
 // result is zero.
+//
+// # Encryption
+//
+// JWE follows the same contract with its own key type: an EncryptionKey is
+// pinned to one key management algorithm (dir, A128KW, A256KW, ECDH-ES,
+// ECDH-ES+A128KW, ECDH-ES+A256KW on P-256, P-384, P-521 or X25519, and
+// RSA-OAEP-256), and Decrypt refuses a header "alg" that differs. RSA1_5,
+// RSA-OAEP with SHA-1 and PBES2 are not offered, "zip" and "crit" are
+// refused, an ephemeral public key must lie on the recipient's curve, and
+// the CEK, IV and tag must have their exact lengths. Every failure of
+// Decrypt matches ErrDecryption, and every failure that involves a key
+// (unwrap, tag, padding) is that error alone, so that no caller can become
+// a padding or tag oracle; CBC tags are compared in constant time before
+// anything is decrypted. Use Encrypt with ContentType "JWT" around a
+// signed token for a nested JWT, and Verify the plaintext after Decrypt.
 //
 // # Speed
 //
