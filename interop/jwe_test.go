@@ -126,9 +126,9 @@ func TestJWEInterop(t *testing.T) {
 					return
 				}
 				// latch -> go-jose
-				obj, err := gojose.ParseEncrypted(tok, []gojose.KeyAlgorithm{gojose.KeyAlgorithm(c.alg)}, []gojose.ContentEncryption{gojose.ContentEncryption(enc)})
+				obj, err := gojose.ParseEncryptedCompact(tok, []gojose.KeyAlgorithm{gojose.KeyAlgorithm(c.alg)}, []gojose.ContentEncryption{gojose.ContentEncryption(enc)})
 				if err != nil {
-					t.Fatalf("go-jose ParseEncrypted(latch token) = %v", err)
+					t.Fatalf("go-jose ParseEncryptedCompact(latch token) = %v", err)
 				}
 				if got, err := obj.Decrypt(c.private); err != nil || !bytes.Equal(got, plaintext) {
 					t.Errorf("go-jose Decrypt(latch token) = %q, %v", got, err)

@@ -40,6 +40,11 @@ type SignOptions struct {
 	// OmitKeyID leaves "kid" out of the header. Verifiers then pick a key
 	// by algorithm alone.
 	OmitKeyID bool
+	// EmbedJWK writes the key's public JWK into the header as "jwk", as a
+	// DPoP proof carries it (RFC 9449 §4.2). Verify never uses a "jwk"
+	// header to find a key: a recipient that trusts it must parse it
+	// itself (verifier.DPoPChecker does).
+	EmbedJWK bool
 }
 
 // VerifyOptions tune Verify. The zero value applies the defaults.
@@ -105,6 +110,15 @@ func appendHeader(dst []byte, key *Key, opts SignOptions) ([]byte, error) {
 	field("cty", opts.ContentType)
 	if err != nil {
 		return nil, fmt.Errorf("%w: header value is not valid UTF-8", ErrMalformed)
+	}
+	if opts.EmbedJWK {
+		pub, err := key.Public()
+		if err != nil {
+			return nil, err
+		}
+		if dst, err = pub.appendJWK(append(dst, `,"jwk":`...), false); err != nil {
+			return nil, err
+		}
 	}
 	return append(dst, '}'), nil
 }

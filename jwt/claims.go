@@ -44,12 +44,25 @@ type Claims struct {
 	// together with the address it is about.
 	EmailVerified bool
 
+	// Confirmation is "cnf" (RFC 7800): the key the token is bound to.
+	// latch reads and writes its "jkt" member only (RFC 9449 §6.1);
+	// other confirmation methods are ignored.
+	Confirmation Confirmation
+
 	// Extra holds further claims for Sign: a struct or map that
 	// encoding/json marshals to a JSON object. Its members must not repeat a
 	// claim above. Parse leaves it nil; use Decode to read other claims.
 	Extra any
 
 	raw []byte // verified payload, set by Parse
+}
+
+// Confirmation is the "cnf" claim's content that latch understands.
+type Confirmation struct {
+	// JKT is "jkt": the base64url SHA-256 JWK thumbprint (RFC 7638) of the
+	// DPoP key the token is bound to (RFC 9449 §6.1). Empty means the token
+	// is not bound to a DPoP key.
+	JKT string
 }
 
 // Audience is the "aud" claim: the recipients the token is meant for.
@@ -133,6 +146,7 @@ const (
 	claimAzp
 	claimEmail
 	claimEmailVerified
+	claimCnf
 	numClaims
 
 	// claimOther is any other name: one of Extra's, or unknown.
@@ -152,6 +166,7 @@ const (
 	kindList                      // an array of strings; left out when nil
 	kindAudience                  // one string, or an array of several; left out when empty
 	kindBool                      // true or false; see Claims.EmailVerified
+	kindCnf                       // {"jkt": string}; left out when the string is empty
 )
 
 // claimTable is the one list of the claims Claims owns, in the order Sign
@@ -180,6 +195,7 @@ var claimTable = [numClaims]struct {
 	claimAzp:           {"azp", kindString},
 	claimEmail:         {"email", kindString},
 	claimEmailVerified: {"email_verified", kindBool},
+	claimCnf:           {"cnf", kindCnf},
 }
 
 // claimByName finds a claim of claimTable by its name.
@@ -231,6 +247,8 @@ func (c *Claims) field(id claimID) (s *string, t *time.Time, l *[]string, b *boo
 		s = &c.Email
 	case claimEmailVerified:
 		b = &c.EmailVerified
+	case claimCnf:
+		s = &c.Confirmation.JKT
 	}
 	return s, t, l, b
 }
@@ -276,6 +294,12 @@ func (c *Claims) appendJSON(dst []byte) ([]byte, error) {
 			// (Claims.EmailVerified).
 			if *b || c.Email != "" {
 				dst = strconv.AppendBool(appendName(dst, start, name), *b)
+			}
+		case kindCnf:
+			if *s != "" {
+				dst = append(appendName(dst, start, name), '{')
+				dst, err = appendStringClaim(dst, len(dst), "jkt", *s)
+				dst = append(dst, '}')
 			}
 		}
 		if err != nil {
@@ -412,6 +436,8 @@ func parseGeneral(payload []byte, out *Claims) error {
 			}
 		case kindBool:
 			*bf, err = boolean(v, name)
+		case kindCnf:
+			*sf, err = confirmation(s, payload, v, name)
 		}
 		if err != nil {
 			return err
@@ -423,6 +449,29 @@ func parseGeneral(payload []byte, out *Claims) error {
 	c.raw = payload
 	*out = c
 	return nil
+}
+
+// confirmation reads the "jkt" member of a "cnf" object (RFC 7800 §3.1);
+// other members are skipped.
+func confirmation(s string, payload []byte, v strictjson.Value, name string) (string, error) {
+	if v.Kind != strictjson.ObjectKind {
+		return "", fmt.Errorf("%w: claim %s is not an object", ErrMalformed, name)
+	}
+	var jkt string
+	o := strictjson.NewObjectAt(payload, v)
+	for o.Next(payload) {
+		if string(o.Name(payload)) != "jkt" {
+			continue
+		}
+		var err error
+		if jkt, err = str(s, payload, o.Value(), name+".jkt"); err != nil {
+			return "", err
+		}
+	}
+	if err := o.Err(); err != nil {
+		return "", claimsErr(err)
+	}
+	return jkt, nil
 }
 
 func claimsErr(err error) error {

@@ -35,8 +35,11 @@ func TestClaimTable(t *testing.T) {
 			p, gotKinds = unsafe.Pointer(b), append(gotKinds, kindBool)
 		}
 		want := kind
-		if kind == kindAudience {
+		switch kind {
+		case kindAudience:
 			want = kindList
+		case kindCnf:
+			want = kindString
 		}
 		if len(gotKinds) != 1 || gotKinds[0] != want {
 			t.Errorf("field(%q) has kinds %v, want %v", name, gotKinds, want)

@@ -116,6 +116,9 @@ func decodeClaimsFast(payload []byte, c *Claims) bool {
 				if *sf, p, ok = fastString(s, payload, p); !ok {
 					return false
 				}
+			default:
+				// An object ("cnf"): the general reader handles it.
+				return false
 			}
 		}
 		// p is just past the value: a ',' and the next member, or the

@@ -163,6 +163,28 @@ func TestEmailVerifiedEncoding(t *testing.T) {
 	}
 }
 
+func TestConfirmationEncoding(t *testing.T) {
+	tests := []struct {
+		name, jkt, want string
+	}{
+		{name: "unbound", want: `{}`},
+		{name: "bound", jkt: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", want: `{"cnf":{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Claims{Confirmation: Confirmation{JKT: tt.jkt}}
+			b, err := c.appendJSON(nil)
+			if err != nil || string(b) != tt.want {
+				t.Fatalf("claims %+v encode as %s, %v; want %s", c, b, err, tt.want)
+			}
+			back, err := parseClaims(b)
+			if err != nil || back.Confirmation.JKT != tt.jkt {
+				t.Errorf("parseClaims(%s) = cnf.jkt %q, %v; want %q", b, back.Confirmation.JKT, err, tt.jkt)
+			}
+		})
+	}
+}
+
 func TestSignParseRoundTrip(t *testing.T) {
 	for _, alg := range jose.Algorithms() {
 		t.Run(string(alg), func(t *testing.T) {
@@ -328,6 +350,10 @@ func TestMalformedClaims(t *testing.T) {
 		{name: "nonce number", payload: `{` + base + `,"nonce":7}`, wantErr: ErrMalformed},
 		{name: "email_verified string", payload: `{` + base + `,"email_verified":"true"}`, wantErr: ErrMalformed},
 		{name: "email_verified null", payload: `{` + base + `,"email_verified":null}`, wantErr: ErrMalformed},
+		{name: "cnf string", payload: `{` + base + `,"cnf":"jkt"}`, wantErr: ErrMalformed},
+		{name: "cnf jkt number", payload: `{` + base + `,"cnf":{"jkt":7}}`, wantErr: ErrMalformed},
+		{name: "cnf duplicate jkt", payload: `{` + base + `,"cnf":{"jkt":"a","jkt":"b"}}`, wantErr: ErrMalformed, duplicate: true},
+		{name: "cnf other members accepted", payload: `{` + base + `,"cnf":{"x5t#S256":"abc","jkt":"a"}}`},
 		{name: "duplicate nonce", payload: `{` + base + `,"nonce":"a","nonce":"b"}`, wantErr: ErrMalformed, duplicate: true},
 		{name: "duplicate exp", payload: `{` + base + `,"exp":9999999999}`, wantErr: ErrMalformed, duplicate: true},
 		{name: "duplicate aud via escape", payload: `{` + base + `,"\u0061ud":"billing"}`, wantErr: ErrMalformed, duplicate: true},

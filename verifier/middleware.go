@@ -40,20 +40,42 @@ func NewContext(ctx context.Context, claims jwt.Claims) context.Context {
 // gets `Bearer` alone (no error code, RFC 6750 §3.1), one with a bad token
 // `Bearer error="invalid_token"`. A request whose token is ambiguous (see
 // TokenFromRequest) gets 400 and `Bearer error="invalid_request"`.
+//
+// A DPoP-bound token (RFC 9449) must come as `Authorization: DPoP <token>`
+// with a valid `DPoP` proof header by the key it is bound to (see
+// DPoPChecker.CheckBinding); a bad proof gets `DPoP
+// error="invalid_dpop_proof"`, and a bound token sent as Bearer (or an
+// unbound one sent as DPoP) `DPoP error="invalid_token"`.
 func (v *Verifier) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, err := TokenFromRequest(r)
-		if err != nil {
-			challenge(w, err)
-			return
-		}
-		claims, err := v.Verify(r.Context(), tok)
+		claims, err := v.VerifyRequest(r)
 		if err != nil {
 			challenge(w, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), claims)))
 	})
+}
+
+// VerifyRequest finds the access token r carries (TokenFromRequest),
+// verifies it (Verify) and checks it against how r presents it: a
+// DPoP-bound token needs `Authorization: DPoP` and a valid proof of its key
+// (DPoPChecker.CheckBinding, RFC 9449 §7.1). It is what Require does, for
+// adapters to other routers: Verify alone does not look at the request,
+// so it cannot tell a bound token sent as Bearer.
+func (v *Verifier) VerifyRequest(r *http.Request) (jwt.Claims, error) {
+	tok, err := TokenFromRequest(r)
+	if err != nil {
+		return jwt.Claims{}, err
+	}
+	claims, err := v.Verify(r.Context(), tok)
+	if err != nil {
+		return jwt.Claims{}, err
+	}
+	if err := v.dpop.CheckBinding(r, tok, &claims); err != nil {
+		return jwt.Claims{}, err
+	}
+	return claims, nil
 }
 
 // Optional passes every request to next; one with a valid token carries
@@ -72,6 +94,9 @@ func (v *Verifier) Optional(next http.Handler) http.Handler {
 			return
 		}
 		claims, err := v.Verify(r.Context(), tok)
+		if err == nil {
+			err = v.dpop.CheckBinding(r, tok, &claims)
+		}
 		if err != nil {
 			challenge(w, err)
 			return
@@ -137,7 +162,7 @@ var (
 
 // errAuthorizationHeader reports an Authorization header that is not
 // `Bearer <token>`; it matches jwt.ErrMalformed.
-var errAuthorizationHeader = fmt.Errorf("%w: Authorization header must be: Bearer <token>", jwt.ErrMalformed)
+var errAuthorizationHeader = fmt.Errorf("%w: Authorization header must be: Bearer <token> or DPoP <token>", jwt.ErrMalformed)
 
 // ambiguityError is an ErrAmbiguousCredentials with what made the request
 // ambiguous.
@@ -160,6 +185,8 @@ func (e *ambiguityError) Unwrap() error { return ErrAmbiguousCredentials }
 // and the cookie is one credential. A request with neither is ErrNoToken;
 // an Authorization header that is not `Bearer <token>` is an error
 // matching jwt.ErrMalformed. ErrorDescription describes each for a client.
+// The DPoP scheme (RFC 9449 §7.1) is read as Bearer is; whether the token
+// may be used that way is DPoPChecker.CheckBinding's question.
 func TokenFromRequest(r *http.Request) (string, error) {
 	var h string
 	switch vs := r.Header.Values("Authorization"); {
@@ -187,7 +214,7 @@ func TokenFromRequest(r *http.Request) (string, error) {
 		return cookie, nil
 	}
 	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
+	if !ok || !strings.EqualFold(scheme, "Bearer") && !strings.EqualFold(scheme, "DPoP") || tok == "" || strings.ContainsAny(tok, " \t") {
 		return "", errAuthorizationHeader
 	}
 	if cookie != "" && cookie != tok {
@@ -210,7 +237,15 @@ func ErrorDescription(err error) string {
 	case errors.As(err, &ae):
 		return ae.reason
 	case errors.Is(err, errAuthorizationHeader):
-		return "Authorization header must be: Bearer <token>"
+		return "Authorization header must be: Bearer <token> or DPoP <token>"
+	case errors.Is(err, ErrDPoPReplay):
+		return "DPoP proof replayed"
+	case errors.Is(err, ErrDPoPProof):
+		return "invalid DPoP proof"
+	case errors.Is(err, ErrDPoPNonce):
+		return "DPoP nonce required"
+	case errors.Is(err, ErrDPoPBinding):
+		return "token used against its DPoP binding"
 	case errors.Is(err, jwt.ErrExpired):
 		return "token expired"
 	case errors.Is(err, jwt.ErrNotYetValid), errors.Is(err, jwt.ErrIssuedInFuture):
@@ -239,6 +274,15 @@ func challenge(w http.ResponseWriter, err error) {
 	case errors.Is(err, ErrAmbiguousCredentials):
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="invalid_request", error_description=%q`, desc))
 		writeError(w, http.StatusBadRequest, "invalid_request", desc)
+	case errors.Is(err, ErrDPoPProof):
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`DPoP error="invalid_dpop_proof", error_description=%q, algs=%q`, desc, dpopAlgs))
+		writeError(w, http.StatusUnauthorized, "invalid_dpop_proof", desc)
+	case errors.Is(err, ErrDPoPNonce):
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`DPoP error="use_dpop_nonce", error_description=%q, algs=%q`, desc, dpopAlgs))
+		writeError(w, http.StatusUnauthorized, "use_dpop_nonce", desc)
+	case errors.Is(err, ErrDPoPBinding):
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`DPoP error="invalid_token", error_description=%q, algs=%q`, desc, dpopAlgs))
+		writeError(w, http.StatusUnauthorized, "invalid_token", desc)
 	case errors.Is(err, ErrRevocationsStale) || errors.Is(err, ErrIntrospection):
 		// Not the client's fault: the service cannot check revocation now.
 		w.Header().Set("Retry-After", "5")
@@ -248,6 +292,12 @@ func challenge(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusUnauthorized, "invalid_token", desc)
 	}
 }
+
+// DPoPAlgorithms are the proof algorithms DPoPChecker accepts, space
+// separated, as a DPoP challenge lists them (RFC 9449 §7.1).
+const DPoPAlgorithms = "ES256 ES384 ES512 EdDSA PS256 PS384 PS512 RS256 RS384 RS512"
+
+const dpopAlgs = DPoPAlgorithms
 
 func writeError(w http.ResponseWriter, status int, code, desc string) {
 	h := w.Header()

@@ -37,11 +37,11 @@ func TestTokenFromRequest(t *testing.T) {
 		{name: "empty header", headers: []string{" "}, cookies: []string{tok}, wantErr: verifier.ErrAmbiguousCredentials, wantDesc: "empty Authorization header"},
 		{name: "two cookies", cookies: []string{tok, other}, wantErr: verifier.ErrAmbiguousCredentials, wantDesc: "more than one access token cookie"},
 		{name: "header and another cookie", headers: []string{"Bearer " + tok}, cookies: []string{other}, wantErr: verifier.ErrAmbiguousCredentials, wantDesc: "access token in both the Authorization header and a cookie"},
-		{name: "other scheme", headers: []string{"Basic " + tok}, wantErr: jwt.ErrMalformed, wantDesc: "Authorization header must be: Bearer <token>"},
-		{name: "scheme alone", headers: []string{"Bearer"}, wantErr: jwt.ErrMalformed, wantDesc: "Authorization header must be: Bearer <token>"},
-		{name: "scheme and a space", headers: []string{"Bearer "}, wantErr: jwt.ErrMalformed, wantDesc: "Authorization header must be: Bearer <token>"},
-		{name: "two words", headers: []string{"Bearer " + tok + " " + other}, wantErr: jwt.ErrMalformed, wantDesc: "Authorization header must be: Bearer <token>"},
-		{name: "tab in token", headers: []string{"Bearer " + tok + "\t"}, wantErr: jwt.ErrMalformed, wantDesc: "Authorization header must be: Bearer <token>"},
+		{name: "other scheme", headers: []string{"Basic " + tok}, wantErr: jwt.ErrMalformed, wantDesc: "Authorization header must be: Bearer <token> or DPoP <token>"},
+		{name: "scheme alone", headers: []string{"Bearer"}, wantErr: jwt.ErrMalformed, wantDesc: "Authorization header must be: Bearer <token> or DPoP <token>"},
+		{name: "scheme and a space", headers: []string{"Bearer "}, wantErr: jwt.ErrMalformed, wantDesc: "Authorization header must be: Bearer <token> or DPoP <token>"},
+		{name: "two words", headers: []string{"Bearer " + tok + " " + other}, wantErr: jwt.ErrMalformed, wantDesc: "Authorization header must be: Bearer <token> or DPoP <token>"},
+		{name: "tab in token", headers: []string{"Bearer " + tok + "\t"}, wantErr: jwt.ErrMalformed, wantDesc: "Authorization header must be: Bearer <token> or DPoP <token>"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,6 +63,16 @@
 // few routes that can accept no delay at all, RequireFresh asks the issuer
 // about every request (RFC 7662 introspection).
 //
+// Sender-constrained tokens (DPoP, RFC 9449). A token bound to a client's
+// key ("cnf": {"jkt": ...}) is useless to whoever steals it: Require and
+// Optional accept it only as `Authorization: DPoP <token>` with a `DPoP`
+// proof header signed by that key, for this request's method and URL,
+// fresh (Config.DPoP.Window), never seen before (a bounded replay cache
+// per issuer) and carrying the token's hash; the same token sent as
+// Bearer is refused. Bad proofs are answered 401 `DPoP
+// error="invalid_dpop_proof"`. DPoPChecker does the same checks for a
+// service of its own, and NewDPoPProof makes proofs for a Go client.
+//
 // The checks are jwt's: the algorithm is pinned to the key, issuer,
 // audience and exp are mandatory, "typ" must be "at+jwt" unless configured
 // otherwise (Config.Type, Config.AnyType), and errors match jwt's kinds
@@ -187,6 +197,10 @@ type Config struct {
 	// misconfigured service does not start only to refuse every request.
 	StartOffline bool
 
+	// DPoP configures the checking of DPoP proofs (RFC 9449) that come
+	// with DPoP-bound tokens; see Require.
+	DPoP DPoPConfig
+
 	// Logger receives JWKS fetch and revocation feed problems; nil
 	// discards.
 	Logger *slog.Logger
@@ -209,6 +223,7 @@ type Verifier struct {
 	issuers    map[string]*issuerState
 	single     *issuerState // the only issuer, when there is one
 	cache      *tokenCache
+	dpop       *DPoPChecker
 	stop       context.CancelFunc
 }
 
@@ -278,6 +293,11 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	v := &Verifier{cfg: cfg, userClient: userClient, issuers: make(map[string]*issuerState, len(cfg.Issuers))}
+	dcfg := cfg.DPoP
+	if dcfg.Now == nil {
+		dcfg.Now = cfg.Now
+	}
+	v.dpop = NewDPoPChecker(dcfg)
 	if cfg.CacheSize > 0 {
 		v.cache = newTokenCache(cfg.CacheSize)
 	}

@@ -135,6 +135,7 @@ func (i *Issuer) Issue(user store.User, s store.Session) (string, jwt.Claims, er
 		Scope:           i.cfg.Scope,
 		Roles:           user.Roles,
 		TokensRevokedAt: user.TokensRevokedAt,
+		DPoPJKT:         s.DPoPJKT,
 	})
 }
 
@@ -160,6 +161,9 @@ type AccessParams struct {
 	// (store.User.TokensRevokedAt); zero for none. A token's "iat" is
 	// after it (see Issue).
 	TokensRevokedAt time.Time
+	// DPoPJKT is "cnf.jkt": the thumbprint of the DPoP key the token is
+	// bound to (RFC 9449 §6.1); empty for a Bearer token.
+	DPoPJKT string
 }
 
 // IssueAccess returns a signed access token (typ "at+jwt") with the
@@ -187,6 +191,8 @@ func (i *Issuer) IssueAccess(p AccessParams) (string, jwt.Claims, error) {
 		SessionID: p.SessionID,
 		Scope:     p.Scope,
 		Roles:     p.Roles,
+
+		Confirmation: jwt.Confirmation{JKT: p.DPoPJKT},
 	}
 	tok, err := jwt.Sign(key, &c, jose.SignOptions{Type: jwt.TypeAccessToken})
 	if err != nil {

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"slices"
@@ -94,6 +95,14 @@ func (p *Provider) ExchangeCode(ctx context.Context, c store.Client, code, redir
 	if err != nil {
 		return Tokens{}, err
 	}
+	// The access token is bound to the DPoP key of the request, if any;
+	// so is the refresh token of a public client. A confidential client's
+	// is bound to its credentials instead, and may be used with another
+	// key (RFC 9449 §5).
+	jkt := meta.DPoPJKT
+	if c.Type != store.ClientPublic {
+		meta.DPoPJKT = ""
+	}
 	sess, refresh, err := p.d.Sessions.StartGrant(ctx, u.ID, meta, session.Grant{
 		ClientID: c.ID, ParentID: ac.BrowserSessionID, Scopes: ac.Scopes, AuthTime: ac.AuthTime,
 	})
@@ -114,6 +123,7 @@ func (p *Provider) ExchangeCode(ctx context.Context, c store.Client, code, redir
 	if !client.HasGrantType(c, client.GrantRefreshToken) {
 		refresh = ""
 	}
+	sess.DPoPJKT = jkt
 	return p.userTokens(c, u, sess, ac.Scopes, refresh, ac.Nonce)
 }
 
@@ -143,6 +153,7 @@ func (p *Provider) userTokens(c store.Client, u store.User, sess store.Session, 
 		Scope:           scope,
 		Roles:           u.Roles,
 		TokensRevokedAt: u.TokensRevokedAt,
+		DPoPJKT:         sess.DPoPJKT,
 	})
 	if err != nil {
 		return Tokens{}, err
@@ -194,6 +205,16 @@ func (p *Provider) userTokens(c store.Client, u store.User, sess store.Session, 
 // alone; one wider is invalid_scope (checked before rotating). A disabled
 // user's session is ended: invalid_grant.
 func (p *Provider) RefreshToken(ctx context.Context, c store.Client, refreshToken, scope string) (Tokens, error) {
+	return p.RefreshTokenDPoP(ctx, c, refreshToken, scope, "")
+}
+
+// RefreshTokenDPoP is RefreshToken for a request with a DPoP proof of the
+// key whose thumbprint is jkt ("" for none; RFC 9449 §5). The new access
+// token is bound to that key. A session bound to a key (a public client's
+// that started with DPoP) needs a proof of the same key: without one the
+// request is invalid_dpop_proof, with another key's invalid_grant, and
+// nothing is rotated.
+func (p *Provider) RefreshTokenDPoP(ctx context.Context, c store.Client, refreshToken, scope, jkt string) (Tokens, error) {
 	switch {
 	case !client.HasGrantType(c, client.GrantRefreshToken):
 		return Tokens{}, errf(CodeUnauthorizedClient, "the client may not use the refresh token grant")
@@ -215,10 +236,14 @@ func (p *Provider) RefreshToken(ctx context.Context, c store.Client, refreshToke
 			}
 		}
 	}
+	if err := p.checkRefreshBinding(ctx, refreshToken, jkt); err != nil {
+		return Tokens{}, err
+	}
 	sess, next, err := p.d.Sessions.RotateFor(ctx, refreshToken, c.ID)
 	if err != nil {
 		return Tokens{}, refreshError(err)
 	}
+	sess.DPoPJKT = jkt // the key this access token is bound to
 	u, err := p.activeUser(ctx, sess.UserID)
 	if err != nil {
 		if errors.Is(err, ErrDisabled) {
@@ -235,6 +260,24 @@ func (p *Provider) RefreshToken(ctx context.Context, c store.Client, refreshToke
 	// A scope the client no longer holds is no longer granted.
 	granted = slices.DeleteFunc(slices.Clone(granted), func(s string) bool { return !client.HasScope(c, s) })
 	return p.userTokens(c, u, sess, granted, next, "")
+}
+
+// checkRefreshBinding refuses, before anything rotates, a refresh token
+// whose session is bound to a DPoP key without a proof of that key (jkt
+// is the proof's thumbprint, "" for none). A token that is not a
+// session's is left to the rotation to refuse.
+func (p *Provider) checkRefreshBinding(ctx context.Context, refreshToken, jkt string) error {
+	s, err := p.d.Sessions.Lookup(ctx, refreshToken)
+	if err != nil || s.DPoPJKT == "" {
+		return nil
+	}
+	switch {
+	case jkt == "":
+		return errf(CodeInvalidDPoPProof, "the refresh token is DPoP-bound: a DPoP proof of its key is required")
+	case subtle.ConstantTimeCompare([]byte(jkt), []byte(s.DPoPJKT)) != 1:
+		return errf(CodeInvalidGrant, "the refresh token is bound to another DPoP key")
+	}
+	return nil
 }
 
 // refreshError maps a session error of a refresh to invalid_grant,
@@ -259,6 +302,13 @@ func refreshError(err error) error {
 // offline_access), which are about users; a requested scope must be one
 // of those (invalid_scope).
 func (p *Provider) ClientCredentials(ctx context.Context, c store.Client, scope string) (Tokens, error) {
+	return p.ClientCredentialsDPoP(ctx, c, scope, "")
+}
+
+// ClientCredentialsDPoP is ClientCredentials for a request with a DPoP
+// proof of the key whose thumbprint is jkt ("" for none): the token is
+// bound to that key (RFC 9449 §5).
+func (p *Provider) ClientCredentialsDPoP(ctx context.Context, c store.Client, scope, jkt string) (Tokens, error) {
 	if c.Type != store.ClientConfidential || !client.HasGrantType(c, client.GrantClientCredentials) {
 		return Tokens{}, errf(CodeUnauthorizedClient, "the client may not use the client credentials grant")
 	}
@@ -279,7 +329,7 @@ func (p *Provider) ClientCredentials(ctx context.Context, c store.Client, scope 
 	}
 	slices.Sort(granted)
 	sc := strings.Join(granted, " ")
-	access, claims, err := p.d.Issuer.IssueAccess(issuer.AccessParams{Subject: c.ID, ClientID: c.ID, Scope: sc})
+	access, claims, err := p.d.Issuer.IssueAccess(issuer.AccessParams{Subject: c.ID, ClientID: c.ID, Scope: sc, DPoPJKT: jkt})
 	if err != nil {
 		return Tokens{}, err
 	}

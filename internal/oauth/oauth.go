@@ -61,6 +61,7 @@ const (
 	CodeInvalidToken             = "invalid_token"
 	CodeInsufficientScope        = "insufficient_scope"
 	CodeUnsupportedTokenType     = "unsupported_token_type"
+	CodeInvalidDPoPProof         = "invalid_dpop_proof" // RFC 9449 §5.10
 )
 
 // Error is an OAuth 2.0 error (RFC 6749 §4.1.2.1, §5.2; OpenID Connect Core
@@ -113,6 +114,7 @@ var (
 	ErrInvalidToken             = &Error{Code: CodeInvalidToken}
 	ErrInsufficientScope        = &Error{Code: CodeInsufficientScope}
 	ErrUnsupportedTokenType     = &Error{Code: CodeUnsupportedTokenType}
+	ErrInvalidDPoPProof         = &Error{Code: CodeInvalidDPoPProof}
 )
 
 // DefaultCodeTTL is Config.CodeTTL's default and maximum.

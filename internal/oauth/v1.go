@@ -40,6 +40,18 @@ func (p *Provider) StartV1(ctx context.Context, u store.User, meta session.Clien
 // joined with ErrDisabled. Other errors are those of session and the
 // store.
 func (p *Provider) RefreshV1(ctx context.Context, refreshToken string) (Tokens, error) {
+	return p.RefreshV1DPoP(ctx, refreshToken, "")
+}
+
+// RefreshV1DPoP is RefreshV1 for a request with a DPoP proof of the key
+// whose thumbprint is jkt ("" for none). The refresh token of a session
+// started with DPoP needs a proof of the same key (RFC 9449 §5): without
+// one the request is invalid_dpop_proof, with another key's
+// invalid_grant, and nothing is rotated.
+func (p *Provider) RefreshV1DPoP(ctx context.Context, refreshToken, jkt string) (Tokens, error) {
+	if err := p.checkRefreshBinding(ctx, refreshToken, jkt); err != nil {
+		return Tokens{}, err
+	}
 	sess, next, err := p.d.Sessions.RotateFor(ctx, refreshToken, "")
 	if err != nil {
 		return Tokens{}, err

@@ -31,7 +31,8 @@ const (
 // checked as the verifier's middleware finds and checks one: from the
 // Authorization header (RFC 6750 §2.1) or the access cookie
 // (verifier.TokenFromRequest), then signature, issuer, audience, expiry
-// and "typ" at+jwt (jwt.Validator). With a feed,
+// and "typ" at+jwt (jwt.Validator), and a DPoP-bound token's proof (RFC
+// 9449 §7; see checkDPoPBinding). With a feed,
 // the token must not be covered by its deny list (a revoked token, key or
 // subject: a role change, say). The server has the database at hand, so
 // on its own endpoints it also checks that the token's session is still
@@ -55,6 +56,10 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, principal)) h
 		}
 		if claims.SessionID == "" {
 			s.writeError(w, r, invalidToken("token has no session"))
+			return
+		}
+		if err := s.checkDPoPBinding(r, tok, &claims); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 		if f := s.d.Feed; f != nil {

@@ -53,12 +53,18 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if err == nil && (req.Email == "" || req.Password == "") {
 		err = badRequest("email and password are required")
 	}
+	meta := s.sessionClient(r)
+	if err == nil {
+		// A DPoP proof binds the session and its tokens to the client's
+		// key (RFC 9449 §5); it is checked before the password is.
+		meta.DPoPJKT, err = s.tokenRequestDPoP(r)
+	}
 	if err != nil {
 		s.d.Metrics.logins.WithLabelValues("bad_request").Inc()
 		s.writeError(w, r, err)
 		return
 	}
-	t, err := s.grants.PasswordLogin(r.Context(), req.Email, req.Password, s.clientAddr(r), s.sessionClient(r))
+	t, err := s.grants.PasswordLogin(r.Context(), req.Email, req.Password, s.clientAddr(r), meta)
 	if err != nil {
 		s.d.Metrics.logins.WithLabelValues(loginOutcome(err)).Inc()
 		s.writeError(w, r, err)
@@ -90,7 +96,13 @@ func loginOutcome(err error) string {
 
 // startSession opens a session for u and answers with its tokens.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User, cookies bool, status int) {
-	t, err := s.grants.StartV1(r.Context(), u, s.sessionClient(r))
+	meta := s.sessionClient(r)
+	var err error
+	if meta.DPoPJKT, err = s.tokenRequestDPoP(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, err := s.grants.StartV1(r.Context(), u, meta)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -101,7 +113,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 // respondTokens writes the token response of a /v1 login or refresh.
 func (s *Server) respondTokens(w http.ResponseWriter, t oauth.Tokens, cookies bool, status int) {
 	s.d.Metrics.issued.Inc()
-	resp := tokenResponse{TokenType: "Bearer", ExpiresIn: int(t.ExpiresIn / time.Second), SessionID: t.Session.ID}
+	resp := tokenResponse{TokenType: tokenType(t.Claims), ExpiresIn: int(t.ExpiresIn / time.Second), SessionID: t.Session.ID}
 	if cookies {
 		setTokenCookies(w, t.AccessToken, t.ExpiresIn, t.RefreshToken, time.Until(t.Session.ExpiresAt))
 	} else {
@@ -141,7 +153,13 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		}
 		refresh = req.RefreshToken
 	}
-	t, err := s.grants.RefreshV1(r.Context(), refresh)
+	jkt, err := s.tokenRequestDPoP(r)
+	if err != nil {
+		s.d.Metrics.refreshes.WithLabelValues("bad_request").Inc()
+		s.writeError(w, r, err)
+		return
+	}
+	t, err := s.grants.RefreshV1DPoP(r.Context(), refresh, jkt)
 	if err != nil {
 		switch {
 		case errors.Is(err, session.ErrReuse):

@@ -161,6 +161,8 @@ type Server struct {
 	draining atomic.Bool
 	// validators caches accessValidators' validators for the last key set.
 	validators atomic.Pointer[keyValidators]
+	// dpop checks DPoP proofs (RFC 9449) and remembers their jti.
+	dpop *dpopChecker
 }
 
 // New returns the API server.
@@ -209,6 +211,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 			s.audiences = append(s.audiences, aud)
 		}
 	}
+	s.dpop = s.newDPoPChecker()
 	if d.Clients != nil {
 		s.clients = client.NewAuthenticator(d.Clients)
 	}
@@ -269,6 +272,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /healthz", s.handleHealth)
 	m.HandleFunc("GET /readyz", s.unlessDraining(s.handleReady))
 	m.Handle("GET /metrics", s.d.Metrics.Handler())
+	m.HandleFunc("GET /openapi.json", handleOpenAPI)
 	if s.d.OAuth != nil {
 		s.oauthRoutes(m)
 		s.browserRoutes(m)

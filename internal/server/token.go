@@ -107,16 +107,25 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// A DPoP proof binds the tokens to the client's key (RFC 9449 §5).
+	jkt, err := s.tokenRequestDPoP(r)
+	if err == nil {
+		err = requireDPoP(c, jkt)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var t oauth.Tokens
 	switch grant {
 	case client.GrantAuthorizationCode:
 		t, err = s.d.OAuth.ExchangeCode(r.Context(), c, get("code"), get("redirect_uri"), get("code_verifier"),
-			session.Client{UserAgent: r.UserAgent(), IP: s.clientAddr(r)})
+			session.Client{UserAgent: r.UserAgent(), IP: s.clientAddr(r), DPoPJKT: jkt})
 	case client.GrantRefreshToken:
-		t, err = s.d.OAuth.RefreshToken(r.Context(), c, get("refresh_token"), get("scope"))
+		t, err = s.d.OAuth.RefreshTokenDPoP(r.Context(), c, get("refresh_token"), get("scope"), jkt)
 		s.countRefresh(r, err)
 	case client.GrantClientCredentials:
-		t, err = s.d.OAuth.ClientCredentials(r.Context(), c, get("scope"))
+		t, err = s.d.OAuth.ClientCredentialsDPoP(r.Context(), c, get("scope"), jkt)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -125,7 +134,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.d.Metrics.issued.Inc()
 	writeJSON(w, http.StatusOK, oauthTokenResponse{
 		AccessToken:  t.AccessToken,
-		TokenType:    "Bearer",
+		TokenType:    tokenType(t.Claims),
 		ExpiresIn:    int(t.ExpiresIn / time.Second),
 		RefreshToken: t.RefreshToken,
 		IDToken:      t.IDToken,
@@ -205,12 +214,15 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	scheme, tok, _ := strings.Cut(h, " ")
-	if h == "" || !strings.EqualFold(scheme, "Bearer") {
+	if h == "" || !strings.EqualFold(scheme, "Bearer") && !strings.EqualFold(scheme, "DPoP") {
 		s.writeError(w, r, errNoToken)
 		return
 	}
 	tok = strings.TrimLeft(tok, " ")
 	claims, err := s.verifyUserToken(r, tok)
+	if err == nil {
+		err = s.checkDPoPBinding(r, tok, &claims)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

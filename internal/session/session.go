@@ -142,6 +142,10 @@ func (m *Manager) IdleTimeout() time.Duration { return m.cfg.IdleTimeout }
 type Client struct {
 	UserAgent string
 	IP        string
+	// DPoPJKT is the thumbprint of the DPoP key (RFC 9449) the client
+	// proved it holds when the session started; the session's refresh
+	// tokens are bound to it (store.Session.DPoPJKT). Empty for none.
+	DPoPJKT string
 }
 
 // Grant is what a session is for besides its user: the OAuth client it
@@ -185,6 +189,7 @@ func (m *Manager) StartGrant(ctx context.Context, userID string, c Client, g Gra
 		ClientID:   g.ClientID,
 		Scopes:     g.Scopes,
 		AuthTime:   g.AuthTime,
+		DPoPJKT:    c.DPoPJKT,
 	}
 	if s.AuthTime.IsZero() {
 		s.AuthTime = now

@@ -178,6 +178,11 @@ type Session struct {
 	// session started from a browser session the browser session's
 	// AuthTime. Zero for sessions created before it was recorded.
 	AuthTime time.Time
+	// DPoPJKT is the RFC 7638 thumbprint (base64url SHA-256) of the DPoP
+	// key the session's refresh tokens are bound to (RFC 9449 §5): a
+	// refresh needs a DPoP proof by that key. Empty for an unbound
+	// session. It never changes.
+	DPoPJKT string
 
 	// RevokedAt is set once the session ends; a revoked session never
 	// comes back. RevokeReason says why (see the Reason constants).
@@ -417,6 +422,10 @@ type Client struct {
 	// FirstParty marks a client of the operator's own: its users are not
 	// asked for consent.
 	FirstParty bool
+	// RequireDPoP makes the token endpoint refuse the client's token
+	// requests without a DPoP proof (RFC 9449 §5), so that every token it
+	// gets is bound to a key it holds.
+	RequireDPoP bool
 	// SETCursor is the Seq up to which the client has acknowledged every
 	// Security Event Token of the revocation feed it polls for (RFC 8936):
 	// the SETs of revocations with a Seq at or below it are not delivered

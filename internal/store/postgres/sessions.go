@@ -13,17 +13,17 @@ import (
 
 const sessionColumns = `id, user_id, token_hash, prev_hash, generation, rotated_at, created_at,
 	last_used_at, expires_at, user_agent, ip, revoked_at, revoke_reason, reissues, parent_id,
-	client_id, scopes, auth_time`
+	client_id, scopes, auth_time, dpop_jkt`
 
 // CreateSession inserts s; store.ErrConflict if its ID or token hash
 // exists, store.ErrNotFound if its user does not.
 func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
 	_, err := db.pool.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		s.ID, s.UserID, blob(s.TokenHash), nullBlob(s.PrevHash), s.Generation, ts(s.RotatedAt),
 		ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.ExpiresAt), s.UserAgent, s.IP,
 		ts(s.RevokedAt), string(s.RevokeReason), s.Reissues, s.ParentID,
-		s.ClientID, list(s.Scopes), ts(s.AuthTime))
+		s.ClientID, list(s.Scopes), ts(s.AuthTime), s.DPoPJKT)
 	if err != nil {
 		return fmt.Errorf("postgres: create session: %w", storeError(ctx, err))
 	}
@@ -62,7 +62,7 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 	save := func(tx pgx.Tx, old, s store.Session) (store.Session, error) {
 		revoked = false
 		s.ID, s.UserID, s.ParentID, s.CreatedAt = old.ID, old.UserID, old.ParentID, old.CreatedAt
-		s.ClientID, s.Scopes, s.AuthTime = old.ClientID, old.Scopes, old.AuthTime
+		s.ClientID, s.Scopes, s.AuthTime, s.DPoPJKT = old.ClientID, old.Scopes, old.AuthTime, old.DPoPJKT
 		if !old.RevokedAt.IsZero() {
 			s.RevokedAt, s.RevokeReason = old.RevokedAt, old.RevokeReason
 		}
@@ -120,7 +120,7 @@ func scanSession(row pgx.Row) (store.Session, error) {
 	)
 	err := row.Scan(&s.ID, &s.UserID, &s.TokenHash, &s.PrevHash, &s.Generation, &rotated, &created,
 		&used, &exp, &s.UserAgent, &s.IP, &revoke, &reason, &s.Reissues, &s.ParentID,
-		&s.ClientID, &s.Scopes, &authTime)
+		&s.ClientID, &s.Scopes, &authTime, &s.DPoPJKT)
 	if err != nil {
 		return store.Session{}, err
 	}

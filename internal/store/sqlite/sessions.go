@@ -11,7 +11,7 @@ import (
 
 const sessionColumns = `id, user_id, token_hash, prev_hash, generation, rotated_at, created_at,
 	last_used_at, expires_at, user_agent, ip, revoked_at, revoke_reason, reissues, parent_id,
-	client_id, scopes, auth_time`
+	client_id, scopes, auth_time, dpop_jkt`
 
 // CreateSession inserts s; store.ErrConflict if its ID or token hash
 // exists, store.ErrNotFound if its user does not.
@@ -22,11 +22,11 @@ func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
 	}
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.ID, s.UserID, blob(s.TokenHash), nullBlob(s.PrevHash), s.Generation, millis(s.RotatedAt),
 			millis(s.CreatedAt), millis(s.LastUsedAt), millis(s.ExpiresAt), s.UserAgent, s.IP,
 			millis(s.RevokedAt), string(s.RevokeReason), s.Reissues, s.ParentID,
-			s.ClientID, scopes, millis(s.AuthTime))
+			s.ClientID, scopes, millis(s.AuthTime), s.DPoPJKT)
 		return err
 	})
 	if err != nil {
@@ -70,7 +70,7 @@ func (db *DB) ListSessions(ctx context.Context, userID string) ([]store.Session,
 
 // UpdateSession applies fn to the session atomically and stores its
 // result, keeping the stored ID, UserID, ParentID, ClientID, Scopes,
-// AuthTime and CreatedAt, and
+// AuthTime, DPoPJKT and CreatedAt, and
 // recording a session revocation if the result is newly revoked.
 func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Session) (store.Session, error)) (store.Session, error) {
 	var revoked bool
@@ -84,7 +84,7 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 	save := func(tx *sql.Tx, old, s store.Session) (store.Session, error) {
 		revoked = false
 		s.ID, s.UserID, s.ParentID, s.CreatedAt = old.ID, old.UserID, old.ParentID, old.CreatedAt
-		s.ClientID, s.Scopes, s.AuthTime = old.ClientID, old.Scopes, old.AuthTime
+		s.ClientID, s.Scopes, s.AuthTime, s.DPoPJKT = old.ClientID, old.Scopes, old.AuthTime, old.DPoPJKT
 		if !old.RevokedAt.IsZero() {
 			s.RevokedAt, s.RevokeReason = old.RevokedAt, old.RevokeReason
 		}
@@ -159,7 +159,7 @@ func scanSession(row scanner) (store.Session, error) {
 	)
 	err := row.Scan(&s.ID, &s.UserID, &s.TokenHash, &s.PrevHash, &s.Generation, &rotated, &created,
 		&used, &exp, &s.UserAgent, &s.IP, &revoke, &reason, &s.Reissues, &s.ParentID,
-		&s.ClientID, &scopes, &authTime)
+		&s.ClientID, &scopes, &authTime, &s.DPoPJKT)
 	if err != nil {
 		return store.Session{}, err
 	}

@@ -24,6 +24,7 @@ func newClient(id, name string, created time.Time) store.Client {
 		GrantTypes:             []string{"authorization_code", "refresh_token"},
 		Scopes:                 []string{"revocations:read", "introspect", "openid"},
 		FirstParty:             true,
+		RequireDPoP:            true,
 		SETCursor:              7,
 		CreatedAt:              created,
 		UpdatedAt:              created.Add(time.Second),
@@ -80,8 +81,8 @@ func testClients(t *testing.T, open opener) {
 		}
 		must(t, "CreateClient(c1)", st.CreateClient(t.Context(), c))
 		got, err := st.ClientByID(t.Context(), "c1")
-		if err != nil || len(got.RedirectURIs)+len(got.PostLogoutRedirectURIs)+len(got.GrantTypes) != 0 || got.FirstParty {
-			t.Errorf("ClientByID(c1) = %+v, %v, want no lists, not first party, nil", got, err)
+		if err != nil || len(got.RedirectURIs)+len(got.PostLogoutRedirectURIs)+len(got.GrantTypes) != 0 || got.FirstParty || got.RequireDPoP {
+			t.Errorf("ClientByID(c1) = %+v, %v, want no lists, not first party, no DPoP requirement, nil", got, err)
 		}
 		checkClient(t, st, c)
 	})
@@ -165,6 +166,7 @@ func testClients(t *testing.T, open opener) {
 		want.PostLogoutRedirectURIs = nil
 		want.GrantTypes = []string{"client_credentials"}
 		want.FirstParty = false
+		want.RequireDPoP = false
 		want.SETCursor = 1 << 40
 		want.UpdatedAt = at(time.Hour)
 		var seen store.Client

@@ -60,6 +60,7 @@ func testSessions(t *testing.T, open opener) {
 		s.ClientID = "c_web"
 		s.Scopes = []string{"email", "openid", "orders:read"}
 		s.AuthTime = at(-time.Hour)
+		s.DPoPJKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
 		withSessions(t, st, s)
 
 		checkSession(t, st, s)
@@ -75,8 +76,8 @@ func testSessions(t *testing.T, open opener) {
 
 		got, err := st.SessionByID(t.Context(), "s1")
 		must(t, "SessionByID(s1)", err)
-		if got.ClientID != "" || len(got.Scopes) != 0 || !got.AuthTime.IsZero() {
-			t.Errorf("SessionByID(s1) = client %q, scopes %q, auth time %v; want all zero", got.ClientID, got.Scopes, got.AuthTime)
+		if got.ClientID != "" || len(got.Scopes) != 0 || !got.AuthTime.IsZero() || got.DPoPJKT != "" {
+			t.Errorf("SessionByID(s1) = client %q, scopes %q, auth time %v, dpop jkt %q; want all zero", got.ClientID, got.Scopes, got.AuthTime, got.DPoPJKT)
 		}
 	})
 
@@ -189,6 +190,7 @@ func testSessions(t *testing.T, open opener) {
 		s.ClientID = "c_web"
 		s.Scopes = []string{"openid"}
 		s.AuthTime = at(-time.Minute)
+		s.DPoPJKT = "bound-key"
 		withSessions(t, st, s)
 
 		want := s
@@ -205,6 +207,7 @@ func testSessions(t *testing.T, open opener) {
 			v := want
 			v.ID, v.UserID, v.ParentID, v.CreatedAt = "s2", "u2", "", at(time.Hour) // cannot change
 			v.ClientID, v.Scopes, v.AuthTime = "c_other", []string{"admin"}, at(time.Hour)
+			v.DPoPJKT = "another-key"
 			return v, nil
 		})
 		if err != nil || !same(normSession, got, want) {
