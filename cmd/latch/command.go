@@ -29,14 +29,16 @@ type command struct {
 func rootCommand() *command {
 	root := &command{name: "latch", args: "<command> [arguments]",
 		detail: "latch runs a JWT auth server (serve, healthcheck) and administers its data\n" +
-			"directory (user, keys list|rotate|retire|revoke, client, revoke); it also\n" +
-			"generates keys and signs, verifies and inspects JWS and JWT tokens."}
+			"directory or PostgreSQL database (user, keys list|rotate|retire|revoke,\n" +
+			"client, revoke, migrate); it also generates keys and signs, verifies and\n" +
+			"inspects JWS and JWT tokens."}
 	root.add(serveCommand())
 	root.add(healthcheckCommand())
 	root.add(userCommand())
 	root.add(keysCommand())
 	root.add(clientCommand())
 	root.add(revokeCommand())
+	root.add(migrateCommand())
 	root.add(jwsCommand())
 	root.add(tokenCommand())
 	root.add(&command{name: "version", summary: "print the version",

@@ -21,6 +21,7 @@
 //	latch client list [--json]
 //	latch client remove --id ID
 //	latch revoke --jti JTI | --sid SID | --sub USER_ID | --email E
+//	latch migrate [--database URL] | --from DIR --to URL
 //	latch keys generate --alg ALG [--kid KID]
 //	latch keys public [--alg ALG] [--kid KID] [FILE|-]
 //	latch jws sign --key FILE [--alg ALG] [--kid KID] [FILE|-]

@@ -41,6 +41,10 @@ func serveCommand() *command {
 			"The master key encrypts the signing keys at rest. It is read from\n" +
 			"LATCH_MASTER_KEY (64 hex digits or base64 of 32 bytes) or from master.key in\n" +
 			"the data directory, which is created on first start: back it up.\n\n" +
+			"Several nodes share one PostgreSQL database with --database postgres://...\n" +
+			"(LATCH_DATABASE_URL), after \"latch migrate\" created its schema. Every node\n" +
+			"must have the same master key: the refresh-token secret and the CSRF key\n" +
+			"derive from it. A node creates master.key only on an empty database.\n\n" +
 			"With --tls-cert and --tls-key the server speaks HTTPS itself (TLS 1.2 or\n" +
 			"later) and reads the files again when they change, so a renewed certificate\n" +
 			"needs no restart; the default issuer is then https://<addr>.\n\n" +
@@ -138,6 +142,15 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 			return err
 		}
 	}
+	// Bind before anything is created: a port in use leaves no data
+	// directory, master key or signing key behind.
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", s.addr, err)
+	}
+	// Closed here on every early return; once served, Shutdown has
+	// closed it and this second Close does nothing.
+	defer ln.Close()
 	d.server = true
 	// The store tells the feed of each revocation it commits; the hub is
 	// built over the store, so the store looks it up when it calls.
@@ -156,7 +169,11 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 		log.Info("created database", "path", d.dir+"/"+databaseFile)
 	}
 	if a.masterNew {
-		log.Warn("created master key: back it up, the signing keys cannot be decrypted without it", "path", a.masterPath)
+		if a.postgres {
+			log.Warn("created master key: back it up, and give every other node this same key (LATCH_MASTER_KEY or this file): the signing keys cannot be decrypted without it", "path", a.masterPath)
+		} else {
+			log.Warn("created master key: back it up, the signing keys cannot be decrypted without it", "path", a.masterPath)
+		}
 	}
 	created, err := a.ring.Ensure(ctx)
 	if err != nil {
@@ -168,10 +185,6 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 		log.Info("signing keys ready", "kid", key.KeyID(), "alg", key.Algorithm(), "id_token_kid", idKey.KeyID(), "id_token_alg", idKey.Algorithm())
 	}
 
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", s.addr, err)
-	}
 	iss := s.issuer
 	if iss == "" {
 		scheme := "http://"
@@ -288,7 +301,11 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 
 	users, err := a.db.ListUsers(ctx)
 	if err == nil && len(users) == 0 {
-		log.Info("no users yet; create the first one with: latch user add --data " + d.dir + " --email you@example.com --role admin")
+		if a.postgres {
+			log.Info("no users yet; create the first one with: latch user add --database URL --email you@example.com --role admin")
+		} else {
+			log.Info("no users yet; create the first one with: latch user add --data " + d.dir + " --email you@example.com --role admin")
+		}
 	}
 
 	httpSrv := srv.HTTPServer(s.addr)
@@ -306,7 +323,11 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 	} else {
 		go func() { errc <- httpSrv.Serve(ln) }()
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "tls", certs != nil, "issuer", iss, "audience", aud, "data", d.dir)
+	where := []any{"data", d.dir}
+	if a.postgres {
+		where = append(where, "database", redactURL(d.database))
+	}
+	log.Info("listening", append([]any{"addr", ln.Addr().String(), "tls", certs != nil, "issuer", iss, "audience", aud}, where...)...)
 	if certs != nil {
 		log.Info("TLS certificate", certAttrs(certs.cert.Load())...)
 	}
@@ -375,7 +396,11 @@ const feedPoll = 200 * time.Millisecond
 // up keys rotated by the CLI or another node), and pruning ended sessions,
 // expired revocations, expired authorization codes and stale throttles.
 func maintain(ctx context.Context, a *app, auth *login.Authenticator, log *slog.Logger) {
-	keys := time.NewTicker(time.Minute)
+	// Every 30 s: a key another node created is published at least a
+	// minute before it signs (keyring.Config.PublishAhead is the JWKS
+	// max-age plus a minute), and every node must serve it well within
+	// that minute, so that no verifier caches a JWKS without it.
+	keys := time.NewTicker(30 * time.Second)
 	prune := time.NewTicker(10 * time.Minute)
 	defer keys.Stop()
 	defer prune.Stop()

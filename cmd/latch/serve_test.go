@@ -647,6 +647,9 @@ func TestServeEnvironment(t *testing.T) {
 		fs.VisitAll(func(f *flag.Flag) {
 			n++
 			env := "LATCH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+			if f.Name == "database" {
+				env = "LATCH_DATABASE_URL" // the name the convention gives a database URL
+			}
 			re := regexp.MustCompile(`(?m)^  --` + regexp.QuoteMeta(f.Name) + `( \S+)?\n {8}.*\(env ` + env + `\)`)
 			if !re.MatchString(out) {
 				t.Errorf("latch serve --help does not list --%s with %s:\n%s", f.Name, env, out)
@@ -998,4 +1001,23 @@ func TestServeRefreshRetryAfterKill(t *testing.T) {
 	d.mustCall(http.StatusOK, "GET", "/v1/me", "", next.AccessToken)
 	d.mustCall(http.StatusOK, "POST", "/v1/token/refresh", refreshBody(next.RefreshToken), "")
 	d.stopGracefully()
+}
+
+// TestServePortInUseCreatesNothing: a server that cannot bind its port
+// fails before it creates the data directory, master key or signing key.
+func TestServePortInUseCreatesNothing(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	r := cli(t, "", nil, "serve", "--data", data, "--addr", busy.Addr().String())
+	if r.code != 1 || !strings.Contains(r.stderr, "listening on "+busy.Addr().String()) {
+		t.Errorf("latch serve on a busy port: exit %d, stderr %q; want 1 and the listen error", r.code, r.stderr)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("latch serve on a busy port: data directory %v, want none created", err)
+	}
 }

@@ -18,9 +18,10 @@ import (
 
 func userCommand() *command {
 	return (&command{name: "user", args: "<command> [arguments]", summary: "user administration",
-		detail: "The user commands work on the server's data directory (--data, LATCH_DATA)\n" +
-			"directly, while the server runs too. They refuse a directory that does not\n" +
-			"exist: latch serve creates it on first start."}).add(
+		detail: "The user commands work on the server's data directory (--data, LATCH_DATA),\n" +
+			"or on its PostgreSQL database (--database, LATCH_DATABASE_URL), directly,\n" +
+			"while the server runs too. They refuse a directory that does not exist:\n" +
+			"latch serve creates it on first start."}).add(
 		&command{name: "add", args: "--email E [--password-stdin] [--role R]...", setup: userAdd,
 			summary: "create a user",
 			detail: "add creates a user. The password is read from standard input with\n" +
