@@ -301,7 +301,12 @@ func TestRun(t *testing.T) {
 	if got := rec.seqs(); !slices.Equal(got, []int64{1, 2, 3}) {
 		t.Errorf("OnEvent saw %v, want [1 2 3]", got)
 	}
-	if st := hub.Stats(); st.Head != 3 || st.Subscribers != 0 {
+	// OnEvent runs before the head moves past the event: wait for it.
+	st := hub.Stats()
+	for deadline := time.Now().Add(2 * time.Second); st.Head != 3 && time.Now().Before(deadline); st = hub.Stats() {
+		time.Sleep(time.Millisecond)
+	}
+	if st.Head != 3 || st.Subscribers != 0 {
 		t.Errorf("Stats = %+v, want head 3 and no subscribers", st)
 	}
 	for _, c := range []struct {

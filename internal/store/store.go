@@ -3,9 +3,9 @@
 //
 // Every backend implements all roles and passes the conformance suite in
 // internal/store/storetest, including its concurrency tests: SQLite
-// (internal/store/sqlite), embedded, which latch serve uses, and
-// PostgreSQL (internal/store/postgres), for several server nodes, which
-// latch serve does not offer yet.
+// (internal/store/sqlite), embedded, latch serve's default, and
+// PostgreSQL (internal/store/postgres), for several server nodes sharing
+// one database (latch serve --database postgres://...).
 //
 // Read-modify-write is never done by callers: each Update method runs the
 // caller's function on the current record inside the backend's transaction
