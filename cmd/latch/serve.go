@@ -414,7 +414,7 @@ func maintain(ctx context.Context, a *app, auth *login.Authenticator, log *slog.
 			}
 		case <-prune.C:
 			now := time.Now()
-			if _, err := a.db.DeleteSessions(ctx, now.Add(-24*time.Hour)); err != nil {
+			if _, err := a.db.PruneSessions(ctx, now.Add(-24*time.Hour)); err != nil {
 				log.Error("pruning sessions", "err", err)
 			}
 			if _, err := a.db.PruneRevocations(ctx, now); err != nil {

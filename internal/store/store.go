@@ -216,9 +216,9 @@ type Sessions interface {
 	// whatever fn returns. A TokenHash that another session
 	// has is ErrConflict.
 	UpdateSession(ctx context.Context, id string, fn func(Session) (Session, error)) (Session, error)
-	// DeleteSessions removes sessions that ended (revoked or past
+	// PruneSessions removes sessions that ended (revoked or past
 	// ExpiresAt) before cutoff, and returns how many it removed.
-	DeleteSessions(ctx context.Context, cutoff time.Time) (int, error)
+	PruneSessions(ctx context.Context, cutoff time.Time) (int, error)
 }
 
 // Reason says why something was revoked.

@@ -101,8 +101,8 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 	return s, nil
 }
 
-// DeleteSessions removes sessions revoked or expired before cutoff.
-func (db *DB) DeleteSessions(ctx context.Context, cutoff time.Time) (int, error) {
+// PruneSessions removes sessions revoked or expired before cutoff.
+func (db *DB) PruneSessions(ctx context.Context, cutoff time.Time) (int, error) {
 	tag, err := db.pool.Exec(ctx, `DELETE FROM sessions
 		WHERE revoked_at < $1 OR expires_at IS NULL OR expires_at < $1`, cutoff)
 	if err != nil {

@@ -133,8 +133,8 @@ const (
 		revoked_at = ?, revoke_reason = ?, reissues = ? WHERE id = ?`
 )
 
-// DeleteSessions removes sessions revoked or expired before cutoff.
-func (db *DB) DeleteSessions(ctx context.Context, cutoff time.Time) (int, error) {
+// PruneSessions removes sessions revoked or expired before cutoff.
+func (db *DB) PruneSessions(ctx context.Context, cutoff time.Time) (int, error) {
 	var n int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM sessions

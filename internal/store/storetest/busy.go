@@ -64,7 +64,7 @@ func RunBusy(t *testing.T, open opener, lock func(t *testing.T, st store.Store) 
 			})
 			return err
 		}},
-		{"DeleteSessions", func() error { _, err := st.DeleteSessions(ctx, at(365*24*time.Hour)); return err }},
+		{"PruneSessions", func() error { _, err := st.PruneSessions(ctx, at(365*24*time.Hour)); return err }},
 		{"AddRevocation", func() error {
 			_, err := st.AddRevocation(ctx, store.Revocation{Kind: store.KindToken, Subject: "jti-2", At: at(0), Expires: at(time.Hour)})
 			return err

@@ -352,14 +352,14 @@ func testSessions(t *testing.T, open opener) {
 				wantN++
 			}
 		}
-		n, err := st.DeleteSessions(ctx, cutoff)
+		n, err := st.PruneSessions(ctx, cutoff)
 		if err != nil || n != wantN {
-			t.Errorf("DeleteSessions(cutoff) = %d, %v, want %d, nil", n, err, wantN)
+			t.Errorf("PruneSessions(cutoff) = %d, %v, want %d, nil", n, err, wantN)
 		}
 		for _, tc := range all {
 			if tc.gone {
 				_, err := st.SessionByID(ctx, tc.s.ID)
-				wantErr(t, "SessionByID("+tc.s.ID+") after DeleteSessions", err, store.ErrNotFound)
+				wantErr(t, "SessionByID("+tc.s.ID+") after PruneSessions", err, store.ErrNotFound)
 			} else {
 				checkSession(t, st, tc.s)
 			}

@@ -229,7 +229,7 @@ func testLifecycle(t *testing.T, open opener) {
 				return err
 			}},
 			{"RevokeUser", func() error { _, _, err := st.RevokeUser(ctx, "u1", store.ReasonAdmin, at(0), true, nil); return err }},
-			{"DeleteSessions", func() error { _, err := st.DeleteSessions(ctx, at(0)); return err }},
+			{"PruneSessions", func() error { _, err := st.PruneSessions(ctx, at(0)); return err }},
 			{"AddRevocation", func() error { _, err := st.AddRevocation(ctx, store.Revocation{Kind: store.KindToken}); return err }},
 			{"RevocationsSince", func() error { _, err := st.RevocationsSince(ctx, 0, 10); return err }},
 			{"PruneRevocations", func() error { _, err := st.PruneRevocations(ctx, at(0)); return err }},
