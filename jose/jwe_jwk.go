@@ -1,8 +1,8 @@
 package jose
 
 import (
+	"crypto/rsa"
 	"fmt"
-	"math/big"
 
 	"github.com/latch-auth/latch/internal/strictjson"
 )
@@ -55,19 +55,12 @@ func (k *EncryptionKey) appendJWK(dst []byte, private bool) ([]byte, error) {
 	case "oct":
 		dst = appendB64Member(dst, "k", k.secret)
 	case "RSA":
-		dst = appendB64Member(dst, "n", k.rsaPub.N.Bytes())
-		dst = appendB64Member(dst, "e", big.NewInt(int64(k.rsaPub.E)).Bytes())
+		var priv *rsa.PrivateKey
 		if private {
-			p := k.rsaPriv
-			if len(p.Primes) != 2 || p.Precomputed.Dp == nil || p.Precomputed.Dq == nil || p.Precomputed.Qinv == nil {
-				return nil, fmt.Errorf("%w: RSA key is not a two-prime key with CRT values", ErrInvalidKey)
-			}
-			dst = appendB64Member(dst, "d", p.D.Bytes())
-			dst = appendB64Member(dst, "p", p.Primes[0].Bytes())
-			dst = appendB64Member(dst, "q", p.Primes[1].Bytes())
-			dst = appendB64Member(dst, "dp", p.Precomputed.Dp.Bytes())
-			dst = appendB64Member(dst, "dq", p.Precomputed.Dq.Bytes())
-			dst = appendB64Member(dst, "qi", p.Precomputed.Qinv.Bytes())
+			priv = k.rsaPriv
+		}
+		if dst, err = appendRSAMembers(dst, k.rsaPub, priv); err != nil {
+			return nil, err
 		}
 	case "OKP":
 		dst = append(dst, `,"crv":"X25519"`...)

@@ -642,19 +642,12 @@ func (k *Key) appendJWK(dst []byte, private bool) ([]byte, error) {
 	case "oct":
 		dst = appendB64Member(dst, "k", k.secret)
 	case "RSA":
-		dst = appendB64Member(dst, "n", k.rsaPub.N.Bytes())
-		dst = appendB64Member(dst, "e", big.NewInt(int64(k.rsaPub.E)).Bytes())
+		var priv *rsa.PrivateKey
 		if private {
-			p := k.rsaPriv
-			if len(p.Primes) != 2 || p.Precomputed.Dp == nil || p.Precomputed.Dq == nil || p.Precomputed.Qinv == nil {
-				return nil, fmt.Errorf("%w: RSA key is not a two-prime key with CRT values", ErrInvalidKey)
-			}
-			dst = appendB64Member(dst, "d", p.D.Bytes())
-			dst = appendB64Member(dst, "p", p.Primes[0].Bytes())
-			dst = appendB64Member(dst, "q", p.Primes[1].Bytes())
-			dst = appendB64Member(dst, "dp", p.Precomputed.Dp.Bytes())
-			dst = appendB64Member(dst, "dq", p.Precomputed.Dq.Bytes())
-			dst = appendB64Member(dst, "qi", p.Precomputed.Qinv.Bytes())
+			priv = k.rsaPriv
+		}
+		if dst, err = appendRSAMembers(dst, k.rsaPub, priv); err != nil {
+			return nil, err
 		}
 	case "EC":
 		dst = append(dst, `,"crv":"`...)
@@ -688,4 +681,25 @@ func appendB64Member(dst []byte, name string, b []byte) []byte {
 	dst = append(dst, `":"`...)
 	dst = b64.AppendEncode(dst, b)
 	return append(dst, '"')
+}
+
+// appendRSAMembers appends the JWK members of an RSA key (RFC 7518
+// §6.3): n and e, and with priv the private members of a two-prime key
+// with its CRT values, for signing and encryption keys alike.
+func appendRSAMembers(dst []byte, pub *rsa.PublicKey, priv *rsa.PrivateKey) ([]byte, error) {
+	dst = appendB64Member(dst, "n", pub.N.Bytes())
+	dst = appendB64Member(dst, "e", big.NewInt(int64(pub.E)).Bytes())
+	if priv == nil {
+		return dst, nil
+	}
+	if len(priv.Primes) != 2 || priv.Precomputed.Dp == nil || priv.Precomputed.Dq == nil || priv.Precomputed.Qinv == nil {
+		return nil, fmt.Errorf("%w: RSA key is not a two-prime key with CRT values", ErrInvalidKey)
+	}
+	dst = appendB64Member(dst, "d", priv.D.Bytes())
+	dst = appendB64Member(dst, "p", priv.Primes[0].Bytes())
+	dst = appendB64Member(dst, "q", priv.Primes[1].Bytes())
+	dst = appendB64Member(dst, "dp", priv.Precomputed.Dp.Bytes())
+	dst = appendB64Member(dst, "dq", priv.Precomputed.Dq.Bytes())
+	dst = appendB64Member(dst, "qi", priv.Precomputed.Qinv.Bytes())
+	return dst, nil
 }
