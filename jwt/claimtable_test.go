@@ -11,9 +11,10 @@ import (
 // claim's field has the claim's kind, no two claims share a field or a
 // name, and every field of Claims but Extra holds a claim of the table.
 func TestClaimTable(t *testing.T) {
-	var c Claims
-	base := uintptr(unsafe.Pointer(&c))
-	offsets := map[uintptr]string{}
+	// Fields are compared as pointers, never as uintptr addresses: a
+	// uintptr is not updated when the stack holding c moves.
+	c := new(Claims)
+	offsets := map[unsafe.Pointer]string{}
 	for id := range numClaims {
 		name, kind := claimTable[id].name, claimTable[id].kind
 		if got := claimByName[name]; got != id {
@@ -45,22 +46,21 @@ func TestClaimTable(t *testing.T) {
 			t.Errorf("field(%q) has kinds %v, want %v", name, gotKinds, want)
 			continue
 		}
-		off := uintptr(p) - base
-		if prev, dup := offsets[off]; dup {
+		if prev, dup := offsets[p]; dup {
 			t.Errorf("claims %q and %q share a field", prev, name)
 		}
-		offsets[off] = name
+		offsets[p] = name
 	}
 	if len(claimByName) != int(numClaims) {
 		t.Errorf("claimByName has %d names, want %d: a name repeats", len(claimByName), numClaims)
 	}
-	typ := reflect.TypeFor[Claims]()
-	for i := range typ.NumField() {
-		f := typ.Field(i)
+	v := reflect.ValueOf(c).Elem()
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
 		if !f.IsExported() || f.Name == "Extra" {
 			continue
 		}
-		if _, ok := offsets[f.Offset]; !ok {
+		if _, ok := offsets[v.Field(i).Addr().UnsafePointer()]; !ok {
 			t.Errorf("Claims.%s holds no claim of claimTable", f.Name)
 		}
 	}
