@@ -46,7 +46,7 @@ const depsRules = `
 	internal/store < internal/store/storetest;
 
 	# Test support, for tests only.
-	NONE < internal/testclock;
+	NONE < internal/testclock, internal/memnet;
 	jose < internal/keyring/keyringtest;
 
 	# Server components, each over the roles of the store it uses.
@@ -85,7 +85,7 @@ var publicPackages = []string{"jose", "jwt", "revocation", "verifier"}
 var publicLeaves = []string{"internal/base64url", "internal/strictjson"}
 
 // testSupport are packages for tests only.
-var testSupport = []string{"internal/store/storetest", "internal/keyring/keyringtest", "internal/testclock"}
+var testSupport = []string{"internal/store/storetest", "internal/keyring/keyringtest", "internal/testclock", "internal/memnet"}
 
 // depsGraph is depsRules parsed: for every package on the right of a
 // "<", what it may import, directly or through the rules below it.

@@ -214,3 +214,125 @@ func TestDocsMetricsExist(t *testing.T) {
 		}
 	}
 }
+
+// cliSource is the latch command's source directory.
+const cliSource = "cmd/latch"
+
+// cliNames parses cliSource for the names of latch's commands (the name
+// of every command literal) and of its flags (the name argument of every
+// flag.FlagSet definition).
+func cliNames(t *testing.T) (commands, flags map[string]bool) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(cliSource, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	commands, flags = map[string]bool{}, map[string]bool{}
+	// The position of the name among a definition's arguments.
+	nameArg := map[string]int{
+		"String": 0, "Bool": 0, "Int": 0, "Int64": 0, "Uint": 0, "Float64": 0, "Duration": 0, "Func": 0, "BoolFunc": 0,
+		"StringVar": 1, "BoolVar": 1, "IntVar": 1, "Int64Var": 1, "UintVar": 1, "Float64Var": 1, "DurationVar": 1, "Var": 1, "TextVar": 1,
+	}
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CompositeLit:
+				if id, ok := n.Type.(*ast.Ident); !ok || id.Name != "command" {
+					return true
+				}
+				for _, el := range n.Elts {
+					if kv, ok := el.(*ast.KeyValueExpr); ok {
+						if key, ok := kv.Key.(*ast.Ident); ok && key.Name == "name" {
+							if lit, ok := kv.Value.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+								name, _ := strconv.Unquote(lit.Value)
+								commands[name] = true
+							}
+						}
+					}
+				}
+			case *ast.CallExpr:
+				sel, ok := n.Fun.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				i, ok := nameArg[sel.Sel.Name]
+				if !ok || len(n.Args) <= i+1 {
+					return true
+				}
+				if lit, ok := n.Args[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					name, _ := strconv.Unquote(lit.Value)
+					flags[name] = true
+				}
+			}
+			return true
+		})
+	}
+	if len(commands) == 0 || len(flags) == 0 {
+		t.Fatalf("found %d commands and %d flags in %s", len(commands), len(flags), cliSource)
+	}
+	return commands, flags
+}
+
+var (
+	codeSpan   = regexp.MustCompile("`[^`\n]+`")
+	invocation = regexp.MustCompile(`\blatch ([a-z]+)`)
+	flagName   = regexp.MustCompile(`(?:^|\s)--([a-z][a-z0-9-]*)`)
+)
+
+// TestDocsCommandsExist checks the latch commands and flags that
+// docs/operations.md names, in code spans and code blocks: every
+// "latch WORD" is a command, and every --flag after it, or alone in a
+// code span, is a flag of the latch command. (Flags of other programs,
+// such as pg_dump's, are on lines that run no latch command.)
+func TestDocsCommandsExist(t *testing.T) {
+	commands, flags := cliNames(t)
+	md, err := os.ReadFile("docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code []string // code spans, and the lines of code blocks
+	inBlock := false
+	for line := range strings.Lines(string(md)) {
+		line = strings.TrimRight(line, "\n")
+		if strings.HasPrefix(line, "```") {
+			inBlock = !inBlock
+			continue
+		}
+		if inBlock {
+			code = append(code, line)
+			continue
+		}
+		for _, span := range codeSpan.FindAllString(line, -1) {
+			code = append(code, strings.Trim(span, "`"))
+		}
+	}
+	seen := 0
+	for _, c := range code {
+		rest := ""
+		if loc := invocation.FindStringSubmatchIndex(c); loc != nil {
+			if cmd := c[loc[2]:loc[3]]; !commands[cmd] {
+				t.Errorf("docs/operations.md: %q: latch has no command %q", c, cmd)
+			}
+			rest = c[loc[1]:]
+			seen++
+		} else if strings.HasPrefix(c, "--") {
+			rest = c
+		}
+		for _, m := range flagName.FindAllStringSubmatch(rest, -1) {
+			seen++
+			if !flags[m[1]] && m[1] != "help" { // every command has --help
+				t.Errorf("docs/operations.md: %q: latch has no flag --%s", c, m[1])
+			}
+		}
+	}
+	if seen == 0 {
+		t.Error("docs/operations.md names no latch command or flag; this test would check nothing")
+	}
+}

@@ -105,12 +105,13 @@ type latchd struct {
 }
 
 // startLatch starts "latch serve" on a new data directory and a free
-// loopback port and waits until it listens. The server stops when the test
-// ends; if the test failed, its log is printed.
-func startLatch(t testing.TB) *latchd {
+// loopback port, with args added to its command line, and waits until it
+// listens. The server stops when the test ends; if the test failed, its
+// log is printed.
+func startLatch(t testing.TB, args ...string) *latchd {
 	t.Helper()
 	d := &latchd{data: t.TempDir(), more: make(chan struct{}), exited: make(chan struct{})}
-	d.cmd = exec.Command(latchBin(t), "serve", "--data", d.data, "--addr", "127.0.0.1:0", "--drain-period", "0s")
+	d.cmd = exec.Command(latchBin(t), append([]string{"serve", "--data", d.data, "--addr", "127.0.0.1:0", "--drain-period", "0s"}, args...)...)
 	d.cmd.Env = latchEnv()
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {

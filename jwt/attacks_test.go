@@ -37,6 +37,16 @@ var documentedKinds = map[string]error{
 	"ErrAudience":          ErrAudience,
 	"ErrType":              ErrType,
 	"ErrCritical":          ErrCritical,
+	"ErrDecryption":        ErrDecryption,
+	"ErrEncrypted":         ErrEncrypted,
+	"ErrNotEncrypted":      ErrNotEncrypted,
+}
+
+// jwtKindOverrides are the vectors jwt refuses with a kind of its own
+// rather than the jose kind the vector names: a JWE is not a malformed
+// JWS to a validator, but an encrypted token it has no key for.
+var jwtKindOverrides = map[string]error{
+	"segments/five segments (JWE shape)": ErrEncrypted,
 }
 
 // joseKinds maps each of jose's documented kinds to the kind of this
@@ -191,6 +201,12 @@ func TestAttackVectorsThroughParse(t *testing.T) {
 				}
 				if len(matched) != 1 {
 					t.Errorf("Parse(%.60q) = %v, matching jwt kinds %v; want exactly one", vec.Token, err, matched)
+				}
+				if want, ok := jwtKindOverrides[name]; ok {
+					if !errors.Is(err, want) {
+						t.Errorf("Parse(%.60q) = %v, want %v", vec.Token, err, want)
+					}
+					return
 				}
 				for _, w := range vec.Want {
 					mirror := joseKinds[w]

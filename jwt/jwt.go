@@ -17,6 +17,16 @@
 //
 // Registered, access-token and ID-token claims are decoded without
 // reflection; other claims are read on demand with Claims.Decode.
+//
+// Nested JWTs (RFC 7519 §5.2, §11.2) keep claims confidential from
+// whoever carries the token: SignNested signs, then encrypts to the
+// recipient's jose.EncryptionKey (the JWE header says "cty": "JWT"). The
+// recipient gives its own decryption keys to the Validator
+// (ValidatorOptions.Decryption), which then decrypts and applies every
+// check above to the signed JWT inside, and refuses tokens that were not
+// encrypted (ErrNotEncrypted) unless told otherwise. A decryption failure
+// is one error (ErrDecryption) whatever went wrong inside, and a Validator
+// without decryption keys refuses encrypted tokens with ErrEncrypted.
 package jwt
 
 import (
@@ -68,8 +78,25 @@ var (
 	ErrIssuer = errors.New("jwt: wrong issuer")
 	// ErrAudience reports an "aud" that does not name the expected audience.
 	ErrAudience = errors.New("jwt: wrong audience")
-	// ErrType reports a header "typ" other than the required one.
+	// ErrType reports a header "typ" other than the required one, or a
+	// JWE whose "cty" is not "JWT" (so not a nested JWT).
 	ErrType = errors.New("jwt: wrong token type")
+
+	// ErrDecryption reports a nested JWT that does not decrypt
+	// (jose.ErrDecryption). Every failure that depends on a decryption
+	// key is this error alone, with one message, so that a caller relaying
+	// it cannot become a padding or tag oracle; failures decided from the
+	// token's public parts (its size, its form, an unknown "kid") match a
+	// more specific kind too.
+	ErrDecryption = jose.ErrDecryption
+	// ErrEncrypted reports an encrypted token (a compact JWE, five
+	// segments) given to a Validator without decryption keys: only its
+	// recipient can read it.
+	ErrEncrypted = errors.New("jwt: token is encrypted")
+	// ErrNotEncrypted reports a signed token that was not encrypted, given
+	// to a Validator that expects nested JWTs (ValidatorOptions.Decryption
+	// without AllowUnencrypted).
+	ErrNotEncrypted = errors.New("jwt: token is not encrypted")
 )
 
 // TypeAccessToken is the "typ" of access tokens (RFC 9068 §2.1).
@@ -118,8 +145,22 @@ type ValidatorOptions struct {
 	// anything that authorizes requests.
 	AllowMissingExpiry bool
 	// MaxTokenSize is the largest token accepted in bytes; zero means
-	// jose.DefaultMaxTokenSize.
+	// jose.DefaultMaxTokenSize. For a nested JWT it bounds the encrypted
+	// token as presented, and again the signed token inside it.
 	MaxTokenSize int
+	// Decryption holds decryption keys the caller owns, for nested JWTs
+	// (RFC 7519 §5.2, §11.2: signed, then encrypted). With it, Parse
+	// accepts a compact JWE with "cty" "JWT", decrypts it (see Decrypt:
+	// the key decides the algorithms) and validates the signed JWT inside
+	// as any other token; and it refuses a signed token that was not
+	// encrypted (ErrNotEncrypted), unless AllowUnencrypted: a service
+	// whose tokens carry confidential claims must not take a token whose
+	// claims anyone could have read. Nil refuses encrypted tokens
+	// (ErrEncrypted). Every key must be able to decrypt.
+	Decryption *jose.EncryptionKeySet
+	// AllowUnencrypted, with Decryption, accepts plain signed tokens too,
+	// for a service moving to encrypted tokens.
+	AllowUnencrypted bool
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -146,6 +187,16 @@ func NewValidator(keys *jose.KeySet, issuer, audience string, opts ValidatorOpti
 	case audience == "":
 		return nil, errors.New("jwt: validator needs the expected audience")
 	}
+	if opts.Decryption != nil {
+		if len(opts.Decryption.Keys()) == 0 {
+			return nil, errors.New("jwt: validator's decryption key set is empty")
+		}
+		for _, k := range opts.Decryption.Keys() {
+			if !k.CanDecrypt() {
+				return nil, fmt.Errorf("jwt: decryption key %q is a public key: decryption needs the private key", truncate(k.KeyID()))
+			}
+		}
+	}
 	v := &Validator{keys: keys, issuer: issuer, audience: audience, opts: opts, leeway: opts.Leeway}
 	switch {
 	case v.leeway == 0:
@@ -165,9 +216,22 @@ func (v *Validator) Parse(token string) (Claims, error) {
 }
 
 // ParseWithHeader is Parse that also returns the verified JWS header, for
-// callers that need to know which key signed the token. On error both are
-// zero.
+// callers that need to know which key signed the token (for a nested JWT,
+// the header of the signed JWT inside). On error both are zero.
 func (v *Validator) ParseWithHeader(token string) (jose.Header, Claims, error) {
+	switch {
+	case isEncrypted(token):
+		if v.opts.Decryption == nil {
+			return jose.Header{}, Claims{}, fmt.Errorf("%w (a JWE): this validator has no key to decrypt it", ErrEncrypted)
+		}
+		_, inner, err := Decrypt(token, v.opts.Decryption, jose.DecryptOptions{MaxTokenSize: v.opts.MaxTokenSize})
+		if err != nil {
+			return jose.Header{}, Claims{}, err
+		}
+		token = inner
+	case v.opts.Decryption != nil && !v.opts.AllowUnencrypted:
+		return jose.Header{}, Claims{}, fmt.Errorf("%w: a signed JWT where a nested (signed, then encrypted) JWT is required", ErrNotEncrypted)
+	}
 	hdr, payload, err := jose.Verify(token, v.keys, v.jopts)
 	if err != nil {
 		return jose.Header{}, Claims{}, err

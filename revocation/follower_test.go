@@ -10,15 +10,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/latch-auth/latch/internal/memnet"
 	"github.com/latch-auth/latch/internal/testclock"
 	"github.com/latch-auth/latch/jwt"
 	"github.com/latch-auth/latch/revocation"
@@ -30,14 +31,20 @@ const (
 	feedSecret   = "s3cret"
 )
 
-// feedWait bounds every wait in these tests; none should come close.
-const feedWait = 5 * time.Second
+// feedWait bounds every wait in these tests: above the follower's 30 s
+// HeartbeatTimeout, which TestFollowerHeartbeatTimeout waits out. The
+// tests of Run run in a synctest bubble, where waiting costs no real
+// time; outside one, only a failing test waits that long.
+const feedWait = 2 * time.Minute
 
 // feedIssuer is the server side of the revocation feed as the package doc
 // describes it, with hooks to push events live, prune, drop or stall
-// streams and fail requests.
+// streams and fail requests. It serves on an in-memory network, so that a
+// test in a synctest bubble can let the bubble's clock run.
 type feedIssuer struct {
-	srv *httptest.Server
+	net    *memnet.Network
+	srv    *memnet.Server
+	client *http.Client // a client of net
 
 	mu        sync.Mutex
 	events    []revocation.Event // retained records, in Seq order
@@ -85,10 +92,16 @@ func newFeedIssuer(t *testing.T) *feedIssuer {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/revocations", fi.servePage)
 	mux.HandleFunc("GET /v1/revocations/stream", fi.serveStream)
-	fi.srv = httptest.NewServer(mux)
+	fi.net = memnet.New()
+	srv, err := fi.net.Serve("auth.test", mux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi.srv, fi.client = srv, fi.net.Client()
 	t.Cleanup(func() {
 		close(fi.quit)
 		fi.srv.Close()
+		fi.client.CloseIdleConnections()
 	})
 	return fi
 }
@@ -373,6 +386,7 @@ func newTestFollower(t *testing.T, fi *feedIssuer, adjust func(*revocation.Follo
 		URL:          fi.URL(),
 		ClientID:     feedClientID,
 		ClientSecret: feedSecret,
+		HTTPClient:   fi.client,
 		MinBackoff:   time.Millisecond,
 		MaxBackoff:   5 * time.Millisecond,
 	}
@@ -427,16 +441,17 @@ func followerIsReady(f *revocation.Follower) bool {
 	}
 }
 
-// waitStats polls f's stats until cond holds: the follower offers no
-// channel for every event it applies.
+// waitStats lets the bubble's clock run until f's stats satisfy cond,
+// checking whenever the bubble is idle: the follower offers no channel for
+// every event it applies.
 func waitStats(t *testing.T, f *revocation.Follower, what string, cond func(revocation.Stats) bool) {
 	t.Helper()
 	deadline := time.Now().Add(feedWait)
-	for !cond(f.Stats()) {
+	for synctest.Wait(); !cond(f.Stats()); synctest.Wait() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s; stats %+v", what, f.Stats())
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(time.Millisecond) // a backoff may be running
 	}
 }
 
@@ -495,121 +510,129 @@ func TestNewFollowerConfig(t *testing.T) {
 // TestFollowerCatchUpThenLive: the stream first sends what the follower
 // missed, then new events as they are committed.
 func TestFollowerCatchUpThenLive(t *testing.T) {
-	fi := newFeedIssuer(t)
-	fi.Push(feedTokenEvent("t1"), feedTokenEvent("t2"), feedTokenEvent("t3"))
-	f := newTestFollower(t, fi, nil)
-	runFollower(t, f)
+	synctest.Test(t, func(t *testing.T) {
+		fi := newFeedIssuer(t)
+		fi.Push(feedTokenEvent("t1"), feedTokenEvent("t2"), feedTokenEvent("t3"))
+		f := newTestFollower(t, fi, nil)
+		runFollower(t, f)
 
-	c := fi.nextStream(t)
-	if c.after != "0" || c.lastEventID != "" {
-		t.Errorf("first stream request: after %q, Last-Event-ID %q; want 0 and none", c.after, c.lastEventID)
-	}
-	waitFollowerReady(t, f)
-	s := f.Stats()
-	want := revocation.Stats{Cursor: 3, Head: 3, Entries: 3, Connected: true, Events: 3, LastSync: s.LastSync}
-	if s != want || s.LastSync.IsZero() {
-		t.Errorf("Stats() after catch-up = %+v, want %+v and LastSync set", s, want)
-	}
-
-	fi.Push(feedTokenEvent("t4"), feedTokenEvent("t5"))
-	waitStats(t, f, "live events", func(s revocation.Stats) bool { return s.Cursor == 5 })
-	for _, id := range []string{"t1", "t2", "t3", "t4", "t5"} {
-		if !followerRevokes(f, id) {
-			t.Errorf("token %s is not revoked", id)
+		c := fi.nextStream(t)
+		if c.after != "0" || c.lastEventID != "" {
+			t.Errorf("first stream request: after %q, Last-Event-ID %q; want 0 and none", c.after, c.lastEventID)
 		}
-	}
-	if followerRevokes(f, "t6") {
-		t.Error("token t6 is revoked")
-	}
-	if s := f.Stats(); s.Events != 5 || s.Entries != 5 || s.Reconnects != 0 {
-		t.Errorf("Stats() = %+v, want 5 events, 5 entries, no reconnects", s)
-	}
+		waitFollowerReady(t, f)
+		s := f.Stats()
+		want := revocation.Stats{Cursor: 3, Head: 3, Entries: 3, Connected: true, Events: 3, LastSync: s.LastSync}
+		if s != want || s.LastSync.IsZero() {
+			t.Errorf("Stats() after catch-up = %+v, want %+v and LastSync set", s, want)
+		}
+
+		fi.Push(feedTokenEvent("t4"), feedTokenEvent("t5"))
+		waitStats(t, f, "live events", func(s revocation.Stats) bool { return s.Cursor == 5 })
+		for _, id := range []string{"t1", "t2", "t3", "t4", "t5"} {
+			if !followerRevokes(f, id) {
+				t.Errorf("token %s is not revoked", id)
+			}
+		}
+		if followerRevokes(f, "t6") {
+			t.Error("token t6 is revoked")
+		}
+		if s := f.Stats(); s.Events != 5 || s.Entries != 5 || s.Reconnects != 0 {
+			t.Errorf("Stats() = %+v, want 5 events, 5 entries, no reconnects", s)
+		}
+	})
 }
 
 // TestFollowerResume: after the issuer drops the stream, the follower
 // reconnects from its cursor with Last-Event-ID and ignores events it
 // already applied.
 func TestFollowerResume(t *testing.T) {
-	fi := newFeedIssuer(t)
-	fi.Push(feedTokenEvent("t1"), feedTokenEvent("t2"), feedTokenEvent("t3"))
-	// The second connection repeats old events, as a confused issuer or
-	// proxy might.
-	var replay strings.Builder
-	for i, id := range []string{"t1", "t2", "t3"} {
-		e := feedTokenEvent(id)
-		e.Seq = int64(i + 1)
-		writeSSEEvent(&replay, e)
-	}
-	fi.set(func(fi *feedIssuer) {
-		fi.plan = func(n int) (string, bool) {
-			if n == 2 {
-				return replay.String(), false
+	synctest.Test(t, func(t *testing.T) {
+		fi := newFeedIssuer(t)
+		fi.Push(feedTokenEvent("t1"), feedTokenEvent("t2"), feedTokenEvent("t3"))
+		// The second connection repeats old events, as a confused issuer or
+		// proxy might.
+		var replay strings.Builder
+		for i, id := range []string{"t1", "t2", "t3"} {
+			e := feedTokenEvent(id)
+			e.Seq = int64(i + 1)
+			writeSSEEvent(&replay, e)
+		}
+		fi.set(func(fi *feedIssuer) {
+			fi.plan = func(n int) (string, bool) {
+				if n == 2 {
+					return replay.String(), false
+				}
+				return "", false
 			}
-			return "", false
+		})
+		f := newTestFollower(t, fi, nil)
+		runFollower(t, f)
+		fi.nextStream(t)
+		waitFollowerReady(t, f)
+
+		fi.Drop()
+		fi.Push(feedTokenEvent("t4"))
+		c := fi.nextStream(t)
+		if c.lastEventID != "3" || c.after != "3" {
+			t.Errorf("resumed stream request: Last-Event-ID %q, after %q; want 3 and 3", c.lastEventID, c.after)
+		}
+		fi.Push(feedTokenEvent("t5"))
+		waitStats(t, f, "event 5", func(s revocation.Stats) bool { return s.Cursor == 5 })
+		s := f.Stats()
+		if s.Events != 5 || s.Entries != 5 || s.Reconnects != 1 {
+			t.Errorf("Stats() = %+v, want 5 events (no duplicates), 5 entries, 1 reconnect", s)
 		}
 	})
-	f := newTestFollower(t, fi, nil)
-	runFollower(t, f)
-	fi.nextStream(t)
-	waitFollowerReady(t, f)
-
-	fi.Drop()
-	fi.Push(feedTokenEvent("t4"))
-	c := fi.nextStream(t)
-	if c.lastEventID != "3" || c.after != "3" {
-		t.Errorf("resumed stream request: Last-Event-ID %q, after %q; want 3 and 3", c.lastEventID, c.after)
-	}
-	fi.Push(feedTokenEvent("t5"))
-	waitStats(t, f, "event 5", func(s revocation.Stats) bool { return s.Cursor == 5 })
-	s := f.Stats()
-	if s.Events != 5 || s.Entries != 5 || s.Reconnects != 1 {
-		t.Errorf("Stats() = %+v, want 5 events (no duplicates), 5 entries, 1 reconnect", s)
-	}
 }
 
 // TestFollowerSnapshot: a cursor older than the issuer's oldest record
 // gets a snapshot; the follower counts it and keeps what it holds.
 func TestFollowerSnapshot(t *testing.T) {
 	t.Run("new follower", func(t *testing.T) {
-		fi := newFeedIssuer(t)
-		fi.Push(feedTokenEvent("t1"), feedTokenEvent("t2"), feedTokenEvent("t3"), feedTokenEvent("t4"))
-		fi.Prune(2)
-		f := newTestFollower(t, fi, nil)
-		runFollower(t, f)
-		waitFollowerReady(t, f)
-		s := f.Stats()
-		if s.Snapshots != 1 || s.Cursor != 4 || s.Entries != 2 || s.Events != 2 {
-			t.Errorf("Stats() = %+v, want 1 snapshot, cursor 4, 2 entries, 2 events", s)
-		}
-		if !followerRevokes(f, "t3") || !followerRevokes(f, "t4") {
-			t.Error("the snapshot's events are not in the list")
-		}
+		synctest.Test(t, func(t *testing.T) {
+			fi := newFeedIssuer(t)
+			fi.Push(feedTokenEvent("t1"), feedTokenEvent("t2"), feedTokenEvent("t3"), feedTokenEvent("t4"))
+			fi.Prune(2)
+			f := newTestFollower(t, fi, nil)
+			runFollower(t, f)
+			waitFollowerReady(t, f)
+			s := f.Stats()
+			if s.Snapshots != 1 || s.Cursor != 4 || s.Entries != 2 || s.Events != 2 {
+				t.Errorf("Stats() = %+v, want 1 snapshot, cursor 4, 2 entries, 2 events", s)
+			}
+			if !followerRevokes(f, "t3") || !followerRevokes(f, "t4") {
+				t.Error("the snapshot's events are not in the list")
+			}
+		})
 	})
 	t.Run("cursor pruned while away", func(t *testing.T) {
-		fi := newFeedIssuer(t)
-		fi.Push(feedTokenEvent("t1"), feedTokenEvent("t2"))
-		f := newTestFollower(t, fi, nil)
-		runFollower(t, f)
-		waitFollowerReady(t, f)
+		synctest.Test(t, func(t *testing.T) {
+			fi := newFeedIssuer(t)
+			fi.Push(feedTokenEvent("t1"), feedTokenEvent("t2"))
+			f := newTestFollower(t, fi, nil)
+			runFollower(t, f)
+			waitFollowerReady(t, f)
 
-		// Keep the follower out while the issuer moves on and prunes past
-		// its cursor.
-		fi.set(func(fi *feedIssuer) { fi.status = http.StatusServiceUnavailable })
-		fi.Drop()
-		fi.Push(feedTokenEvent("t3"), feedTokenEvent("t4"), feedTokenEvent("t5"), feedTokenEvent("t6"))
-		fi.Prune(4)
-		fi.set(func(fi *feedIssuer) { fi.status = 0 })
+			// Keep the follower out while the issuer moves on and prunes past
+			// its cursor.
+			fi.set(func(fi *feedIssuer) { fi.status = http.StatusServiceUnavailable })
+			fi.Drop()
+			fi.Push(feedTokenEvent("t3"), feedTokenEvent("t4"), feedTokenEvent("t5"), feedTokenEvent("t6"))
+			fi.Prune(4)
+			fi.set(func(fi *feedIssuer) { fi.status = 0 })
 
-		waitStats(t, f, "snapshot", func(s revocation.Stats) bool { return s.Cursor == 6 })
-		s := f.Stats()
-		if s.Snapshots != 1 || s.Entries != 4 || s.Events != 4 {
-			t.Errorf("Stats() = %+v, want 1 snapshot, 4 entries, 4 events", s)
-		}
-		for _, id := range []string{"t1", "t2", "t5", "t6"} {
-			if !followerRevokes(f, id) {
-				t.Errorf("token %s is not revoked", id)
+			waitStats(t, f, "snapshot", func(s revocation.Stats) bool { return s.Cursor == 6 })
+			s := f.Stats()
+			if s.Snapshots != 1 || s.Entries != 4 || s.Events != 4 {
+				t.Errorf("Stats() = %+v, want 1 snapshot, 4 entries, 4 events", s)
 			}
-		}
+			for _, id := range []string{"t1", "t2", "t5", "t6"} {
+				if !followerRevokes(f, id) {
+					t.Errorf("token %s is not revoked", id)
+				}
+			}
+		})
 	})
 }
 
@@ -635,24 +658,26 @@ func TestFollowerDatabaseReplaced(t *testing.T) {
 		}
 	}
 	t.Run("stream", func(t *testing.T) {
-		fi := newFeedIssuer(t)
-		fi.Push(before...)
-		f := newTestFollower(t, fi, nil)
-		runFollower(t, f)
-		waitFollowerReady(t, f)
+		synctest.Test(t, func(t *testing.T) {
+			fi := newFeedIssuer(t)
+			fi.Push(before...)
+			f := newTestFollower(t, fi, nil)
+			runFollower(t, f)
+			waitFollowerReady(t, f)
 
-		fi.set(func(fi *feedIssuer) { fi.status = http.StatusServiceUnavailable })
-		fi.Drop()
-		fi.Replace(after...)
-		fi.set(func(fi *feedIssuer) { fi.status = 0 })
-		waitStats(t, f, "the snapshot", func(s revocation.Stats) bool { return s.Snapshots == 1 && s.LastError == "" })
-		check(t, f)
+			fi.set(func(fi *feedIssuer) { fi.status = http.StatusServiceUnavailable })
+			fi.Drop()
+			fi.Replace(after...)
+			fi.set(func(fi *feedIssuer) { fi.status = 0 })
+			waitStats(t, f, "the snapshot", func(s revocation.Stats) bool { return s.Snapshots == 1 && s.LastError == "" })
+			check(t, f)
 
-		fi.Push(feedTokenEvent("n3"))
-		waitStats(t, f, "a live event after the snapshot", func(s revocation.Stats) bool { return s.Cursor == 3 })
-		if !followerRevokes(f, "n3") {
-			t.Error("token n3 is not revoked")
-		}
+			fi.Push(feedTokenEvent("n3"))
+			waitStats(t, f, "a live event after the snapshot", func(s revocation.Stats) bool { return s.Cursor == 3 })
+			if !followerRevokes(f, "n3") {
+				t.Error("token n3 is not revoked")
+			}
+		})
 	})
 	t.Run("sync", func(t *testing.T) {
 		fi := newFeedIssuer(t)
@@ -671,37 +696,49 @@ func TestFollowerDatabaseReplaced(t *testing.T) {
 }
 
 // TestFollowerHeartbeatTimeout: a stream silent for HeartbeatTimeout is
-// replaced by a new one that resumes from the cursor.
+// replaced by a new one that resumes from the cursor; a stream with
+// heartbeats stays. It runs with the defaults on the bubble's clock: the
+// issuer's 10 s heartbeat and the follower's 30 s timeout.
 func TestFollowerHeartbeatTimeout(t *testing.T) {
-	fi := newFeedIssuer(t)
-	fi.Push(feedTokenEvent("t1"))
-	fi.set(func(fi *feedIssuer) {
-		fi.heartbeat = 5 * time.Millisecond
-		fi.plan = func(n int) (string, bool) { return "", n <= 2 } // the first two stall
-	})
-	f := newTestFollower(t, fi, func(c *revocation.FollowerConfig) { c.HeartbeatTimeout = 100 * time.Millisecond })
-	runFollower(t, f)
+	synctest.Test(t, func(t *testing.T) {
+		const timeout = 30 * time.Second // FollowerConfig's default
+		fi := newFeedIssuer(t)
+		fi.Push(feedTokenEvent("t1"))
+		fi.set(func(fi *feedIssuer) {
+			fi.heartbeat = 10 * time.Second
+			fi.plan = func(n int) (string, bool) { return "", n <= 2 } // the first two stall
+		})
+		f := newTestFollower(t, fi, nil)
+		runFollower(t, f)
 
-	fi.nextStream(t)
-	c := fi.nextStream(t)
-	if c.lastEventID != "1" {
-		t.Errorf("stream after a silent one: Last-Event-ID %q, want 1", c.lastEventID)
-	}
-	s := f.Stats()
-	if !strings.Contains(s.LastError, "silent") || s.Reconnects < 1 || followerIsReady(f) {
-		t.Errorf("Stats() after a silent stream = %+v, want LastError about silence, a reconnect, not ready", s)
-	}
-	fi.nextStream(t)
-	waitFollowerReady(t, f)
-	if s := f.Stats(); s.Cursor != 1 || s.Events != 1 || s.Reconnects != 2 {
-		t.Errorf("Stats() = %+v, want cursor 1, 1 event, 2 reconnects", s)
-	}
-	// With heartbeats every 5 ms the stream stays, for many timeouts.
-	before := f.Stats().Reconnects
-	time.Sleep(300 * time.Millisecond)
-	if s := f.Stats(); s.Reconnects != before || !s.Connected || s.LastError != "" {
-		t.Errorf("Stats() on a live stream = %+v, want %d reconnects, connected, no error", s, before)
-	}
+		fi.nextStream(t)
+		start := time.Now()
+		c := fi.nextStream(t)
+		// The stall began when t1 was sent, at start; then a backoff.
+		if d := time.Since(start); d < timeout || d > timeout+5*time.Millisecond {
+			t.Errorf("a silent stream was replaced after %v, want %v and a backoff of at most 5ms", d, timeout)
+		}
+		if c.lastEventID != "1" {
+			t.Errorf("stream after a silent one: Last-Event-ID %q, want 1", c.lastEventID)
+		}
+		s := f.Stats()
+		if !strings.Contains(s.LastError, "silent") || s.Reconnects != 1 || followerIsReady(f) {
+			t.Errorf("Stats() after a silent stream = %+v, want LastError about silence, 1 reconnect, not ready", s)
+		}
+		fi.nextStream(t)
+		waitFollowerReady(t, f)
+		if s := f.Stats(); s.Cursor != 1 || s.Events != 1 || s.Reconnects != 2 {
+			t.Errorf("Stats() = %+v, want cursor 1, 1 event, 2 reconnects", s)
+		}
+		// With heartbeats every 10 s the stream stays, for many timeouts.
+		time.Sleep(20 * timeout)
+		if s := f.Stats(); s.Reconnects != 2 || !s.Connected || s.LastError != "" {
+			t.Errorf("Stats() on a live stream = %+v, want 2 reconnects, connected, no error", s)
+		}
+		if n := len(fi.streams); n != 0 {
+			t.Errorf("%d more stream requests on a live stream, want none", n)
+		}
+	})
 }
 
 // feedLogger records the levels and messages logged.
@@ -757,37 +794,39 @@ func TestFollowerRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fi := newFeedIssuer(t)
-			fi.Push(feedTokenEvent("t1"))
-			fi.set(func(fi *feedIssuer) { fi.status = tt.status })
-			var logs feedLogger
-			f := newTestFollower(t, fi, func(c *revocation.FollowerConfig) {
-				c.ClientSecret = tt.secret
-				c.Logger = slog.New(&logs)
+			synctest.Test(t, func(t *testing.T) {
+				fi := newFeedIssuer(t)
+				fi.Push(feedTokenEvent("t1"))
+				fi.set(func(fi *feedIssuer) { fi.status = tt.status })
+				var logs feedLogger
+				f := newTestFollower(t, fi, func(c *revocation.FollowerConfig) {
+					c.ClientSecret = tt.secret
+					c.Logger = slog.New(&logs)
+				})
+				runFollower(t, f)
+				for range 3 {
+					select {
+					case <-fi.requests:
+					case <-time.After(feedWait):
+						t.Fatal("the follower stopped retrying")
+					}
+				}
+				s := f.Stats()
+				if s.Events != 0 || s.Entries != 0 || s.Cursor != 0 || !strings.Contains(s.LastError, tt.wantErr) || s.Connected {
+					t.Errorf("Stats() = %+v, want nothing applied and LastError with %s", s, tt.wantErr)
+				}
+				if followerIsReady(f) {
+					t.Error("follower is ready")
+				}
+				if n := logs.count(slog.LevelError); n != 1 {
+					t.Errorf("%d ERROR records, want 1:\n%s", n, strings.Join(logs.lines(), "\n"))
+				}
+				for _, line := range logs.lines() {
+					if strings.Contains(line, tt.secret) {
+						t.Errorf("log shows the secret: %s", line)
+					}
+				}
 			})
-			runFollower(t, f)
-			for range 3 {
-				select {
-				case <-fi.requests:
-				case <-time.After(feedWait):
-					t.Fatal("the follower stopped retrying")
-				}
-			}
-			s := f.Stats()
-			if s.Events != 0 || s.Entries != 0 || s.Cursor != 0 || !strings.Contains(s.LastError, tt.wantErr) || s.Connected {
-				t.Errorf("Stats() = %+v, want nothing applied and LastError with %s", s, tt.wantErr)
-			}
-			if followerIsReady(f) {
-				t.Error("follower is ready")
-			}
-			if n := logs.count(slog.LevelError); n != 1 {
-				t.Errorf("%d ERROR records, want 1:\n%s", n, strings.Join(logs.lines(), "\n"))
-			}
-			for _, line := range logs.lines() {
-				if strings.Contains(line, tt.secret) {
-					t.Errorf("log shows the secret: %s", line)
-				}
-			}
 		})
 	}
 }
@@ -808,7 +847,7 @@ func TestFollowerBasicAuth(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fi := newFeedIssuer(t)
-			f, err := revocation.NewFollower(revocation.FollowerConfig{URL: fi.URL(), ClientID: tt.id, ClientSecret: tt.secret})
+			f, err := revocation.NewFollower(revocation.FollowerConfig{URL: fi.URL(), ClientID: tt.id, ClientSecret: tt.secret, HTTPClient: fi.client})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -850,36 +889,38 @@ func TestFollowerBadStream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fi := newFeedIssuer(t)
-			fi.Push(feedTokenEvent("t1"))
-			fi.set(func(fi *feedIssuer) {
-				fi.plan = func(n int) (string, bool) {
-					if n == 1 {
-						return tt.raw + good, false
+			synctest.Test(t, func(t *testing.T) {
+				fi := newFeedIssuer(t)
+				fi.Push(feedTokenEvent("t1"))
+				fi.set(func(fi *feedIssuer) {
+					fi.plan = func(n int) (string, bool) {
+						if n == 1 {
+							return tt.raw + good, false
+						}
+						return "", true // stall, so the error stays in Stats
 					}
-					return "", true // stall, so the error stays in Stats
+				})
+				f := newTestFollower(t, fi, nil)
+				runFollower(t, f)
+				fi.nextStream(t)
+				c := fi.nextStream(t)
+				if c.lastEventID != "1" {
+					t.Errorf("stream after the bad one: Last-Event-ID %q, want 1", c.lastEventID)
+				}
+				s := f.Stats()
+				if s.Cursor != 1 || s.Events != 1 || s.Entries != 1 || s.Reconnects != 1 {
+					t.Errorf("Stats() = %+v, want cursor 1, 1 event, 1 entry, 1 reconnect", s)
+				}
+				if !strings.Contains(s.LastError, tt.wantErr) || s.LastError == "" {
+					t.Errorf("LastError = %q, want it to contain %q", s.LastError, tt.wantErr)
+				}
+				if followerRevokes(f, "t2") || followerRevokes(f, "t3") {
+					t.Error("an event from the bad stream was applied")
+				}
+				if followerIsReady(f) {
+					t.Error("follower is ready without a heartbeat")
 				}
 			})
-			f := newTestFollower(t, fi, nil)
-			runFollower(t, f)
-			fi.nextStream(t)
-			c := fi.nextStream(t)
-			if c.lastEventID != "1" {
-				t.Errorf("stream after the bad one: Last-Event-ID %q, want 1", c.lastEventID)
-			}
-			s := f.Stats()
-			if s.Cursor != 1 || s.Events != 1 || s.Entries != 1 || s.Reconnects != 1 {
-				t.Errorf("Stats() = %+v, want cursor 1, 1 event, 1 entry, 1 reconnect", s)
-			}
-			if !strings.Contains(s.LastError, tt.wantErr) || s.LastError == "" {
-				t.Errorf("LastError = %q, want it to contain %q", s.LastError, tt.wantErr)
-			}
-			if followerRevokes(f, "t2") || followerRevokes(f, "t3") {
-				t.Error("an event from the bad stream was applied")
-			}
-			if followerIsReady(f) {
-				t.Error("follower is ready without a heartbeat")
-			}
 		})
 	}
 }
@@ -1033,78 +1074,67 @@ func TestFollowerStale(t *testing.T) {
 // TestFollowerStatsBeforeHeartbeat: events applied before any heartbeat
 // move the cursor but not LastSync; Lag never goes negative.
 func TestFollowerStatsBeforeHeartbeat(t *testing.T) {
-	fi := newFeedIssuer(t)
-	e := feedTokenEvent("t1")
-	e.Seq = 1
-	var raw strings.Builder
-	writeSSEEvent(&raw, e) // an event the issuer's head does not count yet
-	fi.set(func(fi *feedIssuer) {
-		fi.plan = func(int) (string, bool) { return raw.String(), true }
+	synctest.Test(t, func(t *testing.T) {
+		fi := newFeedIssuer(t)
+		e := feedTokenEvent("t1")
+		e.Seq = 1
+		var raw strings.Builder
+		writeSSEEvent(&raw, e) // an event the issuer's head does not count yet
+		fi.set(func(fi *feedIssuer) {
+			fi.plan = func(int) (string, bool) { return raw.String(), true }
+		})
+		f := newTestFollower(t, fi, nil)
+		runFollower(t, f)
+		waitStats(t, f, "event 1", func(s revocation.Stats) bool { return s.Cursor == 1 })
+		want := revocation.Stats{Cursor: 1, Entries: 1, Connected: true, Events: 1}
+		if s := f.Stats(); s != want {
+			t.Errorf("Stats() = %+v, want %+v", s, want)
+		}
+		if followerIsReady(f) {
+			t.Error("follower is ready without a heartbeat")
+		}
 	})
-	f := newTestFollower(t, fi, nil)
-	runFollower(t, f)
-	waitStats(t, f, "event 1", func(s revocation.Stats) bool { return s.Cursor == 1 })
-	want := revocation.Stats{Cursor: 1, Entries: 1, Connected: true, Events: 1}
-	if s := f.Stats(); s != want {
-		t.Errorf("Stats() = %+v, want %+v", s, want)
-	}
-	if followerIsReady(f) {
-		t.Error("follower is ready without a heartbeat")
-	}
 }
 
-// TestFollowerPrunes: Run drops expired entries every PruneInterval.
+// TestFollowerPrunes: Run drops expired entries every PruneInterval, not
+// before. It runs with the default interval, 1 min, on the bubble's clock.
 func TestFollowerPrunes(t *testing.T) {
-	t0 := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	clock := testclock.New(t0)
-	fi := newFeedIssuer(t)
-	short, long := feedTokenEvent("short"), feedTokenEvent("long")
-	short.At, short.Expires = t0, t0.Add(time.Minute)
-	fi.Push(short, long)
-	f := newTestFollower(t, fi, func(c *revocation.FollowerConfig) {
-		c.Now = clock.Now
-		c.PruneInterval = time.Millisecond
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		fi := newFeedIssuer(t)
+		fi.set(func(fi *feedIssuer) { fi.heartbeat = 10 * time.Second }) // keep the stream
+		short, long := feedTokenEvent("short"), feedTokenEvent("long")
+		short.At, short.Expires = t0, t0.Add(30*time.Second)
+		fi.Push(short, long)
+		f := newTestFollower(t, fi, nil)
+		runFollower(t, f)
+		waitFollowerReady(t, f)
+		if !followerRevokes(f, "short") || !followerRevokes(f, "long") {
+			t.Fatal("events not applied")
+		}
+		time.Sleep(59 * time.Second) // short expired, but no prune yet
+		synctest.Wait()
+		if s := f.Stats(); s.Entries != 2 {
+			t.Errorf("Stats() before PruneInterval = %+v, want 2 entries", s)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if s := f.Stats(); s.Entries != 1 {
+			t.Errorf("Stats() after PruneInterval = %+v, want 1 entry", s)
+		}
+		if followerRevokes(f, "short") || !followerRevokes(f, "long") {
+			t.Error("pruned the wrong entry")
+		}
+		if s := f.Stats(); s.Cursor != 2 || s.Events != 2 || s.Reconnects != 0 {
+			t.Errorf("Stats() = %+v: pruning must not move the cursor, nor the stream end", s)
+		}
 	})
-	runFollower(t, f)
-	waitFollowerReady(t, f)
-	if !followerRevokes(f, "short") || !followerRevokes(f, "long") {
-		t.Fatal("events not applied")
-	}
-	clock.Advance(2 * time.Minute)
-	waitStats(t, f, "pruning", func(s revocation.Stats) bool { return s.Entries == 1 })
-	if followerRevokes(f, "short") || !followerRevokes(f, "long") {
-		t.Error("pruned the wrong entry")
-	}
-	if s := f.Stats(); s.Cursor != 2 || s.Events != 2 {
-		t.Errorf("Stats() = %+v: pruning must not move the cursor", s)
-	}
 }
 
 // TestFollowerRunStops: Run returns ctx's error promptly whatever it is
 // doing, with its stream closed.
 func TestFollowerRunStops(t *testing.T) {
-	// A server that accepts connections and never answers.
-	mute, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { mute.Close() })
-	accepted := make(chan net.Conn, 10)
-	go func() {
-		for {
-			c, err := mute.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c
-		}
-	}()
-	t.Cleanup(func() {
-		for len(accepted) > 0 {
-			(<-accepted).Close()
-		}
-	})
-
+	var accepted <-chan net.Conn // the mute server's connections, in "connecting"
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, fi *feedIssuer, cfg *revocation.FollowerConfig)
@@ -1126,8 +1156,9 @@ func TestFollowerRunStops(t *testing.T) {
 				}
 			}},
 		{"connecting",
-			func(_ *testing.T, _ *feedIssuer, cfg *revocation.FollowerConfig) {
-				cfg.URL = "http://" + mute.Addr().String() + "/v1/revocations"
+			func(t *testing.T, fi *feedIssuer, cfg *revocation.FollowerConfig) {
+				accepted = muteServer(t, fi, "mute.test")
+				cfg.URL = "http://mute.test/v1/revocations"
 			},
 			func(t *testing.T, _ *feedIssuer, _ *revocation.Follower) {
 				select {
@@ -1140,17 +1171,19 @@ func TestFollowerRunStops(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fi := newFeedIssuer(t)
-			fi.Push(feedTokenEvent("t1"))
-			f := newTestFollower(t, fi, func(c *revocation.FollowerConfig) { tt.setup(t, fi, c) })
-			stop := runFollower(t, f)
-			tt.wait(t, fi, f)
-			if err := stop(); !errors.Is(err, context.Canceled) {
-				t.Errorf("Run() = %v, want %v", err, context.Canceled)
-			}
-			if f.Stats().Connected {
-				t.Error("Connected after Run returned")
-			}
+			synctest.Test(t, func(t *testing.T) {
+				fi := newFeedIssuer(t)
+				fi.Push(feedTokenEvent("t1"))
+				f := newTestFollower(t, fi, func(c *revocation.FollowerConfig) { tt.setup(t, fi, c) })
+				stop := runFollower(t, f)
+				tt.wait(t, fi, f)
+				if err := stop(); !errors.Is(err, context.Canceled) {
+					t.Errorf("Run() = %v, want %v", err, context.Canceled)
+				}
+				if f.Stats().Connected {
+					t.Error("Connected after Run returned")
+				}
+			})
 		})
 	}
 	t.Run("canceled before", func(t *testing.T) {
@@ -1162,4 +1195,33 @@ func TestFollowerRunStops(t *testing.T) {
 			t.Errorf("Run() = %v, want %v", err, context.Canceled)
 		}
 	})
+}
+
+// muteServer listens at host on fi's network, accepts connections and
+// never answers; it returns the connections, which it closes when the
+// test ends.
+func muteServer(t *testing.T, fi *feedIssuer, host string) <-chan net.Conn {
+	t.Helper()
+	l, err := fi.net.Listen(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 10)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go io.Copy(io.Discard, c) // read the request, as a kernel would
+			accepted <- c
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		for len(accepted) > 0 {
+			(<-accepted).Close()
+		}
+	})
+	return accepted
 }

@@ -103,7 +103,8 @@ type Event struct {
 	At      time.Time // "at": when it was revoked (whole seconds)
 	Expires time.Time // "exp": when every token it covers has expired
 	// Reason is informational: "logout", "reuse", "password_change",
-	// "disabled", "role_change", "key_revoked", "admin".
+	// "disabled", "role_change", "claims_change", "undeliverable",
+	// "key_revoked", "admin".
 	Reason string // "reason"
 }
 

@@ -44,12 +44,15 @@ var (
 	ErrDPoPNonce = errors.New("verifier: DPoP nonce required")
 )
 
-// DefaultDPoPWindow is how far a proof's "iat" may be from now, either
-// way, by default.
+// DefaultDPoPWindow is how long ago a proof's "iat" may be, by default.
 const DefaultDPoPWindow = 60 * time.Second
 
+// DefaultDPoPFutureSkew is how far ahead of now a proof's "iat" may be,
+// for a client whose clock runs fast, by default.
+const DefaultDPoPFutureSkew = 5 * time.Second
+
 // DefaultDPoPReplayEntries is how many proofs the replay cache remembers
-// per issuer by default.
+// per issuer by default (about 4 MiB).
 const DefaultDPoPReplayEntries = 1 << 16
 
 // maxDPoPProofSize bounds a proof, as jose bounds tokens.
@@ -58,14 +61,33 @@ const maxDPoPProofSize = 8 << 10
 // DPoPConfig configures DPoP proof checking. The zero value applies the
 // defaults.
 type DPoPConfig struct {
-	// Window is how far a proof's "iat" may be from now, in the past or
-	// the future (RFC 9449 §11.1). Default DefaultDPoPWindow.
+	// Window is how long ago a proof's "iat" may be (RFC 9449 §11.1).
+	// Default DefaultDPoPWindow.
 	Window time.Duration
-	// ReplayEntries bounds the replay cache, per issuer. A proof's "jti"
-	// is remembered for twice Window. When the cache is full of unexpired
-	// entries, new proofs are refused (fail closed) until some expire.
-	// Default DefaultDPoPReplayEntries.
+	// FutureSkew is how far ahead of now a proof's "iat" may be, for
+	// clients whose clocks run fast; at most Window. Default
+	// DefaultDPoPFutureSkew. It bounds how far ahead a flood of proofs
+	// can date itself, and so what it takes to push honest proofs out of
+	// a full replay cache (see ReplayEntries).
+	FutureSkew time.Duration
+	// ReplayEntries bounds the replay cache, per issuer: a proof's key
+	// and "jti" are remembered (in 16 bytes) until its "iat" leaves
+	// Window, when its replay would be refused as too old anyway; expired
+	// entries are dropped first. When the cache is full of unexpired
+	// entries, a proof newer than the oldest entry evicts it, and a proof
+	// no newer than every entry is refused (fail closed): a forgotten
+	// proof is never newer than a remembered one, so its replay is
+	// refused too, until its "iat" refuses it. Honest clients, whose
+	// proofs are new, are still served: filling the cache with proofs
+	// newer than theirs takes ReplayEntries valid signatures within
+	// FutureSkew. Default DefaultDPoPReplayEntries.
 	ReplayEntries int
+	// Nonces, when set, makes every proof carry a server-provided nonce
+	// (RFC 9449 §8, §9) that Nonces accepts: one handed out in the
+	// current period or the one before. A proof without one is refused
+	// with a *DPoPNonceError carrying the nonce to retry with; send it as
+	// the DPoP-Nonce header. Default none: proofs need no nonce.
+	Nonces *DPoPNonces
 	// RequestURL returns the URL a request was sent to, for "htu". The
 	// default is http or https (as r.TLS says) + r.Host + r.URL.Path; set
 	// it behind a proxy that changes the scheme or host.
@@ -86,6 +108,14 @@ func (c *DPoPConfig) window() time.Duration {
 		return DefaultDPoPWindow
 	}
 	return c.Window
+}
+
+func (c *DPoPConfig) futureSkew() time.Duration {
+	f := c.FutureSkew
+	if f <= 0 {
+		f = DefaultDPoPFutureSkew
+	}
+	return min(f, c.window())
 }
 
 // requestURL is DPoPConfig.RequestURL or its default.
@@ -139,33 +169,49 @@ type DPoPRequest struct {
 	// Issuer scopes the replay cache: the issuer of AccessToken, or empty
 	// at a token endpoint.
 	Issuer string
-	// Nonce, when set, is the nonce the proof must carry (RFC 9449 §8).
+	// Nonce, when set, is the nonce the proof must carry (RFC 9449 §8),
+	// in place of DPoPConfig.Nonces.
 	Nonce string
 }
 
 // Check verifies proof against req, and records its "jti". Errors match
-// ErrDPoPProof (ErrDPoPReplay for a replay) or ErrDPoPNonce.
+// ErrDPoPProof (ErrDPoPReplay for a replay) or ErrDPoPNonce (a
+// *DPoPNonceError).
 func (c *DPoPChecker) Check(proof string, req DPoPRequest) (DPoPProof, error) {
-	p, err := c.parse(proof, req)
+	now := c.cfg.now()
+	p, err := c.parse(proof, req, now)
 	if err != nil {
 		return DPoPProof{}, err
 	}
+	if err := c.record(p, req.Issuer, now); err != nil {
+		return DPoPProof{}, err
+	}
+	return p, nil
+}
+
+// record remembers p in the replay cache of issuer; it refuses a replay.
+func (c *DPoPChecker) record(p DPoPProof, issuer string, now time.Time) error {
 	c.mu.Lock()
-	rc := c.caches[req.Issuer]
+	rc := c.caches[issuer]
 	if rc == nil {
 		n := c.cfg.ReplayEntries
 		if n <= 0 {
 			n = DefaultDPoPReplayEntries
 		}
-		rc = &replayCache{seen: map[string]time.Time{}, max: n}
-		c.caches[req.Issuer] = rc
+		rc = newReplayCache(n)
+		c.caches[issuer] = rc
 	}
 	c.mu.Unlock()
-	now := c.cfg.now()
-	if err := rc.add(p.JKT+" "+p.ID, now, now.Add(2*c.cfg.window())); err != nil {
-		return DPoPProof{}, err
+	return rc.add(p.JKT, p.ID, p.IssuedAt, now, c.cfg.window())
+}
+
+// Nonce returns the nonce to hand out now as the DPoP-Nonce header, ""
+// without DPoPConfig.Nonces.
+func (c *DPoPChecker) Nonce() string {
+	if c.cfg.Nonces == nil {
+		return ""
 	}
-	return p, nil
+	return c.cfg.Nonces.Nonce()
 }
 
 // CheckRequest is Check for the proof in r's DPoP header, which must
@@ -219,8 +265,8 @@ func proofErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrDPoPProof}, args...)...)
 }
 
-// parse checks everything but replay.
-func (c *DPoPChecker) parse(proof string, req DPoPRequest) (DPoPProof, error) {
+// parse checks everything but replay, at now.
+func (c *DPoPChecker) parse(proof string, req DPoPRequest, now time.Time) (DPoPProof, error) {
 	if proof == "" || len(proof) > maxDPoPProofSize {
 		return DPoPProof{}, proofErr("empty or too large")
 	}
@@ -312,12 +358,19 @@ func (c *DPoPChecker) parse(proof string, req DPoPRequest) (DPoPProof, error) {
 		return DPoPProof{}, proofErr("iat is not a number")
 	}
 	issued := time.Unix(int64(iat), 0)
-	now, w := c.cfg.now(), c.cfg.window()
-	if issued.Before(now.Add(-w)) || issued.After(now.Add(w)) {
+	if issued.Before(now.Add(-c.cfg.window())) || issued.After(now.Add(c.cfg.futureSkew())) {
 		return DPoPProof{}, proofErr("iat is outside the accepted window")
 	}
-	if req.Nonce != "" && subtle.ConstantTimeCompare([]byte(claims.Nonce), []byte(req.Nonce)) != 1 {
-		return DPoPProof{}, fmt.Errorf("%w: proof lacks the current nonce", ErrDPoPNonce)
+	// RFC 9449 §4.3 step 10, §8, §9.
+	switch n := c.cfg.Nonces; {
+	case req.Nonce != "":
+		if subtle.ConstantTimeCompare([]byte(claims.Nonce), []byte(req.Nonce)) != 1 {
+			return DPoPProof{}, &DPoPNonceError{Nonce: req.Nonce}
+		}
+	case n != nil:
+		if !n.Valid(claims.Nonce) {
+			return DPoPProof{}, &DPoPNonceError{Nonce: n.Nonce()}
+		}
 	}
 	if req.AccessToken != "" {
 		want := AccessTokenHash(req.AccessToken)
@@ -390,38 +443,6 @@ func isUnreserved(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }
 
-// replayCache remembers proof IDs until they expire, bounded.
-type replayCache struct {
-	mu    sync.Mutex
-	seen  map[string]time.Time // key -> expiry
-	order []string             // keys in insertion order, for expiry
-	max   int
-}
-
-func (rc *replayCache) add(key string, now, expires time.Time) error {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	// Drop expired entries from the front (insertion order is expiry
-	// order, as every entry lives for the same time).
-	n := 0
-	for n < len(rc.order) && !rc.seen[rc.order[n]].After(now) {
-		delete(rc.seen, rc.order[n])
-		n++
-	}
-	if n > 0 {
-		rc.order = append(rc.order[:0], rc.order[n:]...)
-	}
-	if exp, ok := rc.seen[key]; ok && exp.After(now) {
-		return ErrDPoPReplay
-	}
-	if len(rc.seen) >= rc.max {
-		return fmt.Errorf("%w: replay cache full, retry later", ErrDPoPProof)
-	}
-	rc.seen[key] = expires
-	rc.order = append(rc.order, key)
-	return nil
-}
-
 // CheckBinding checks token, verified with claims, against how r
 // presented it (RFC 9449 §7.1): with `Authorization: DPoP`, the token must
 // be bound ("cnf.jkt") and r must carry a valid proof (CheckRequest, with
@@ -439,14 +460,22 @@ func (c *DPoPChecker) CheckBinding(r *http.Request, token string, claims *jwt.Cl
 	if jkt == "" {
 		return fmt.Errorf("%w: token is not DPoP-bound", ErrDPoPBinding)
 	}
-	p, err := c.CheckRequest(r, token, claims.Issuer)
+	proof, err := ProofFromRequest(r)
+	if err != nil {
+		return err
+	}
+	// The proof is recorded against replay only once it is known to be
+	// by the token's key: proofs of other keys, which anyone can sign,
+	// take no room in the replay cache here.
+	now := c.cfg.now()
+	p, err := c.parse(proof, DPoPRequest{Method: r.Method, URL: c.cfg.requestURL(r), AccessToken: token}, now)
 	if err != nil {
 		return err
 	}
 	if subtle.ConstantTimeCompare([]byte(p.JKT), []byte(jkt)) != 1 {
 		return fmt.Errorf("%w: proof key is not the token's key", ErrDPoPBinding)
 	}
-	return nil
+	return c.record(p, claims.Issuer, now)
 }
 
 // DPoPProofClaims are the claims of a new DPoP proof.

@@ -203,7 +203,9 @@ func TestDPoPCheckerErrors(t *testing.T) {
 		t.Fatalf("Check(second proof) = %v", err)
 	}
 	if _, err := c.Check(mk(), req); !errors.Is(err, verifier.ErrDPoPProof) {
-		t.Errorf("Check with a full replay cache: %v, want ErrDPoPProof (fail closed)", err)
+		// Full, and the new proof no newer than the oldest entry: there
+		// is no room for it that would not let a forgotten proof back.
+		t.Errorf("Check with a full replay cache of proofs as new: %v, want ErrDPoPProof (fail closed)", err)
 	}
 	now = now.Add(3 * verifier.DefaultDPoPWindow)
 	if _, err := c.Check(proof(t, key, verifier.DPoPProofClaims{Method: "POST", URL: req.URL, IssuedAt: now}), req); err != nil {

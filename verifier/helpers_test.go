@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latch-auth/latch/internal/memnet"
 	"github.com/latch-auth/latch/internal/testclock"
 	"github.com/latch-auth/latch/jose"
 	"github.com/latch-auth/latch/jwt"
@@ -38,7 +39,8 @@ func newClock() *clock { return testclock.New(epoch) }
 // jwksServer publishes a JWKS over HTTP and can be told to rotate its keys,
 // fail, or answer slowly. It counts the requests it receives.
 type jwksServer struct {
-	*httptest.Server
+	URL     string
+	Close   func() // stops the server; it is also stopped when the test ends
 	fetches atomic.Int64
 
 	mu           sync.Mutex
@@ -54,8 +56,25 @@ func newJWKSServer(t testing.TB, keys ...*jose.Key) *jwksServer {
 	t.Helper()
 	s := &jwksServer{}
 	s.setKeys(t, keys...)
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
+	srv := httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(srv.Close)
+	s.URL, s.Close = srv.URL, srv.Close
+	return s
+}
+
+// newJWKSServerOn is newJWKSServer on the in-memory network n at host, for
+// a test in a synctest bubble: its verifier takes n.Client() as
+// HTTPClient.
+func newJWKSServerOn(t testing.TB, n *memnet.Network, host string, keys ...*jose.Key) *jwksServer {
+	t.Helper()
+	s := &jwksServer{}
+	s.setKeys(t, keys...)
+	srv, err := n.Serve(host, http.HandlerFunc(s.serve))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	s.URL, s.Close = srv.URL, srv.Close
 	return s
 }
 
@@ -129,6 +148,7 @@ func (s *jwksServer) slow(d time.Duration) {
 func (s *jwksServer) count() int64 { return s.fetches.Load() }
 
 // waitFetches waits until the server has answered more than n requests.
+// In a synctest bubble it waits on the bubble's clock.
 func (s *jwksServer) waitFetches(t testing.TB, n int64, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -271,7 +291,8 @@ func (h *logRecorder) text() string {
 	return b.String()
 }
 
-// waitFor polls cond until it holds or within passes.
+// waitFor polls cond until it holds or within passes. In a synctest
+// bubble it polls on the bubble's clock.
 func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)

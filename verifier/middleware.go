@@ -48,6 +48,7 @@ func NewContext(ctx context.Context, claims jwt.Claims) context.Context {
 // unbound one sent as DPoP) `DPoP error="invalid_token"`.
 func (v *Verifier) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v.setDPoPNonce(w)
 		claims, err := v.VerifyRequest(r)
 		if err != nil {
 			challenge(w, err)
@@ -84,6 +85,7 @@ func (v *Verifier) VerifyRequest(r *http.Request) (jwt.Claims, error) {
 // it to count.
 func (v *Verifier) Optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v.setDPoPNonce(w)
 		tok, err := TokenFromRequest(r)
 		if errors.Is(err, ErrNoToken) {
 			next.ServeHTTP(w, r)
@@ -254,6 +256,10 @@ func ErrorDescription(err error) string {
 		return "token not meant for this service"
 	case errors.Is(err, jwt.ErrTooLarge):
 		return "token too large"
+	case errors.Is(err, jwt.ErrEncrypted):
+		return "token is encrypted for another recipient: this service cannot read it"
+	case errors.Is(err, jwt.ErrNotEncrypted):
+		return "token must be encrypted"
 	case errors.Is(err, revocation.ErrRevoked):
 		return "token revoked"
 	}
@@ -278,6 +284,10 @@ func challenge(w http.ResponseWriter, err error) {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`DPoP error="invalid_dpop_proof", error_description=%q, algs=%q`, desc, dpopAlgs))
 		writeError(w, http.StatusUnauthorized, "invalid_dpop_proof", desc)
 	case errors.Is(err, ErrDPoPNonce):
+		// RFC 9449 §9: the nonce to retry with comes as DPoP-Nonce.
+		if ne := (*DPoPNonceError)(nil); errors.As(err, &ne) && ne.Nonce != "" {
+			w.Header().Set("DPoP-Nonce", ne.Nonce)
+		}
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`DPoP error="use_dpop_nonce", error_description=%q, algs=%q`, desc, dpopAlgs))
 		writeError(w, http.StatusUnauthorized, "use_dpop_nonce", desc)
 	case errors.Is(err, ErrDPoPBinding):

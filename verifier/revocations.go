@@ -194,7 +194,11 @@ func (v *Verifier) RequireFresh(next http.Handler) http.Handler {
 		c, _ := r.Context().Value(contextKey{}).(*jwt.Claims)
 		tok, err := TokenFromRequest(r)
 		if err == nil && c != nil {
-			err = v.introspect(r.Context(), c.Issuer, tok)
+			// The issuer cannot read a token encrypted to this service:
+			// ask it about the signed token inside.
+			if tok, err = v.signedToken(tok); err == nil {
+				err = v.introspect(r.Context(), c.Issuer, tok)
+			}
 		}
 		if err != nil {
 			challenge(w, err)

@@ -9,8 +9,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/latch-auth/latch/internal/memnet"
 	"github.com/latch-auth/latch/jose"
 	"github.com/latch-auth/latch/jwt"
 	"github.com/latch-auth/latch/revocation"
@@ -29,7 +31,7 @@ const (
 // taken down. The end-to-end tests in cmd/latch run the real server;
 // this one lets the verifier's policies be tested with a fake clock.
 type feedServer struct {
-	*httptest.Server
+	URL    string
 	mu     sync.Mutex
 	events []revocation.Event
 	down   bool
@@ -39,8 +41,24 @@ type feedServer struct {
 func newFeedServer(t testing.TB) *feedServer {
 	t.Helper()
 	s := &feedServer{wake: make(chan struct{})}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(func() { s.setDown(true); s.Close() })
+	srv := httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(func() { s.setDown(true); srv.Close() })
+	s.URL = srv.URL
+	return s
+}
+
+// newFeedServerOn is newFeedServer on the in-memory network n at host,
+// for a test in a synctest bubble: its verifier takes n.Client() as
+// HTTPClient.
+func newFeedServerOn(t testing.TB, n *memnet.Network, host string) *feedServer {
+	t.Helper()
+	s := &feedServer{wake: make(chan struct{})}
+	srv, err := n.Serve(host, http.HandlerFunc(s.serve))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.setDown(true); srv.Close() })
+	s.URL = srv.URL
 	return s
 }
 
@@ -127,54 +145,63 @@ func revokedEvent(kind revocation.Kind, id string, at time.Time) revocation.Even
 
 // TestVerifyRefusesRevoked revokes a token by each kind and checks that
 // Verify refuses it, from the cache too, with revocation.ErrRevoked, and
-// that the middleware answers 401 "token revoked".
+// that the middleware answers 401 "token revoked". It runs on a synctest
+// bubble's clock.
 func TestVerifyRefusesRevoked(t *testing.T) {
-	now := time.Now().Truncate(time.Second)
 	key := newKey(t, jose.ES256, "k1")
 	for _, tt := range []struct {
 		name  string
-		event revocation.Event
+		kind  revocation.Kind // of the event, at the token's issue time
+		id    string
 		noKid bool // the token's header leaves "kid" out
 	}{
-		{name: "jti", event: revokedEvent(revocation.KindToken, "jti-1", now)},
-		{name: "sid", event: revokedEvent(revocation.KindSession, "s_1", now)},
-		{name: "sub issued before", event: revokedEvent(revocation.KindSubject, "u_1", now)},
-		{name: "kid", event: revokedEvent(revocation.KindKey, "k1", now)},
+		{name: "jti", kind: revocation.KindToken, id: "jti-1"},
+		{name: "sid", kind: revocation.KindSession, id: "s_1"},
+		{name: "sub issued before", kind: revocation.KindSubject, id: "u_1"},
+		{name: "kid", kind: revocation.KindKey, id: "k1"},
 		// A revoked key's tokens cannot escape by leaving "kid" out: the
 		// key that verifies them is the one revoked.
-		{name: "kid left out of the header", event: revokedEvent(revocation.KindKey, "k1", now), noKid: true},
+		{name: "kid left out of the header", kind: revocation.KindKey, id: "k1", noKid: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := newFeedServer(t)
-			v := feedVerifier(t, fs, key, verifier.Config{})
-			tok := mintOpts(t, key, claimsAt(now), jose.SignOptions{Type: jwt.TypeAccessToken, OmitKeyID: tt.noKid})
-			if _, err := v.Verify(t.Context(), tok); err != nil {
-				t.Fatalf("Verify before revocation = %v, want nil", err)
-			}
-			fs.add(tt.event)
-			waitFor(t, 5*time.Second, "token refused", func() bool {
-				_, err := v.Verify(t.Context(), tok)
-				return errors.Is(err, revocation.ErrRevoked)
+			synctest.Test(t, func(t *testing.T) {
+				now := time.Now()
+				n := memnet.New()
+				fs := newFeedServerOn(t, n, "feed-a.test")
+				v := feedVerifier(t, fs, key, verifier.Config{HTTPClient: n.Client()})
+				tok := mintOpts(t, key, claimsAt(now), jose.SignOptions{Type: jwt.TypeAccessToken, OmitKeyID: tt.noKid})
+				if _, err := v.Verify(t.Context(), tok); err != nil {
+					t.Fatalf("Verify before revocation = %v, want nil", err)
+				}
+				fs.add(revokedEvent(tt.kind, tt.id, now))
+				waitFor(t, time.Minute, "token refused", func() bool {
+					_, err := v.Verify(t.Context(), tok)
+					return errors.Is(err, revocation.ErrRevoked)
+				})
+				h := v.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					t.Error("handler reached with a revoked token")
+				}))
+				rec := httptest.NewRecorder()
+				req := httptest.NewRequest("GET", "/", nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusUnauthorized || !containsAll(rec.Body.String(), `"invalid_token"`, `"token revoked"`) {
+					t.Errorf("Require(revoked token) = %d %s, want 401 invalid_token \"token revoked\"", rec.Code, rec.Body)
+				}
 			})
-			h := v.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				t.Error("handler reached with a revoked token")
-			}))
-			rec := httptest.NewRecorder()
-			req := httptest.NewRequest("GET", "/", nil)
-			req.Header.Set("Authorization", "Bearer "+tok)
-			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusUnauthorized || !containsAll(rec.Body.String(), `"invalid_token"`, `"token revoked"`) {
-				t.Errorf("Require(revoked token) = %d %s, want 401 invalid_token \"token revoked\"", rec.Code, rec.Body)
-			}
 		})
 	}
 	t.Run("sub issued after", func(t *testing.T) {
-		fs := newFeedServer(t)
-		fs.add(revokedEvent(revocation.KindSubject, "u_1", now.Add(-time.Second)))
-		v := feedVerifier(t, fs, key, verifier.Config{})
-		if _, err := v.Verify(t.Context(), mint(t, key, claimsAt(now))); err != nil {
-			t.Errorf("Verify(token issued after the subject's revocation) = %v, want nil", err)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			now := time.Now()
+			n := memnet.New()
+			fs := newFeedServerOn(t, n, "feed-a.test")
+			fs.add(revokedEvent(revocation.KindSubject, "u_1", now.Add(-time.Second)))
+			v := feedVerifier(t, fs, key, verifier.Config{HTTPClient: n.Client()})
+			if _, err := v.Verify(t.Context(), mint(t, key, claimsAt(now))); err != nil {
+				t.Errorf("Verify(token issued after the subject's revocation) = %v, want nil", err)
+			}
+		})
 	})
 }
 
@@ -187,101 +214,120 @@ func containsAll(s string, subs ...string) bool {
 	return true
 }
 
-// TestStalenessPolicy takes the feed down and moves the clock past the
+// TestStalenessPolicy takes the feed down and lets the clock pass the
 // staleness budget: fail closed refuses with ErrRevocationsStale and the
-// middleware answers 503; fail open keeps verifying.
+// middleware answers 503; fail open keeps verifying. It runs on a
+// synctest bubble's clock.
 func TestStalenessPolicy(t *testing.T) {
 	key := newKey(t, jose.ES256, "k1")
 	for _, failOpen := range []bool{false, true} {
 		t.Run(fmt.Sprintf("fail open %v", failOpen), func(t *testing.T) {
-			clk := newClock()
-			fs := newFeedServer(t)
-			v := feedVerifier(t, fs, key, verifier.Config{Now: clk.Now, RevocationStaleAfter: time.Minute, RevocationFailOpen: failOpen})
-			tok := mint(t, key, claimsAt(clk.Now()))
-			if _, err := v.Verify(t.Context(), tok); err != nil {
-				t.Fatalf("Verify with a current feed = %v, want nil", err)
-			}
-			fs.setDown(true)
-			clk.Advance(59 * time.Second)
-			if _, err := v.Verify(t.Context(), tok); err != nil {
-				t.Errorf("Verify within the staleness budget = %v, want nil", err)
-			}
-			clk.Advance(2 * time.Second)
-			_, err := v.Verify(t.Context(), tok)
-			if failOpen && err != nil {
-				t.Errorf("fail open: Verify past the budget = %v, want nil", err)
-			}
-			if !failOpen {
-				if !errors.Is(err, verifier.ErrRevocationsStale) {
-					t.Errorf("fail closed: Verify past the budget = %v, want %v", err, verifier.ErrRevocationsStale)
+			synctest.Test(t, func(t *testing.T) {
+				n := memnet.New()
+				fs := newFeedServerOn(t, n, "feed-a.test")
+				v := feedVerifier(t, fs, key, verifier.Config{HTTPClient: n.Client(), RevocationStaleAfter: time.Minute, RevocationFailOpen: failOpen})
+				tok := mint(t, key, claimsAt(time.Now()))
+				if _, err := v.Verify(t.Context(), tok); err != nil {
+					t.Fatalf("Verify with a current feed = %v, want nil", err)
 				}
-				rec := httptest.NewRecorder()
-				req := httptest.NewRequest("GET", "/", nil)
-				req.Header.Set("Authorization", "Bearer "+tok)
-				v.Require(http.NotFoundHandler()).ServeHTTP(rec, req)
-				if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
-					t.Errorf("Require with a stale feed = %d, Retry-After %q; want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
+				fs.setDown(true) // the last heartbeat was now
+				time.Sleep(time.Minute)
+				if _, err := v.Verify(t.Context(), tok); err != nil {
+					t.Errorf("Verify at the end of the staleness budget = %v, want nil", err)
 				}
-			}
-			if st := v.Stats().Issuers[0]; !st.FeedStale || st.Feed == nil {
-				t.Errorf("Stats() = %+v, want the feed reported stale", st)
-			}
-			fs.setDown(false)
-			waitFor(t, 10*time.Second, "feed current again", func() bool { return !v.Stats().Issuers[0].FeedStale })
-			if _, err := v.Verify(t.Context(), tok); err != nil {
-				t.Errorf("Verify once the feed is back = %v, want nil", err)
-			}
+				time.Sleep(time.Millisecond)
+				_, err := v.Verify(t.Context(), tok)
+				if failOpen && err != nil {
+					t.Errorf("fail open: Verify past the budget = %v, want nil", err)
+				}
+				if !failOpen {
+					if !errors.Is(err, verifier.ErrRevocationsStale) {
+						t.Errorf("fail closed: Verify past the budget = %v, want %v", err, verifier.ErrRevocationsStale)
+					}
+					rec := httptest.NewRecorder()
+					req := httptest.NewRequest("GET", "/", nil)
+					req.Header.Set("Authorization", "Bearer "+tok)
+					v.Require(http.NotFoundHandler()).ServeHTTP(rec, req)
+					if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+						t.Errorf("Require with a stale feed = %d, Retry-After %q; want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
+					}
+				}
+				if st := v.Stats().Issuers[0]; !st.FeedStale || st.Feed == nil {
+					t.Errorf("Stats() = %+v, want the feed reported stale", st)
+				}
+				fs.setDown(false)
+				waitFor(t, time.Minute, "feed current again", func() bool { return !v.Stats().Issuers[0].FeedStale })
+				if _, err := v.Verify(t.Context(), tok); err != nil {
+					t.Errorf("Verify once the feed is back = %v, want nil", err)
+				}
+			})
 		})
 	}
 }
 
 // TestStartOffline starts a verifier before its issuer's JWKS and feed
-// answer: tokens are refused until both arrive, then accepted.
+// answer: tokens are refused until both arrive, then accepted. It runs on
+// a synctest bubble's clock.
 func TestStartOffline(t *testing.T) {
-	key := newKey(t, jose.ES256, "k1")
-	js := newJWKSServer(t, key)
-	js.fail(http.StatusServiceUnavailable)
-	fs := newFeedServer(t)
-	fs.setDown(true)
-	v := newVerifier(t, verifier.Config{StartOffline: true, Issuers: []verifier.Issuer{{
-		Issuer: issuerA, Audience: audOrders, JWKSURL: js.URL,
-		ClientID: feedClient, ClientSecret: feedSecret, RevocationsURL: fs.url(),
-	}}})
-	tok := mint(t, key, claimsAt(time.Now()))
-	if _, err := v.Verify(t.Context(), tok); !errors.Is(err, jwt.ErrUnknownKey) {
-		t.Errorf("Verify before any key = %v, want %v", err, jwt.ErrUnknownKey)
-	}
-	js.fail(0)
-	waitFor(t, 10*time.Second, "keys loaded", func() bool { return v.Stats().Issuers[0].KeysLoaded })
-	if _, err := v.Verify(t.Context(), tok); !errors.Is(err, verifier.ErrRevocationsStale) {
-		t.Errorf("Verify before the feed caught up = %v, want %v", err, verifier.ErrRevocationsStale)
-	}
-	fs.setDown(false)
-	waitFor(t, 10*time.Second, "token accepted", func() bool {
-		_, err := v.Verify(t.Context(), tok)
-		return err == nil
+	synctest.Test(t, func(t *testing.T) {
+		key := newKey(t, jose.ES256, "k1")
+		n := memnet.New()
+		js := newJWKSServerOn(t, n, "auth-a.test", key)
+		js.fail(http.StatusServiceUnavailable)
+		fs := newFeedServerOn(t, n, "feed-a.test")
+		fs.setDown(true)
+		v := newVerifier(t, verifier.Config{StartOffline: true, HTTPClient: n.Client(), Issuers: []verifier.Issuer{{
+			Issuer: issuerA, Audience: audOrders, JWKSURL: js.URL,
+			ClientID: feedClient, ClientSecret: feedSecret, RevocationsURL: fs.url(),
+		}}})
+		tok := mint(t, key, claimsAt(time.Now()))
+		if _, err := v.Verify(t.Context(), tok); !errors.Is(err, jwt.ErrUnknownKey) {
+			t.Errorf("Verify before any key = %v, want %v", err, jwt.ErrUnknownKey)
+		}
+		time.Sleep(time.Minute) // retrying with a backoff
+		if v.Stats().Issuers[0].KeysLoaded {
+			t.Fatal("keys loaded while the JWKS answers 503")
+		}
+		js.fail(0)
+		waitFor(t, time.Minute, "keys loaded", func() bool { return v.Stats().Issuers[0].KeysLoaded })
+		if _, err := v.Verify(t.Context(), tok); !errors.Is(err, verifier.ErrRevocationsStale) {
+			t.Errorf("Verify before the feed caught up = %v, want %v", err, verifier.ErrRevocationsStale)
+		}
+		fs.setDown(false)
+		waitFor(t, time.Minute, "token accepted", func() bool {
+			_, err := v.Verify(t.Context(), tok)
+			return err == nil
+		})
 	})
 }
 
 // TestNewFailsFastWithoutFeed checks the default: New refuses to start a
-// service whose feed does not answer.
+// service whose feed does not answer, after FetchTimeout (on a synctest
+// bubble's clock).
 func TestNewFailsFastWithoutFeed(t *testing.T) {
-	key := newKey(t, jose.ES256, "k1")
-	fs := newFeedServer(t)
-	fs.setDown(true)
-	_, err := verifier.New(t.Context(), verifier.Config{FetchTimeout: 500 * time.Millisecond, Issuers: []verifier.Issuer{{
-		Issuer: issuerA, Audience: audOrders, Keys: keySet(t, key),
-		ClientID: feedClient, ClientSecret: feedSecret, RevocationsURL: fs.url(),
-	}}})
-	if err == nil {
-		t.Fatal("New with an unreachable feed = nil error, want one")
-	}
-	_, err = verifier.New(t.Context(), verifier.Config{Issuers: []verifier.Issuer{{
-		Issuer: issuerA, Audience: audOrders, Keys: keySet(t, key), ClientID: feedClient,
-	}}})
-	if err == nil {
-		t.Error("New with a client ID and no secret = nil error, want one")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		key := newKey(t, jose.ES256, "k1")
+		n := memnet.New()
+		fs := newFeedServerOn(t, n, "feed-a.test")
+		fs.setDown(true)
+		start := time.Now()
+		_, err := verifier.New(t.Context(), verifier.Config{FetchTimeout: 500 * time.Millisecond, HTTPClient: n.Client(), Issuers: []verifier.Issuer{{
+			Issuer: issuerA, Audience: audOrders, Keys: keySet(t, key),
+			ClientID: feedClient, ClientSecret: feedSecret, RevocationsURL: fs.url(),
+		}}})
+		if err == nil {
+			t.Fatal("New with an unreachable feed = nil error, want one")
+		}
+		if d := time.Since(start); d != 500*time.Millisecond {
+			t.Errorf("New with an unreachable feed failed after %v, want FetchTimeout (500ms)", d)
+		}
+		_, err = verifier.New(t.Context(), verifier.Config{Issuers: []verifier.Issuer{{
+			Issuer: issuerA, Audience: audOrders, Keys: keySet(t, key), ClientID: feedClient,
+		}}})
+		if err == nil {
+			t.Error("New with a client ID and no secret = nil error, want one")
+		}
+	})
 }
 
 // introspector is an RFC 7662 endpoint answering with active.

@@ -70,8 +70,21 @@
 // fresh (Config.DPoP.Window), never seen before (a bounded replay cache
 // per issuer) and carrying the token's hash; the same token sent as
 // Bearer is refused. Bad proofs are answered 401 `DPoP
-// error="invalid_dpop_proof"`. DPoPChecker does the same checks for a
+// error="invalid_dpop_proof"`. With Config.DPoP.Nonces (DPoPNonces) a
+// proof must also carry a nonce the service handed out (RFC 9449 §9):
+// every response of Require and Optional carries the current one as
+// DPoP-Nonce, and a proof without it is answered 401 `DPoP
+// error="use_dpop_nonce"`. DPoPChecker does the same checks for a
 // service of its own, and NewDPoPProof makes proofs for a Go client.
+//
+// Encrypted tokens. An issuer can encrypt the access tokens meant for a
+// service to a key of the service's (nested JWTs, RFC 7519 §5.2), so that
+// the browser or app carrying them cannot read their claims. The service
+// gives its private keys as Config.DecryptionKeys: tokens are then
+// decrypted before they are verified, and tokens that are not encrypted
+// are refused unless AllowUnencrypted says otherwise. The cache is keyed
+// by the token as presented, so a hit skips the decryption as well as the
+// signature check.
 //
 // The checks are jwt's: the algorithm is pinned to the key, issuer,
 // audience and exp are mandatory, "typ" must be "at+jwt" unless configured
@@ -201,6 +214,23 @@ type Config struct {
 	// with DPoP-bound tokens; see Require.
 	DPoP DPoPConfig
 
+	// DecryptionKeys are the private keys (or secrets) this service owns
+	// for encrypted access tokens: nested JWTs, signed by the issuer and
+	// then encrypted to the service (`latch client add --encryption-key`)
+	// so that the client carrying them cannot read their claims. With
+	// them, Verify decrypts a compact JWE (jwt.Decrypt; the key decides
+	// the algorithms) and verifies the signed token inside as any other.
+	// A service that says its tokens are encrypted then refuses a signed
+	// token that was not (jwt.ErrNotEncrypted): its claims were readable
+	// on the way, and anyone who ever saw one could replay it where
+	// encryption is expected. AllowUnencrypted relaxes that. Without
+	// DecryptionKeys (nil, the default) an encrypted token is refused
+	// with jwt.ErrEncrypted. Every key must be able to decrypt.
+	DecryptionKeys *jose.EncryptionKeySet
+	// AllowUnencrypted, with DecryptionKeys, accepts plain signed tokens
+	// too: for the time a service's issuer moves to encrypted tokens.
+	AllowUnencrypted bool
+
 	// Logger receives JWKS fetch and revocation feed problems; nil
 	// discards.
 	Logger *slog.Logger
@@ -292,6 +322,16 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.DecryptionKeys != nil {
+		if len(cfg.DecryptionKeys.Keys()) == 0 {
+			return nil, errors.New("verifier: DecryptionKeys is empty")
+		}
+		for _, k := range cfg.DecryptionKeys.Keys() {
+			if !k.CanDecrypt() {
+				return nil, fmt.Errorf("verifier: decryption key %q is a public key: decryption needs the private key", k.KeyID())
+			}
+		}
+	}
 	v := &Verifier{cfg: cfg, userClient: userClient, issuers: make(map[string]*issuerState, len(cfg.Issuers))}
 	dcfg := cfg.DPoP
 	if dcfg.Now == nil {
@@ -375,8 +415,10 @@ func (v *Verifier) Close() {
 // Verify checks token and returns its claims. Errors match the jwt
 // package's kinds (jwt.ErrExpired, jwt.ErrSignature, jwt.ErrAudience,
 // ...), revocation.ErrRevoked for a token its issuer's feed revoked, and
-// ErrRevocationsStale. The returned claims share memory with the cache:
-// do not modify their slices.
+// ErrRevocationsStale; for encrypted tokens (Config.DecryptionKeys),
+// jwt.ErrDecryption (one error whatever failed inside), jwt.ErrEncrypted
+// and jwt.ErrNotEncrypted. The returned claims share memory with the
+// cache: do not modify their slices.
 func (v *Verifier) Verify(ctx context.Context, token string) (jwt.Claims, error) {
 	now := v.cfg.now()
 	var h uint64 // the token's cache key
@@ -397,17 +439,22 @@ func (v *Verifier) Verify(ctx context.Context, token string) (jwt.Claims, error)
 			}
 		}
 	}
-	st, err := v.issuerFor(token)
+	// signed is the signed JWT: token itself, or what it encrypts.
+	signed, err := v.signedToken(token)
+	if err != nil {
+		return jwt.Claims{}, err
+	}
+	st, err := v.issuerFor(signed)
 	if err != nil {
 		return jwt.Claims{}, err
 	}
 	keys := st.src.current()
-	hdr, claims, err := st.parse(keys, token)
+	hdr, claims, err := st.parse(keys, signed)
 	if errors.Is(err, jose.ErrUnknownKey) {
 		// A token of another issuer is no reason to refetch (with several
 		// issuers, issuerFor has already matched "iss").
 		if v.single != nil {
-			if iss, perr := peekIssuer(token, v.cfg.MaxTokenSize); perr == nil && iss != st.cfg.Issuer {
+			if iss, perr := peekIssuer(signed, v.cfg.MaxTokenSize); perr == nil && iss != st.cfg.Issuer {
 				return jwt.Claims{}, ErrUnknownIssuer
 			}
 		}
@@ -416,7 +463,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (jwt.Claims, error)
 		st.src.refreshUnknown(ctx)
 		if now := st.src.current(); now != keys {
 			keys = now
-			hdr, claims, err = st.parse(keys, token)
+			hdr, claims, err = st.parse(keys, signed)
 		}
 	}
 	if err != nil {
@@ -436,6 +483,23 @@ func (v *Verifier) Verify(ctx context.Context, token string) (jwt.Claims, error)
 		v.cache.put(h, e, now)
 	}
 	return claims, nil
+}
+
+// signedToken applies the encryption policy (Config.DecryptionKeys) to
+// token and returns the signed JWT to verify: token itself, or the one a
+// nested token encrypts.
+func (v *Verifier) signedToken(token string) (string, error) {
+	switch {
+	case strings.Count(token, ".") == 4:
+		if v.cfg.DecryptionKeys == nil {
+			return "", fmt.Errorf("%w (a JWE): this service has no key to decrypt it", jwt.ErrEncrypted)
+		}
+		_, signed, err := jwt.Decrypt(token, v.cfg.DecryptionKeys, jose.DecryptOptions{MaxTokenSize: v.cfg.MaxTokenSize})
+		return signed, err
+	case v.cfg.DecryptionKeys != nil && !v.cfg.AllowUnencrypted:
+		return "", fmt.Errorf("%w: this service accepts only encrypted (nested) tokens", jwt.ErrNotEncrypted)
+	}
+	return token, nil
 }
 
 func (st *issuerState) parse(keys *jose.KeySet, token string) (jose.Header, jwt.Claims, error) {

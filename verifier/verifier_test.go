@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/latch-auth/latch/internal/memnet"
 	"github.com/latch-auth/latch/jose"
 	"github.com/latch-auth/latch/jwt"
 	"github.com/latch-auth/latch/verifier"
@@ -66,47 +68,54 @@ func TestNewValidatesConfig(t *testing.T) {
 }
 
 // TestNewFailsFastWithoutJWKS: a service that cannot reach its issuer at
-// start should not come up and refuse every request.
+// start should not come up and refuse every request. It runs on a
+// synctest bubble's clock: New gives up at once, or after FetchTimeout.
 func TestNewFailsFastWithoutJWKS(t *testing.T) {
-	key := newKey(t, jose.ES256, "k1")
-	down := newJWKSServer(t, key)
-	down.fail(http.StatusInternalServerError)
-	slow := newJWKSServer(t, key)
-	slow.slow(5 * time.Second)
-	closed := newJWKSServer(t, key)
-	closed.Close()
-	garbage := newJWKSServer(t, key)
-	garbage.mu.Lock()
-	garbage.body = []byte(`{"keys": 7}`)
-	garbage.mu.Unlock()
-
 	tests := []struct {
-		name string
-		url  string
+		name  string
+		setup func(s *jwksServer) // makes the issuer's JWKS server fail
+		url   string              // instead of the server's
+		wait  time.Duration       // how long New takes
 	}{
-		{"500", down.URL},
-		{"timeout", slow.URL},
-		{"connection refused", closed.URL},
-		{"not a JWKS", garbage.URL},
-		{"bad URL", "http://[::1]:namedport"},
+		{name: "500", setup: func(s *jwksServer) { s.fail(http.StatusInternalServerError) }},
+		{name: "timeout", setup: func(s *jwksServer) { s.slow(5 * time.Second) }, wait: 100 * time.Millisecond},
+		{name: "connection refused", setup: func(s *jwksServer) { s.Close() }},
+		{name: "not a JWKS", setup: func(s *jwksServer) {
+			s.mu.Lock()
+			s.body = []byte(`{"keys": 7}`)
+			s.mu.Unlock()
+		}},
+		{name: "bad URL", url: "http://[::1]:namedport"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			start := time.Now()
-			v, err := verifier.New(t.Context(), verifier.Config{
-				Issuers:      []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, JWKSURL: tt.url}},
-				FetchTimeout: 100 * time.Millisecond,
+			synctest.Test(t, func(t *testing.T) {
+				n := memnet.New()
+				srv := newJWKSServerOn(t, n, "auth-a.test", newKey(t, jose.ES256, "k1"))
+				url := srv.URL
+				if tt.setup != nil {
+					tt.setup(srv)
+				}
+				if tt.url != "" {
+					url = tt.url
+				}
+				start := time.Now()
+				v, err := verifier.New(t.Context(), verifier.Config{
+					Issuers:      []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, JWKSURL: url}},
+					HTTPClient:   n.Client(),
+					FetchTimeout: 100 * time.Millisecond,
+				})
+				if err == nil {
+					v.Close()
+					t.Fatal("New() error = nil, want the fetch failure")
+				}
+				if !strings.Contains(err.Error(), issuerA) {
+					t.Errorf("New() error = %q, want it to name the issuer", err)
+				}
+				if d := time.Since(start); d != tt.wait {
+					t.Errorf("New() took %v, want %v (FetchTimeout is 100ms)", d, tt.wait)
+				}
 			})
-			if err == nil {
-				v.Close()
-				t.Fatal("New() error = nil, want the fetch failure")
-			}
-			if !strings.Contains(err.Error(), issuerA) {
-				t.Errorf("New() error = %q, want it to name the issuer", err)
-			}
-			if d := time.Since(start); d > 2*time.Second {
-				t.Errorf("New() took %v, want about FetchTimeout (100ms)", d)
-			}
 		})
 	}
 }
@@ -190,7 +199,7 @@ func TestVerify(t *testing.T) {
 		{name: "own key under a trusted kid", token: mint(t, newKey(t, jose.ES256, "k1"), claimsAt(now)), wantErr: jwt.ErrSignature},
 		{name: "not a JWS", token: "not-a-token", wantErr: jwt.ErrMalformed},
 		{name: "empty", token: "", wantErr: jwt.ErrMalformed},
-		{name: "JWE shape", token: valid + ".x.y", wantErr: jwt.ErrMalformed},
+		{name: "JWE shape, no decryption keys", token: valid + ".x.y", wantErr: jwt.ErrEncrypted},
 		{name: "too large", token: strings.Repeat("a", jose.DefaultMaxTokenSize+1), wantErr: jwt.ErrTooLarge},
 	}
 	for _, tt := range tests {
@@ -324,22 +333,28 @@ func TestVerifyIssuers(t *testing.T) {
 	}
 }
 
+// TestVerifyRespectsContext: the request's deadline, not FetchTimeout,
+// bounds its wait for a slow JWKS (on a synctest bubble's clock).
 func TestVerifyRespectsContext(t *testing.T) {
-	key := newKey(t, jose.ES256, "k1")
-	srv := newJWKSServer(t, key)
-	v := newVerifier(t, verifier.Config{
-		Issuers:      []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, JWKSURL: srv.URL}},
-		FetchTimeout: 10 * time.Second,
+	synctest.Test(t, func(t *testing.T) {
+		key := newKey(t, jose.ES256, "k1")
+		n := memnet.New()
+		srv := newJWKSServerOn(t, n, "auth-a.test", key)
+		v := newVerifier(t, verifier.Config{
+			Issuers:      []verifier.Issuer{{Issuer: issuerA, Audience: audOrders, JWKSURL: srv.URL}},
+			HTTPClient:   n.Client(),
+			FetchTimeout: 10 * time.Second,
+		})
+		srv.slow(5 * time.Second)
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := v.Verify(ctx, mint(t, newKey(t, jose.ES256, "k2"), claimsAt(time.Now())))
+		if !errors.Is(err, jwt.ErrUnknownKey) {
+			t.Errorf("Verify(unknown kid, slow JWKS) = %v, want ErrUnknownKey", err)
+		}
+		if d := time.Since(start); d != 50*time.Millisecond {
+			t.Errorf("Verify waited %v for a slow JWKS, want the request's 50ms deadline", d)
+		}
 	})
-	srv.slow(5 * time.Second)
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := v.Verify(ctx, mint(t, newKey(t, jose.ES256, "k2"), claimsAt(time.Now())))
-	if !errors.Is(err, jwt.ErrUnknownKey) {
-		t.Errorf("Verify(unknown kid, slow JWKS) = %v, want ErrUnknownKey", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("Verify waited %v for a slow JWKS, want about the request's 50ms deadline", d)
-	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/latch-auth/latch/internal/client"
+	"github.com/latch-auth/latch/internal/issuer"
 	"github.com/latch-auth/latch/internal/store"
 )
 
@@ -22,7 +24,8 @@ func clientCommand() *command {
 			"running."}).add(
 		&command{name: "add", setup: clientAdd,
 			args: "--name NAME [--scope SCOPE]... [--grant-type GRANT]... [--redirect-uri URI]...\n" +
-				"\t[--post-logout-redirect-uri URI]... [--public] [--auth-method METHOD] [--first-party] [--json]",
+				"\t[--post-logout-redirect-uri URI]... [--public] [--auth-method METHOD] [--first-party] [--require-dpop]\n" +
+				"\t[--encryption-key FILE] [--json]",
 			summary: "register a client and print its secret once",
 			detail: "add registers a client and prints its client ID and, for a confidential client, its\n" +
 				"secret. The secret is shown only this once: the server keeps only its SHA-256 hash.\n\n" +
@@ -37,11 +40,14 @@ func clientCommand() *command {
 				"--public registers a client that cannot keep a secret (a native or browser app):\n" +
 				"it has none, authenticates with its client ID alone (method none) and must use\n" +
 				"PKCE. A confidential client authenticates with client_secret_basic (the default)\n" +
-				"or client_secret_post (--auth-method). --first-party skips the consent screen."},
+				"or client_secret_post (--auth-method). --first-party skips the consent screen.\n" +
+				"--require-dpop refuses the client's token requests without a DPoP proof (RFC 9449),\n" +
+				"so that every token it gets is bound to its key.\n\n" +
+				encryptionKeyDetail},
 		&command{name: "update", setup: clientUpdate,
 			args: "--id ID [--name NAME] [--scope SCOPE]... [--grant-type GRANT]... [--redirect-uri URI]...\n" +
 				"\t[--post-logout-redirect-uri URI]... [--public[=false]] [--auth-method METHOD]\n" +
-				"\t[--first-party[=false]] [--rotate-secret]",
+				"\t[--first-party[=false]] [--require-dpop[=false]] [--encryption-key FILE|''] [--rotate-secret]",
 			summary: "change a client's registration or secret",
 			detail: "update changes what it is given and keeps the rest. A list flag given replaces the\n" +
 				"whole list; an empty value (--redirect-uri '') clears it. --public=false makes a\n" +
@@ -92,6 +98,8 @@ type registrationFlags struct {
 	public     *bool
 	authMethod *string
 	firstParty *bool
+	// requireDPoP is store.Client.RequireDPoP, which Registration lacks.
+	requireDPoP *bool
 }
 
 func addRegistrationFlags(fs *flag.FlagSet, r *registrationFlags, nameUsage string) {
@@ -103,6 +111,7 @@ func addRegistrationFlags(fs *flag.FlagSet, r *registrationFlags, nameUsage stri
 	r.public = fs.Bool("public", false, "a public client: no secret, PKCE only (token endpoint method none)")
 	r.authMethod = fs.String("auth-method", "", "token endpoint authentication `METHOD` of a confidential client: client_secret_basic (default) or client_secret_post")
 	r.firstParty = fs.Bool("first-party", false, "a first-party client: users are not asked for consent")
+	r.requireDPoP = fs.Bool("require-dpop", false, "the client must send a DPoP proof (RFC 9449) at the token endpoint, so its tokens are bound to its key; --require-dpop=false lifts it")
 }
 
 // registration returns reg with the flags that were given applied.
@@ -141,6 +150,14 @@ func (r *registrationFlags) registration(reg client.Registration, given map[stri
 	return reg
 }
 
+// applyDPoP sets c's DPoP requirement when --require-dpop was given.
+func (r *registrationFlags) applyDPoP(c store.Client, given map[string]bool) store.Client {
+	if given["require-dpop"] {
+		c.RequireDPoP = *r.requireDPoP
+	}
+	return c
+}
+
 // givenFlags returns the names of the flags set on the command line.
 func givenFlags(fs *flag.FlagSet) map[string]bool {
 	given := map[string]bool{}
@@ -151,18 +168,20 @@ func givenFlags(fs *flag.FlagSet) map[string]bool {
 // clientView is a client as the commands print it in JSON, with the
 // names of RFC 7591 client metadata where there is one.
 type clientView struct {
-	ID                     string    `json:"client_id"`
-	Secret                 string    `json:"client_secret,omitempty"`
-	Name                   string    `json:"name"`
-	Type                   string    `json:"type"`
-	AuthMethod             string    `json:"token_endpoint_auth_method"`
-	GrantTypes             []string  `json:"grant_types"`
-	RedirectURIs           []string  `json:"redirect_uris"`
-	PostLogoutRedirectURIs []string  `json:"post_logout_redirect_uris"`
-	Scopes                 []string  `json:"scopes"`
-	FirstParty             bool      `json:"first_party"`
-	CreatedAt              time.Time `json:"created_at"`
-	UpdatedAt              time.Time `json:"updated_at"`
+	ID                     string          `json:"client_id"`
+	Secret                 string          `json:"client_secret,omitempty"`
+	Name                   string          `json:"name"`
+	Type                   string          `json:"type"`
+	AuthMethod             string          `json:"token_endpoint_auth_method"`
+	GrantTypes             []string        `json:"grant_types"`
+	RedirectURIs           []string        `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string        `json:"post_logout_redirect_uris"`
+	Scopes                 []string        `json:"scopes"`
+	FirstParty             bool            `json:"first_party"`
+	RequireDPoP            bool            `json:"dpop_bound_access_tokens"` // RFC 9449 §5.2
+	EncryptionKey          json.RawMessage `json:"encryption_key,omitempty"`
+	CreatedAt              time.Time       `json:"created_at"`
+	UpdatedAt              time.Time       `json:"updated_at"`
 }
 
 func viewOf(c store.Client, secret string) clientView {
@@ -171,7 +190,8 @@ func viewOf(c store.Client, secret string) clientView {
 		ID: c.ID, Secret: secret, Name: c.Name, Type: c.Type, AuthMethod: c.AuthMethod,
 		GrantTypes: nonNil(c.GrantTypes), RedirectURIs: nonNil(c.RedirectURIs),
 		PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs), Scopes: nonNil(c.Scopes),
-		FirstParty: c.FirstParty, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+		FirstParty: c.FirstParty, RequireDPoP: c.RequireDPoP, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+		EncryptionKey: encryptionKeyView(c.EncryptionKey),
 	}
 }
 
@@ -181,6 +201,7 @@ func clientAdd(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	var r registrationFlags
 	addRegistrationFlags(fs, &r, "`NAME` of the client, e.g. the service's name (required)")
 	asJSON := fs.Bool("json", false, "print the client as JSON")
+	encKeyFile := addEncryptionKeyFlag(fs)
 	return func(e *env, args []string) error {
 		if err := noArgs(c, args); err != nil {
 			return err
@@ -191,9 +212,14 @@ func clientAdd(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		if len(r.grants) == 0 && len(r.scopes) == 0 {
 			return usagef(c, "at least one --scope is required for a client without --grant-type")
 		}
-		reg := r.registration(client.Registration{}, givenFlags(fs))
+		given := givenFlags(fs)
+		reg := r.registration(client.Registration{}, given)
 		cl, secret, err := client.NewClient(reg, e.now())
 		if err != nil {
+			return err
+		}
+		cl = r.applyDPoP(cl, given)
+		if cl.EncryptionKey, err = e.clientEncryptionKey(*encKeyFile); err != nil {
 			return err
 		}
 		return withApp(c, e, fs, &d, func(a *app) error {
@@ -231,6 +257,7 @@ func clientUpdate(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	var r registrationFlags
 	addRegistrationFlags(fs, &r, "new `NAME` of the client")
 	rotate := fs.Bool("rotate-secret", false, "replace the client's secret and print the new one")
+	encKeyFile := addEncryptionKeyFlag(fs)
 	return func(e *env, args []string) error {
 		if err := noArgs(c, args); err != nil {
 			return err
@@ -241,7 +268,7 @@ func clientUpdate(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		given := givenFlags(fs)
 		changes := false
 		for _, name := range []string{"name", "scope", "grant-type", "redirect-uri", "post-logout-redirect-uri",
-			"public", "auth-method", "first-party", "rotate-secret"} {
+			"public", "auth-method", "first-party", "rotate-secret", "require-dpop", "encryption-key"} {
 			changes = changes || given[name]
 		}
 		if !changes {
@@ -254,11 +281,19 @@ func clientUpdate(c *command, fs *flag.FlagSet) func(*env, []string) error {
 			return err
 		}
 		now := e.now()
+		encKey, err := e.clientEncryptionKey(*encKeyFile)
+		if err != nil {
+			return err
+		}
 		return withApp(c, e, fs, &d, func(a *app) error {
 			cl, err := a.db.UpdateClient(e.context(), *id, func(old store.Client) (store.Client, error) {
 				next, err := client.Update(old, r.registration(client.RegistrationOf(old), given), now)
 				if err != nil {
 					return store.Client{}, err
+				}
+				next = r.applyDPoP(next, given)
+				if given["encryption-key"] {
+					next.EncryptionKey = encKey
 				}
 				switch {
 				case *rotate && next.Type == store.ClientPublic:
@@ -316,6 +351,9 @@ func clientList(c *command, fs *flag.FlagSet) func(*env, []string) error {
 				if grants == "" {
 					grants = "-"
 				}
+				if cl.RequireDPoP {
+					grants += " (DPoP required)"
+				}
 				fmt.Fprintf(e.stdout, "%-34s  %-24s  %-12s  %-20s  %-40s  %s\n", safeText(cl.ID), safeText(cl.Name), safeText(cl.Type),
 					cl.CreatedAt.UTC().Format(time.RFC3339), safeText(grants), safeText(strings.Join(cl.Scopes, " ")))
 			}
@@ -346,4 +384,57 @@ func clientRemove(c *command, fs *flag.FlagSet) func(*env, []string) error {
 			return nil
 		})
 	}
+}
+
+const encryptionKeyDetail = "--encryption-key FILE registers the client's public encryption key (a JWK, or a\n" +
+	"PEM key: RSA for RSA-OAEP-256, EC or X25519 for ECDH-ES+A256KW unless its JWK\n" +
+	"\"alg\" says otherwise). Access tokens whose audience (serve --audience) names the\n" +
+	"client, by ID or by name, are then issued as nested JWTs encrypted to it, so that\n" +
+	"the browser or app carrying them cannot read their claims; the client verifies them\n" +
+	"with its private key (verifier.Config.DecryptionKeys). The server reads keys at most\n" +
+	"once a second. Only one client named by the audience may have a key: a compact\n" +
+	"JWE has one recipient, and the server refuses to issue otherwise. A private key or\n" +
+	"a shared secret is refused: the server must never hold what decrypts the tokens.\n" +
+	"On update, --encryption-key '' removes the key."
+
+// addEncryptionKeyFlag defines --encryption-key.
+func addEncryptionKeyFlag(fs *flag.FlagSet) *string {
+	return fs.String("encryption-key", "", "the client's public encryption key `FILE` (JWK or PEM): access tokens for it are encrypted to it; '' removes it")
+}
+
+// clientEncryptionKey reads the --encryption-key file as the public JWK a
+// client registers; "" (no file) is no key. A private key or a shared
+// secret is refused: whoever holds it can decrypt the client's tokens, and
+// the server must not.
+func (e *env) clientEncryptionKey(file string) (string, error) {
+	if file == "" {
+		return "", nil
+	}
+	key, err := e.loadEncryptionKey(file, "", "")
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case key.IsSymmetric():
+		return "", fmt.Errorf("%s is a shared secret (%s): register a public key (RSA, EC or X25519), so that the server holds nothing that decrypts the client's tokens", keyLabel(file), key.Algorithm())
+	case key.CanDecrypt():
+		return "", fmt.Errorf("%s is a private key: register its public half ('latch jwe public %s'); the private key stays with the client", keyLabel(file), file)
+	}
+	jwk, err := key.PublicJWK()
+	if err != nil {
+		return "", err
+	}
+	if _, err := issuer.ParseClientKey(string(jwk)); err != nil {
+		return "", fmt.Errorf("%s: %w", keyLabel(file), err)
+	}
+	return string(jwk), nil
+}
+
+// encryptionKeyView is a stored encryption key as JSON output: the JWK,
+// or nothing.
+func encryptionKeyView(jwk string) json.RawMessage {
+	if jwk == "" || !json.Valid([]byte(jwk)) {
+		return nil
+	}
+	return json.RawMessage(jwk)
 }

@@ -40,6 +40,7 @@ func rootCommand() *command {
 	root.add(revokeCommand())
 	root.add(migrateCommand())
 	root.add(jwsCommand())
+	root.add(jweCommand())
 	root.add(tokenCommand())
 	root.add(&command{name: "version", summary: "print the version",
 		setup: func(c *command, fs *flag.FlagSet) func(*env, []string) error {

@@ -36,7 +36,13 @@ standard error, one "latch: warning: ..." line each, with exit status 0:
     token, ssn, cvv or cvc, or equal to pwd or pin (case, '_' and '-'
     ignored). Personal data such as email or phone_number is not flagged:
     it is ordinary in ID tokens;
-  - duplicate member names, which strict verifiers reject.`
+  - duplicate member names, which strict verifiers reject.
+
+The output's "size" says where the token's bytes go: the base64url length
+of the header, payload and signature (and the bytes they decode to), and
+the bytes each top-level claim takes in the payload's JSON, largest first
+(the token, in base64url, needs a third more). --size prints that report
+as text instead. Browsers drop cookies over 4096 bytes.`
 
 // Warning thresholds of "token decode".
 const (
@@ -47,6 +53,7 @@ const (
 
 func tokenDecode(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	sizeFlag := addTokenSizeFlag(fs)
+	sizeOnly := fs.Bool("size", false, "print the size of each part and claim as text, not the header and payload")
 	return func(e *env, args []string) error {
 		arg, err := optionalArg(c, args)
 		if err != nil {
@@ -64,7 +71,13 @@ func tokenDecode(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		if err != nil {
 			return err
 		}
-		if err := d.write(e); err != nil {
+		d.size = measure(tok, &d)
+		if *sizeOnly {
+			err = d.size.writeText(e.stdout)
+		} else {
+			err = d.write(e)
+		}
+		if err != nil {
 			return err
 		}
 		for _, w := range d.warnings(e.now()) {
@@ -76,7 +89,7 @@ func tokenDecode(c *command, fs *flag.FlagSet) func(*env, []string) error {
 
 // decodedToken is an unverified token split into its parts.
 type decodedToken struct {
-	size            int
+	size            tokenSize // see measure
 	header, payload json.RawMessage
 	dupHeader       bool // a member name repeats in the header
 	dupPayload      bool
@@ -88,11 +101,11 @@ func decodeToken(tok string) (decodedToken, error) {
 	switch len(parts) {
 	case 3:
 	case 5:
-		return decodedToken{}, errors.New("token has 5 segments (an encrypted JWE): decode reads only signed tokens")
+		return decodedToken{}, encryptedTokenError(parts[0])
 	default:
 		return decodedToken{}, fmt.Errorf("not a compact JWS or JWT: %d segments, want 3", len(parts))
 	}
-	d := decodedToken{size: len(tok)}
+	d := decodedToken{size: tokenSize{Token: len(tok)}}
 	var err error
 	if d.header, d.dupHeader, err = decodeObject(parts[0], "header"); err != nil {
 		return decodedToken{}, err
@@ -136,7 +149,8 @@ func (d *decodedToken) write(e *env) error {
 	return enc.Encode(struct {
 		Header  json.RawMessage `json:"header"`
 		Payload json.RawMessage `json:"payload"`
-	}{d.header, d.payload})
+		Size    tokenSize       `json:"size"`
+	}{d.header, d.payload, d.size})
 }
 
 // warnings lists the risky content of d, checked at now.
@@ -155,8 +169,8 @@ func (d *decodedToken) warnings(now time.Time) []string {
 	if d.dupHeader {
 		ws = append(ws, "a member name repeats in the header: strict verifiers reject the token")
 	}
-	if d.size > oversizedToken {
-		ws = append(ws, fmt.Sprintf("token is %d bytes, over 1 KiB: oversized for headers and cookies", d.size))
+	if d.size.Token > oversizedToken {
+		ws = append(ws, fmt.Sprintf("token is %d bytes, over 1 KiB: oversized for headers and cookies", d.size.Token))
 	}
 	if d.dupPayload {
 		ws = append(ws, "a member name repeats in the payload: strict verifiers reject the token")
@@ -281,4 +295,24 @@ func looksSensitive(name string) bool {
 		}
 	}
 	return n == "pwd" || n == "pin"
+}
+
+// encryptedTokenError says that a token of five segments is an encrypted
+// JWE, naming what its protected header (public) says, and how to read it.
+func encryptedTokenError(headerSeg string) error {
+	const how = "its claims can be read only with the recipient's private key: 'latch jwe decrypt --key FILE', or 'latch token verify --decrypt-key FILE ...'"
+	var h struct {
+		Alg string `json:"alg"`
+		Enc string `json:"enc"`
+		Cty string `json:"cty"`
+	}
+	data, err := base64.RawURLEncoding.Strict().DecodeString(headerSeg)
+	if err != nil || json.Unmarshal(data, &h) != nil || h.Alg == "" || h.Enc == "" {
+		return errors.New("token has 5 segments (an encrypted JWE): " + how)
+	}
+	what := "an encrypted JWE"
+	if strings.EqualFold(strings.TrimPrefix(strings.ToLower(h.Cty), "application/"), "jwt") {
+		what = "an encrypted JWE holding a signed JWT (a nested JWT)"
+	}
+	return fmt.Errorf("token is %s, alg %s, enc %s: %s", what, safeText(truncate(h.Alg, 32)), safeText(truncate(h.Enc, 32)), how)
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -86,6 +88,20 @@ func TestTokenDecodeOutput(t *testing.T) {
       2
     ],
     "a": "x&y"
+  },
+  "size": {
+    "token": 95,
+    "header": 38,
+    "payload": 51,
+    "signature": 4,
+    "header_json": 28,
+    "payload_json": 38,
+    "signature_raw": 3,
+    "claims": {
+      "exp": 16,
+      "a": 9,
+      "b": 9
+    }
   }
 }
 `
@@ -143,5 +159,59 @@ func TestLooksSensitive(t *testing.T) {
 		if got := looksSensitive(tt.name); got != tt.want {
 			t.Errorf("looksSensitive(%q) = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestTokenDecodeSize: decode reports the size of each part and of each
+// top-level claim, largest first, in its JSON output and as text with
+// --size; a payload with a repeated name gets no claim sizes.
+func TestTokenDecodeSize(t *testing.T) {
+	big := strings.Repeat("x", 3000)
+	tests := []struct {
+		name       string
+		token      string
+		wantClaims string // the JSON of size.claims
+		wantText   []string
+	}{
+		{name: "large claim first", token: unsigned(`{"alg":"ES256"}`, `{"sub":"alice","notes":"`+big+`","exp":1767226500}`),
+			wantClaims: `{"notes":3010,"exp":16,"sub":13}`,
+			wantText:   []string{"token        4084 bytes\n", "payload      4058 bytes (3043 bytes of JSON)\n", "signature       4 bytes (3 bytes)\n", "  notes   3010\n  exp       16\n  sub       13\n"}},
+		{name: "escaped name", token: unsigned(`{"alg":"ES256"}`, `{"a\u001bb":1}`),
+			wantClaims: `{"a\u001bb":12}`, wantText: []string{`  "a\x1bb"     12`}},
+		{name: "duplicate name", token: unsigned(`{"alg":"ES256"}`, `{"a":1,"a":2}`), wantClaims: `{}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := latch(t, nil, "token", "decode", tt.token)
+			var out struct {
+				Size struct {
+					Token, Header, Payload, Signature int
+					Claims                            json.RawMessage
+				}
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || r.code != 0 {
+				t.Fatalf("latch token decode: exit %d, %v:\n%s", r.code, err, r.stdout)
+			}
+			s := out.Size
+			if s.Token != len(tt.token) || s.Header+s.Payload+s.Signature+2 != s.Token {
+				t.Errorf("size = %+v, want token %d = header + payload + signature + 2 dots", s, len(tt.token))
+			}
+			var compact bytes.Buffer
+			json.Compact(&compact, s.Claims)
+			if compact.String() != tt.wantClaims {
+				t.Errorf("size.claims = %s, want %s", compact.String(), tt.wantClaims)
+			}
+
+			r = latch(t, nil, "token", "decode", "--size", tt.token)
+			if r.code != 0 || strings.Contains(r.stdout, "{") && tt.name != "escaped name" {
+				t.Errorf("latch token decode --size: exit %d, stdout %q; want 0 and text", r.code, r.stdout)
+			}
+			wantInert(t, "latch token decode --size", r.stdout)
+			for _, w := range tt.wantText {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("latch token decode --size = %q, want %q in it", r.stdout, w)
+				}
+			}
+		})
 	}
 }

@@ -77,6 +77,7 @@ func verifyAtIssuer(c *command, e *env, iv issuerVerify) error {
 		}},
 		Type: typ, Leeway: iv.opts.Leeway, MaxTokenSize: iv.opts.MaxTokenSize,
 		Now: iv.opts.Now, CacheSize: -1, FetchTimeout: 10 * time.Second,
+		DecryptionKeys: iv.opts.Decryption,
 	})
 	if err != nil {
 		return err

@@ -2,7 +2,12 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -186,4 +191,158 @@ func selectKeys(set *jose.KeySet, alg jose.Algorithm, kid string) (*jose.KeySet,
 		return nil, fmt.Errorf("no key with kid %q", truncate(kid, 64))
 	}
 	return nil, fmt.Errorf("no %s key", alg)
+}
+
+// defaultECDHAlg is the key management algorithm of an EC or X25519
+// encryption key that does not say its own (a PEM key, a JWK without
+// "alg") when --alg is not given.
+const defaultECDHAlg = jose.ECDHESA256KW
+
+// kmFlag is an --alg value of the JWE commands: a key management
+// algorithm, checked when the flag is parsed.
+type kmFlag struct{ alg jose.KeyManagement }
+
+func (f *kmFlag) String() string { return string(f.alg) }
+
+func (f *kmFlag) Set(s string) error {
+	alg, err := jose.ParseKeyManagement(s)
+	if err != nil {
+		return errors.New(errorText(err))
+	}
+	f.alg = alg
+	return nil
+}
+
+// encFlag is an --enc value: a content encryption algorithm.
+type encFlag struct{ enc jose.ContentEncryption }
+
+func (f *encFlag) String() string { return string(f.enc) }
+
+func (f *encFlag) Set(s string) error {
+	enc, err := jose.ParseContentEncryption(s)
+	if err != nil {
+		return errors.New(errorText(err))
+	}
+	f.enc = enc
+	return nil
+}
+
+// loadEncryptionKey reads a JWE key file (the JWK or PEM key at name) and
+// parses it with parseEncryptionKey.
+func (e *env) loadEncryptionKey(name string, alg jose.KeyManagement, enc jose.ContentEncryption) (*jose.EncryptionKey, error) {
+	data, err := e.readInput(name, "key", maxKeySize)
+	if err != nil {
+		return nil, err
+	}
+	key, err := parseEncryptionKey(data, alg, enc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", keyLabel(name), err)
+	}
+	return key, nil
+}
+
+// parseEncryptionKey reads a JWE key: a JWK (ParseEncryptionJWK; the
+// algorithm is its "alg", which alg must match when both are given) or a
+// PEM key (PKIX or PKCS #1 public, PKCS #8, PKCS #1 or SEC 1 private). A
+// key that does not say its algorithm gets alg, or RSA-OAEP-256 for RSA
+// and defaultECDHAlg for EC and X25519. For "dir", enc is the content
+// encryption of a JWK without "alg".
+func parseEncryptionKey(data []byte, alg jose.KeyManagement, enc jose.ContentEncryption) (*jose.EncryptionKey, error) {
+	trimmed := bytes.TrimSpace(data)
+	switch {
+	case len(trimmed) == 0:
+		return nil, errors.New("empty")
+	case bytes.HasPrefix(trimmed, []byte("-----BEGIN ")):
+		return parseEncryptionPEM(trimmed, alg)
+	case !bytes.HasPrefix(trimmed, []byte("{")):
+		return nil, errors.New("not a JWK or PEM key")
+	case isJWKSet(trimmed):
+		return nil, errors.New("a JWK Set: give one encryption key, as a JWK")
+	}
+	var probe struct {
+		Kty string `json:"kty"`
+		Alg string `json:"alg"`
+	}
+	if err := json.Unmarshal(trimmed, &probe); err != nil {
+		return nil, fmt.Errorf("not a JWK: %v", err)
+	}
+	if probe.Alg == "" && alg == "" {
+		switch probe.Kty {
+		case "RSA":
+			alg = jose.RSAOAEP256
+		case "EC", "OKP":
+			alg = defaultECDHAlg
+		case "oct":
+			return nil, errors.New(`an "oct" JWK without "alg" needs --alg`)
+		}
+	}
+	return jose.ParseEncryptionJWK(trimmed, alg, enc)
+}
+
+// parseEncryptionPEM reads the one PEM block of data as a JWE key.
+func parseEncryptionPEM(data []byte, alg jose.KeyManagement) (*jose.EncryptionKey, error) {
+	block, rest := pem.Decode(data)
+	if block == nil || len(bytes.TrimSpace(rest)) != 0 {
+		return nil, errors.New("not one PEM block")
+	}
+	var (
+		key any
+		err error
+	)
+	switch block.Type {
+	case "PUBLIC KEY":
+		key, err = x509.ParsePKIXPublicKey(block.Bytes)
+	case "RSA PUBLIC KEY":
+		key, err = x509.ParsePKCS1PublicKey(block.Bytes)
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	default:
+		return nil, fmt.Errorf("PEM block %q is not a key latch reads", truncate(block.Type, 32))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("PEM %s: %v", block.Type, err)
+	}
+	ecdhAlg := alg
+	if ecdhAlg == "" {
+		ecdhAlg = defaultECDHAlg
+	}
+	rsaOnly := func() error {
+		if alg != "" && alg != jose.RSAOAEP256 {
+			return fmt.Errorf("an RSA key is for %s, not %s", jose.RSAOAEP256, alg)
+		}
+		return nil
+	}
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		if err := rsaOnly(); err != nil {
+			return nil, err
+		}
+		return jose.NewRSAOAEPPublicKey(k)
+	case *rsa.PrivateKey:
+		if err := rsaOnly(); err != nil {
+			return nil, err
+		}
+		return jose.NewRSAOAEPPrivateKey(k)
+	case *ecdsa.PublicKey:
+		pub, err := k.ECDH()
+		if err != nil {
+			return nil, fmt.Errorf("EC key: %v", err)
+		}
+		return jose.NewECDHPublicKey(ecdhAlg, pub)
+	case *ecdsa.PrivateKey:
+		priv, err := k.ECDH()
+		if err != nil {
+			return nil, fmt.Errorf("EC key: %v", err)
+		}
+		return jose.NewECDHPrivateKey(ecdhAlg, priv)
+	case *ecdh.PublicKey:
+		return jose.NewECDHPublicKey(ecdhAlg, k)
+	case *ecdh.PrivateKey:
+		return jose.NewECDHPrivateKey(ecdhAlg, k)
+	}
+	return nil, fmt.Errorf("a %T cannot encrypt: JWE takes RSA, EC (P-256, P-384, P-521) and X25519 keys", key)
 }

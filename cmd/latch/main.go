@@ -11,6 +11,7 @@
 //	latch user disable --email E
 //	latch user enable --email E
 //	latch user roles --email E --set ROLES
+//	latch user claims --email E [--set K=V,...] [--set-json K=JSON] [--unset K,...] [--clear] [--json]
 //	latch user list [--json]
 //	latch keys list [--json]
 //	latch keys rotate [--now]
@@ -26,9 +27,13 @@
 //	latch keys public [--alg ALG] [--kid KID] [FILE|-]
 //	latch jws sign --key FILE [--alg ALG] [--kid KID] [FILE|-]
 //	latch jws verify --key FILE [--alg ALG] [--kid KID] [TOKEN|-]
+//	latch jwe encrypt --key FILE [--alg ALG] [--enc ENC] [--cty CTY] [FILE|-]
+//	latch jwe decrypt --key FILE [--alg ALG] [TOKEN|-]
+//	latch jwe generate --alg ALG [--enc ENC] [--kid KID]
+//	latch jwe public [--alg ALG] [FILE|-]
 //	latch token sign --key FILE --claims JSON|@FILE [--ttl 15m] [--typ JWT]
 //	latch token verify --key FILE --iss ISS --aud AUD [--leeway 30s] [--now UNIX] [--typ T] [TOKEN|-]
-//	latch token decode [TOKEN|-]
+//	latch token decode [--size] [TOKEN|-]
 //	latch version
 //	latch help [COMMAND...]
 //
@@ -62,6 +67,13 @@
 // verified claims, indented. "token decode" prints the header and payload of
 // a token WITHOUT verifying it, as {"header": {...}, "payload": {...}}, and
 // warns on standard error about risky content: see decode.go for the list.
+//
+// "jwe encrypt" and "jwe decrypt" are JWE (RFC 7516) over any bytes, with
+// encryption keys that "jwe generate" and "jwe public" make (JWK, or PEM).
+// "token sign --encrypt-to FILE" issues a nested JWT, signed then
+// encrypted to the recipient's public key; "token verify --decrypt-key
+// FILE" decrypts and verifies one; "token decode" says a token is
+// encrypted and shows only its public header.
 //
 // A TOKEN argument is the compact token itself; "-" or no argument reads
 // it from standard input, ignoring surrounding white space. Inputs are

@@ -521,7 +521,7 @@ func TestHelp(t *testing.T) {
 		{args: []string{"keys", "--help"}, want: "usage: latch keys <command>"},
 		{args: []string{"keys", "generate", "--help"}, want: "usage: latch keys generate --alg ALG"},
 		{args: []string{"token", "sign", "-h"}, want: "usage: latch token sign --key FILE --claims JSON|@FILE"},
-		{args: []string{"token", "decode", "--help"}, want: "usage: latch token decode [--max-token-size N] [TOKEN|-]"},
+		{args: []string{"token", "decode", "--help"}, want: "usage: latch token decode [--max-token-size N] [--size] [TOKEN|-]"},
 		{args: []string{"jws", "verify", "--help"}, want: "usage: latch jws verify --key FILE"},
 	}
 	for _, tt := range tests {

@@ -164,7 +164,7 @@ var copyOrder = []string{"users", "sessions", "signing_keys", "revocations", "cl
 // sqliteSchemaVersion is the SQLite schema version whose tables
 // readSQLite reads. A new SQLite migration must teach readSQLite its
 // columns (TestReadSQLiteKnowsEveryColumn fails until it does).
-const sqliteSchemaVersion = 9
+const sqliteSchemaVersion = 11
 
 // sqliteSnapshot is what readSQLite reads, in one read transaction.
 type sqliteSnapshot struct {
@@ -229,27 +229,33 @@ func readSQLite(ctx context.Context, path string) (sqliteSnapshot, error) {
 	}
 	r := sqliteReader{ctx: ctx, tx: tx}
 	s := sqliteSnapshot{counts: map[string]int64{}}
-	r.each(`SELECT id, email, password_hash, roles, disabled, tokens_revoked_at, created_at, updated_at FROM users ORDER BY created_at, id`,
+	r.each(`SELECT id, email, password_hash, roles, claims, disabled, tokens_revoked_at, created_at, updated_at FROM users ORDER BY created_at, id`,
 		func(rows *sql.Rows) error {
 			var u store.User
-			var roles string
+			var roles, claims string
 			var revoked, created, updated sql.NullInt64
-			if err := rows.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Disabled, &revoked, &created, &updated); err != nil {
+			if err := rows.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &claims, &u.Disabled, &revoked, &created, &updated); err != nil {
 				return err
 			}
 			u.TokensRevokedAt, u.CreatedAt, u.UpdatedAt = fromMillis(revoked), fromMillis(created), fromMillis(updated)
 			u.Roles = r.list(roles)
+			if err := json.Unmarshal([]byte(claims), &u.Claims); err != nil {
+				return fmt.Errorf("user %s: claims: %w", u.ID, err)
+			}
+			if len(u.Claims) == 0 {
+				u.Claims = nil
+			}
 			s.Users = append(s.Users, u)
 			return nil
 		})
 	r.each(`SELECT id, name, secret_hash, type, auth_method, redirect_uris, post_logout_redirect_uris, grant_types, scopes,
-		first_party, set_cursor, created_at, updated_at, require_dpop FROM clients ORDER BY created_at, id`,
+		first_party, set_cursor, created_at, updated_at, require_dpop, encryption_key FROM clients ORDER BY created_at, id`,
 		func(rows *sql.Rows) error {
 			var c store.Client
 			var redirects, logouts, grants, scopes string
 			var created, updated sql.NullInt64
 			if err := rows.Scan(&c.ID, &c.Name, &c.SecretHash, &c.Type, &c.AuthMethod, &redirects, &logouts, &grants, &scopes,
-				&c.FirstParty, &c.SETCursor, &created, &updated, &c.RequireDPoP); err != nil {
+				&c.FirstParty, &c.SETCursor, &created, &updated, &c.RequireDPoP, &c.EncryptionKey); err != nil {
 				return err
 			}
 			c.RedirectURIs, c.PostLogoutRedirectURIs, c.GrantTypes, c.Scopes = r.list(redirects), r.list(logouts), r.list(grants), r.list(scopes)

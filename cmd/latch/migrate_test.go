@@ -279,12 +279,14 @@ func fillStore(t *testing.T, st store.Store) {
 			t.Fatal(err)
 		}
 	}
-	must(st.CreateUser(ctx, store.User{ID: "u_alice", Email: "alice@example.com", PasswordHash: "$argon2id$a", Roles: []string{"admin"}, CreatedAt: at(-60), UpdatedAt: at(-60)}))
+	must(st.CreateUser(ctx, store.User{ID: "u_alice", Email: "alice@example.com", PasswordHash: "$argon2id$a", Roles: []string{"admin"},
+		Claims:    map[string]json.RawMessage{"dept": json.RawMessage(`"sales & ops"`), "limits": json.RawMessage(`{"daily":500,"tags":["a"]}`)},
+		CreatedAt: at(-60), UpdatedAt: at(-60)}))
 	must(st.CreateUser(ctx, store.User{ID: "u_bob", Email: "bob@example.com", PasswordHash: "$argon2id$b", Disabled: true, CreatedAt: at(-59), UpdatedAt: at(-50)}))
 	must(st.CreateClient(ctx, store.Client{ID: "c_app", Name: "app", SecretHash: hash("s"), Type: store.ClientConfidential, AuthMethod: "client_secret_post",
 		RedirectURIs: []string{"https://app.example/cb"}, PostLogoutRedirectURIs: []string{"https://app.example/"},
 		GrantTypes: []string{"authorization_code", "refresh_token"}, Scopes: []string{"openid", "email"}, CreatedAt: at(-58), UpdatedAt: at(-58),
-		RequireDPoP: true}))
+		RequireDPoP: true, EncryptionKey: `{"kty":"OKP","use":"enc","alg":"ECDH-ES","crv":"X25519","x":"hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}`}))
 	must(st.CreateClient(ctx, store.Client{ID: "c_spa", Name: "spa", Type: store.ClientPublic, AuthMethod: "none", FirstParty: true,
 		RedirectURIs: []string{"http://127.0.0.1/cb"}, GrantTypes: []string{"authorization_code"}, Scopes: []string{"openid"}, CreatedAt: at(-57), UpdatedAt: at(-57)}))
 	if _, err := st.UpdateClient(ctx, "c_app", func(c store.Client) (store.Client, error) { c.SETCursor = 1; return c, nil }); err != nil {
@@ -412,8 +414,8 @@ func TestReadSQLiteKnowsEveryColumn(t *testing.T) {
 	}
 	// The columns readSQLite reads, table by table.
 	known := map[string]string{
-		"users":        "id email password_hash roles disabled tokens_revoked_at created_at updated_at",
-		"clients":      "id name secret_hash type auth_method redirect_uris post_logout_redirect_uris grant_types scopes first_party set_cursor created_at updated_at require_dpop",
+		"users":        "id email password_hash roles claims disabled tokens_revoked_at created_at updated_at",
+		"clients":      "id name secret_hash type auth_method redirect_uris post_logout_redirect_uris grant_types scopes first_party set_cursor created_at updated_at require_dpop encryption_key",
 		"sessions":     "id user_id token_hash prev_hash generation rotated_at reissues created_at last_used_at expires_at user_agent ip parent_id revoked_at revoke_reason client_id scopes auth_time dpop_jkt",
 		"signing_keys": "id algorithm sealed public created_at activate_at retire_at remove_at revoked_at",
 		"revocations":  "seq kind subject user_id reason at expires",

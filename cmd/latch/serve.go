@@ -75,6 +75,7 @@ type serveFlags struct {
 	tlsKey       string
 	drainPeriod  time.Duration
 	logLevel     string
+	dpopNonce    bool
 }
 
 // defaultDrainPeriod is --drain-period's default: long enough for a load
@@ -94,7 +95,7 @@ func serve(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	fs.DurationVar(&s.sessionIdle, "session-idle", session.DefaultIdleTimeout, "end sessions not refreshed for `D` (env LATCH_SESSION_IDLE)")
 	fs.DurationVar(&s.sessionLife, "session-lifetime", session.DefaultLifetime, "end sessions `D` after login (env LATCH_SESSION_LIFETIME)")
 	fs.DurationVar(&s.grace, "refresh-grace", session.DefaultGrace, "window `D` in which a just-rotated refresh token returns the same successor (env LATCH_REFRESH_GRACE)")
-	fs.IntVar(&s.maxTokenSize, "max-token-size", issuer.DefaultMaxTokenSize, "refuse to issue access tokens over `N` bytes (env LATCH_MAX_TOKEN_SIZE)")
+	fs.IntVar(&s.maxTokenSize, "max-token-size", issuer.DefaultMaxTokenSize, "refuse to issue access and ID tokens over `N` bytes, and log a warning from 75% of it (env LATCH_MAX_TOKEN_SIZE)")
 	fs.IntVar(&s.maxBody, "max-body", server.DefaultMaxBody, "request body limit `N` in bytes (env LATCH_MAX_BODY)")
 	fs.IntVar(&s.hashWorkers, "hash-workers", 0, "concurrent password hashes `N`, bounding memory to N x 19 MiB (default: CPU count) (env LATCH_HASH_WORKERS)")
 	fs.BoolVar(&s.trustProxy, "trust-proxy", false, "removed, as it let any client choose its address: use --trusted-proxies (env LATCH_TRUST_PROXY)")
@@ -103,6 +104,7 @@ func serve(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	fs.StringVar(&s.tlsKey, "tls-key", "", "the PEM private key `FILE` of --tls-cert (env LATCH_TLS_KEY)")
 	fs.DurationVar(&s.drainPeriod, "drain-period", defaultDrainPeriod, "on SIGTERM or SIGINT, answer /readyz 503 and keep serving for `D` before shutting down (env LATCH_DRAIN_PERIOD)")
 	fs.StringVar(&s.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn, error (env LATCH_LOG_LEVEL)")
+	fs.BoolVar(&s.dpopNonce, "dpop-nonce", false, "require a server-provided nonce in DPoP proofs (RFC 9449 §8), sent in DPoP-Nonce on every response of the token endpoints and of the server's own resources; every node derives the same nonces from the master key (env LATCH_DPOP_NONCE)")
 	return func(e *env, args []string) error {
 		if err := noArgs(c, args); err != nil {
 			return err
@@ -215,7 +217,7 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 	}
 	iss2, err := issuer.New(a.ring, issuer.Config{
 		Issuer: iss, Audience: strings.Split(aud, ","), AccessTTL: d.tokenTTL,
-		MaxTokenSize: s.maxTokenSize, Logger: log,
+		MaxTokenSize: s.maxTokenSize, Logger: log, Clients: a.db,
 	})
 	if err != nil {
 		ln.Close()
@@ -279,9 +281,18 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 		ln.Close()
 		return err
 	}
+	// The DPoP nonce key, derived from the master key too, so that every
+	// node hands out and accepts the same nonces without shared state.
+	var dpopNonceKey []byte
+	if s.dpopNonce {
+		if dpopNonceKey, err = hkdf.Key(sha256.New, a.master, nil, "latch dpop nonce", 32); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	srv, err := server.New(server.Config{
 		Issuer: iss, Audience: strings.Split(aud, ",")[0], Audiences: strings.Split(aud, ","), AllowSignup: s.allowSignup,
-		MaxBody: int64(s.maxBody), TrustedProxies: s.proxies, Logger: log, CSRFKey: csrfKey,
+		MaxBody: int64(s.maxBody), TrustedProxies: s.proxies, Logger: log, CSRFKey: csrfKey, DPoPNonceKey: dpopNonceKey,
 	}, server.Deps{
 		Users:    a.db,
 		Login:    auth,

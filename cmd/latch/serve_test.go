@@ -205,6 +205,27 @@ func (d *daemon) stderr() string {
 	return strings.Join(d.lines, "\n")
 }
 
+// waitStderr waits until standard error contains s, and reports whether
+// it did before the process exited or daemonTimeout passed.
+func (d *daemon) waitStderr(s string) bool {
+	deadline := time.After(daemonTimeout)
+	for {
+		d.mu.Lock()
+		more := d.more
+		d.mu.Unlock()
+		if strings.Contains(d.stderr(), s) {
+			return true
+		}
+		select {
+		case <-more:
+		case <-d.exited:
+			return strings.Contains(d.stderr(), s)
+		case <-deadline:
+			return false
+		}
+	}
+}
+
 // waitLog waits for a log record with message msg.
 func (d *daemon) waitLog(msg string) logLine {
 	d.t.Helper()

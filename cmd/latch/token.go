@@ -18,16 +18,21 @@ const defaultTTL = 15 * time.Minute
 func tokenCommand() *command {
 	return (&command{name: "token", args: "<command> [arguments]", summary: "sign, verify and decode JWTs",
 		detail: "token signs, verifies and decodes JSON Web Tokens (RFC 7519)."}).add(
-		&command{name: "sign", args: "--key FILE --claims JSON|@FILE [--ttl 15m] [--typ JWT] [--alg ALG] [--kid KID]",
+		&command{name: "sign", args: "--key FILE --claims JSON|@FILE [--ttl 15m] [--typ JWT] [--alg ALG] [--kid KID]\n" +
+			"\t[--encrypt-to FILE [--encrypt-alg ALG] [--enc ENC]]",
 			setup: tokenSign, summary: "sign a claims object, print the JWT",
 			detail: "sign signs the claims object given inline, or read from FILE (\"@-\": standard\n" +
 				"input), and prints the JWT and a newline. Unless the claims set them, iat and nbf\n" +
 				"are now, exp is now plus --ttl and jti is 128 random bits in base64url.\n" +
 				"iss, sub, jti, client_id, sid and scope must be strings, aud a string or an\n" +
 				"array of strings, roles an array of strings, exp, nbf and iat whole seconds\n" +
-				"since 1970; other members are copied as they are.",
+				"since 1970; other members are copied as they are.\n\n" +
+				"--encrypt-to FILE issues a nested JWT (RFC 7519 §5.2): signed, then encrypted to\n" +
+				"the recipient's key in FILE (a public JWK or PEM key; see 'latch jwe'), with JWE\n" +
+				"header cty JWT, so that only the recipient can read the claims.",
 		},
-		&command{name: "verify", args: "--key FILE --iss ISS --aud AUD [--leeway 30s] [--now UNIX] [--typ T] [--max-token-size N] [TOKEN|-]",
+		&command{name: "verify", args: "--key FILE --iss ISS --aud AUD [--leeway 30s] [--now UNIX] [--typ T] [--max-token-size N]\n" +
+			"\t[--decrypt-key FILE] [TOKEN|-]",
 			setup: tokenVerify, summary: "verify a JWT, print its claims",
 			detail: "verify checks the signature of TOKEN (or of the token on standard input when\n" +
 				"TOKEN is \"-\" or absent) against the keys of --key, then its issuer, audience,\n" +
@@ -38,9 +43,12 @@ func tokenCommand() *command {
 				"server's JWKS, and with --client-id (a client with the scope revocations:read)\n" +
 				"and its secret (--client-secret-stdin, or LATCH_CLIENT_SECRET) the server's\n" +
 				"revocation feed is read first, so that a revoked token is refused as a\n" +
-				"service would refuse it. --iss defaults to the issuer URL.",
+				"service would refuse it. --iss defaults to the issuer URL.\n\n" +
+				"--decrypt-key FILE (a private JWK or PEM key) verifies a nested JWT, as a\n" +
+				"service with that key does: the token is decrypted, then verified; a token\n" +
+				"that is not encrypted is refused. Without it, an encrypted token is refused.",
 		},
-		&command{name: "decode", args: "[--max-token-size N] [TOKEN|-]", setup: tokenDecode,
+		&command{name: "decode", args: "[--max-token-size N] [--size] [TOKEN|-]", setup: tokenDecode,
 			summary: "print a JWT's header and payload WITHOUT verifying",
 			detail:  decodeDetail,
 		},
@@ -52,6 +60,11 @@ func tokenSign(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	claimsArg := fs.String("claims", "", "the claims, a `JSON` object, or @FILE to read it from FILE (@- for standard input) (required)")
 	ttl := fs.Duration("ttl", defaultTTL, "lifetime `DURATION` for the default exp")
 	typ := fs.String("typ", "JWT", "header typ `TYPE`, e.g. at+jwt for access tokens")
+	encryptTo := fs.String("encrypt-to", "", "encrypt the signed JWT to the recipient's key `FILE` (a nested JWT)")
+	var encAlg kmFlag
+	fs.Var(&encAlg, "encrypt-alg", "key management algorithm `ALG` of an --encrypt-to key that does not name its own")
+	var enc encFlag
+	fs.Var(&enc, "enc", "content encryption `ENC` with --encrypt-to (default A256GCM)")
 	return func(e *env, args []string) error {
 		if err := noArgs(c, args); err != nil {
 			return err
@@ -77,8 +90,20 @@ func tokenSign(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		if err := fillDefaults(&claims, present, e.now(), *ttl); err != nil {
 			return err
 		}
-		tok, err := jwt.Sign(key, &claims, jose.SignOptions{Type: *typ})
-		if err != nil {
+		var tok string
+		if *encryptTo != "" {
+			to, err := e.loadEncryptionKey(*encryptTo, encAlg.alg, enc.enc)
+			if err != nil {
+				return err
+			}
+			if to, err = encryptionTarget(to); err != nil {
+				return err
+			}
+			tok, err = jwt.SignNested(key, &claims, jose.SignOptions{Type: *typ}, to, jose.EncryptOptions{Encryption: enc.enc})
+			if err != nil {
+				return err
+			}
+		} else if tok, err = jwt.Sign(key, &claims, jose.SignOptions{Type: *typ}); err != nil {
 			return err
 		}
 		_, err = fmt.Fprintln(e.stdout, tok)
@@ -131,6 +156,7 @@ func tokenVerify(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	now := fs.Int64("now", 0, "check times as of `UNIX` seconds instead of the clock")
 	typ := fs.String("typ", "", "required header typ `TYPE`, e.g. at+jwt (default: any)")
 	sizeFlag := addTokenSizeFlag(fs)
+	decryptKey := fs.String("decrypt-key", "", "decrypt a nested JWT with the private key `FILE` before verifying it")
 	return func(e *env, args []string) error {
 		arg, err := optionalArg(c, args)
 		if err != nil {
@@ -159,6 +185,18 @@ func tokenVerify(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		if *now != 0 {
 			at := time.Unix(*now, 0)
 			opts.Now = func() time.Time { return at }
+		}
+		if *decryptKey != "" {
+			key, err := e.loadEncryptionKey(*decryptKey, "", "")
+			if err != nil {
+				return err
+			}
+			if !key.CanDecrypt() {
+				return fmt.Errorf("%s is a public key: decryption needs the private key", keyLabel(*decryptKey))
+			}
+			if opts.Decryption, err = jose.NewEncryptionKeySet(key); err != nil {
+				return err
+			}
 		}
 		if *issuerURL != "" || *clientID != "" || *secretStdin {
 			return verifyAtIssuer(c, e, issuerVerify{

@@ -177,3 +177,85 @@ func TestVerifiedClaimsPrintInert(t *testing.T) {
 		t.Errorf("latch token verify output decodes to sub %q (%v), want the signed one:\n%s", got.Sub, err, out)
 	}
 }
+
+// TestUserClaims: "latch user claims" shows, sets, replaces and removes a
+// user's custom claims, revokes the user's tokens when they change (a
+// subject revocation, reason claims_change, sessions kept), and refuses
+// reserved names and invalid values with nothing written.
+func TestUserClaims(t *testing.T) {
+	data := t.TempDir()
+	mustLatch(t, []byte("correct horse battery staple\n"), "user", "add", "--data", data, "--email", "alice@example.com", "--password-stdin")
+	claims := func(args ...string) result {
+		return latch(t, nil, append([]string{"user", "claims", "--data", data, "--email", "alice@example.com"}, args...)...)
+	}
+	steps := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout string // for exit 0: the whole output
+		wantStderr string // for other exits: a substring
+	}{
+		{name: "none yet", wantStdout: "alice@example.com has no custom claims\n"},
+		{name: "none as JSON", args: []string{"--json"}, wantStdout: "{}\n"},
+		{name: "set strings and JSON", args: []string{"--set", "dept=sales,tier=gold", "--set-json", `limits={"daily": 500, "tags": ["a"]}`, "--set", "note=a=b"},
+			wantStdout: "claims of alice@example.com changed; tokens issued until now are revoked, sessions stay (clients refresh to get the new claims)\n" +
+				"dept = \"sales\"\nlimits = {\"daily\":500,\"tags\":[\"a\"]}\nnote = \"a=b\"\ntier = \"gold\"\n"},
+		{name: "show", wantStdout: "dept = \"sales\"\nlimits = {\"daily\":500,\"tags\":[\"a\"]}\nnote = \"a=b\"\ntier = \"gold\"\n"},
+		{name: "unset and replace", args: []string{"--unset", "tier,note", "--set", "dept=support", "--json"},
+			wantStdout: "{\n  \"dept\": \"support\",\n  \"limits\": {\n    \"daily\": 500,\n    \"tags\": [\n      \"a\"\n    ]\n  }\n}\n"},
+		{name: "reserved registered claim", args: []string{"--set", "sub=admin"}, wantCode: 1, wantStderr: `latch: error: reserved claim name: "sub"`},
+		{name: "reserved access-token claim", args: []string{"--set-json", `roles=["admin"]`}, wantCode: 1, wantStderr: `reserved claim name: "roles"`},
+		{name: "reserved ID-token claim", args: []string{"--set", "email=ceo@example.com"}, wantCode: 1, wantStderr: `reserved claim name: "email"`},
+		{name: "reserved prefix", args: []string{"--set", "latch_admin=1"}, wantCode: 1, wantStderr: `reserved claim name: "latch_admin"`},
+		{name: "bad name", args: []string{"--set", "my dept=x"}, wantCode: 1, wantStderr: `invalid custom claims: claim name "my dept"`},
+		{name: "escape in name", args: []string{"--set", "de\x1b[2Jpt=x"}, wantCode: 1, wantStderr: `claim name "de\x1b[2Jpt"`},
+		{name: "JSON with a duplicate member", args: []string{"--set-json", `o={"a":1,"a":2}`}, wantCode: 1, wantStderr: "duplicate member name"},
+		{name: "not JSON", args: []string{"--set-json", "o={"}, wantCode: 2, wantStderr: "claim o: the value is not JSON"},
+		{name: "value too large", args: []string{"--set", "big=" + strings.Repeat("x", 1100)}, wantCode: 1, wantStderr: "claim big is 1102 bytes, at most 1024"},
+		{name: "too large together", args: []string{"--set", "a=" + strings.Repeat("x", 1000), "--set", "b=" + strings.Repeat("x", 1000),
+			"--set", "c=" + strings.Repeat("x", 1000), "--set", "d=" + strings.Repeat("x", 1000), "--set", "e=" + strings.Repeat("x", 1000)}, wantCode: 1, wantStderr: "at most 4096"},
+		{name: "not NAME=VALUE", args: []string{"--set", "dept"}, wantCode: 2, wantStderr: "dept is not NAME=VALUE"},
+		{name: "set twice", args: []string{"--set", "a=1,a=2"}, wantCode: 2, wantStderr: "claim a is set twice"},
+		{name: "set and unset", args: []string{"--set", "a=1", "--unset", "a"}, wantCode: 2, wantStderr: "claim a is both set and unset"},
+		{name: "unchanged by the refusals", args: []string{"--json"},
+			wantStdout: "{\n  \"dept\": \"support\",\n  \"limits\": {\n    \"daily\": 500,\n    \"tags\": [\n      \"a\"\n    ]\n  }\n}\n"},
+		{name: "clear", args: []string{"--clear"}, wantStdout: "claims of alice@example.com changed; tokens issued until now are revoked, sessions stay (clients refresh to get the new claims)\nalice@example.com has no custom claims\n"},
+	}
+	for _, st := range steps {
+		r := claims(st.args...)
+		if r.code != st.wantCode {
+			t.Fatalf("%s: latch user claims: exit %d (stderr %q), want %d", st.name, r.code, truncate(r.stderr, 300), st.wantCode)
+		}
+		if st.wantCode == 0 && (r.stdout != st.wantStdout || r.stderr != "") {
+			t.Errorf("%s: latch user claims %q: stdout %q, stderr %q; want %q and nothing", st.name, st.args, r.stdout, r.stderr, st.wantStdout)
+		}
+		if st.wantCode != 0 && !strings.Contains(r.stderr, st.wantStderr) {
+			t.Errorf("%s: latch user claims %q: stderr %q, want %q", st.name, st.args, r.stderr, st.wantStderr)
+		}
+		wantInert(t, "latch user claims", r.stderr)
+	}
+
+	// Each change revoked the user's tokens (three changes above), with
+	// its own reason; refusals and shows revoked nothing.
+	db, err := sqlite.Open(t.Context(), filepath.Join(data, databaseFile), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	revs, err := db.RevocationsSince(t.Context(), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range revs {
+		if r.Kind == store.KindSubject && r.Reason == store.ReasonClaimsChange {
+			n++
+		}
+	}
+	if n != 3 || len(revs) != 3 {
+		t.Errorf("revocations after three changes = %+v, want 3 subject revocations for claims_change", revs)
+	}
+	if out := latch(t, nil, "user", "claims", "--data", data, "--email", "nobody@example.com"); out.code != 1 || !strings.Contains(out.stderr, "no user with e-mail nobody@example.com") {
+		t.Errorf("latch user claims for an unknown user: exit %d, stderr %q; want 1, no user", out.code, out.stderr)
+	}
+}

@@ -2,7 +2,8 @@
 # bench.sh: build latch and latchload, start a throw-away latch server on a
 # free loopback port, and measure it:
 #
-#   refresh               refresh rotations at c=8, 32, 64
+#   refresh               refresh rotations at c=1, 2, 4, 8, 16 (LEVELS)
+#   me                    GET /v1/me with an access token at the same levels
 #   login                 password logins at c=2, 4, 8
 #   memory                1,000 concurrent logins (-c 1000 -n 1000), the
 #                         server's VmRSS/VmHWM sampled every 100 ms
@@ -12,7 +13,8 @@
 # Usage: bash cmd/latchload/bench.sh   (from anywhere in the repository)
 # Environment:
 #   SCENARIOS  which of the above to run, in that order
-#              (default: "refresh login memory client_credentials")
+#              (default: "refresh me login memory client_credentials")
+#   LEVELS     concurrencies of refresh and me (default "1 2 4 8 16")
 #   DURATION   of each run (default 15s)
 #   ROUNDS     runs per concurrency, interleaved: round 1 runs every c,
 #              then round 2 ...; with more than one, a table of medians
@@ -29,14 +31,15 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 SCENARIOS_GIVEN=${SCENARIOS:+yes}
-SCENARIOS=${SCENARIOS:-refresh login memory client_credentials}
+SCENARIOS=${SCENARIOS:-refresh me login memory client_credentials}
+LEVELS=${LEVELS:-1 2 4 8 16}
 DURATION=${DURATION:-15s}
 ROUNDS=${ROUNDS:-1}
 USERS=${USERS:-64}
 SCOPE=${SCOPE:-orders:read}
 for s in $SCENARIOS; do
 	case $s in
-	refresh | login | memory | client_credentials) ;;
+	refresh | me | login | memory | client_credentials) ;;
 	*) echo "bench.sh: unknown scenario $s in SCENARIOS" >&2; exit 2 ;;
 	esac
 done
@@ -177,11 +180,24 @@ if want refresh; then
 	echo "== refresh rotations"
 	for round in $(seq "$ROUNDS"); do
 		round_banner "$round"
-		for c in 8 32 64; do
+		for c in $LEVELS; do
 			load "refresh-c$c" -scenario refresh -c "$c" -d "$DURATION" -users "$USERS"
 		done
 	done
-	medians refresh 8 32 64
+	medians refresh $LEVELS
+fi
+
+if want me; then
+	accounts
+	echo
+	echo "== GET /v1/me (access-token validation + session-active check)"
+	for round in $(seq "$ROUNDS"); do
+		round_banner "$round"
+		for c in $LEVELS; do
+			load "me-c$c" -scenario me -c "$c" -d "$DURATION" -users "$USERS"
+		done
+	done
+	medians me $LEVELS
 fi
 
 if want login; then

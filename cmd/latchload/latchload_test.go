@@ -46,6 +46,7 @@ type fakeLatch struct {
 	seq    int
 
 	signups, logins, refreshes, failed, refused atomic.Int64
+	mes, meRefused                              atomic.Int64
 	inFlight, maxInFlight                       atomic.Int64
 }
 
@@ -70,6 +71,17 @@ func (f *fakeLatch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	time.Sleep(f.delay)
 	if r.URL.Path == tokenPath {
 		f.token(w, r)
+		return
+	}
+	if r.URL.Path == "/v1/me" {
+		f.mes.Add(1)
+		if r.Method != http.MethodGet || r.Header.Get("Authorization") != "Bearer at" {
+			f.meRefused.Add(1)
+			http.Error(w, `{"error":"invalid_token"}`, http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"u"}`)
 		return
 	}
 	var req struct {
@@ -696,5 +708,75 @@ func TestShedOK(t *testing.T) {
 				t.Errorf("Failure() = %q, want a failure: %v", rep.Failure(), tt.wantErrors)
 			}
 		})
+	}
+}
+
+func TestRunMe(t *testing.T) {
+	f := &fakeLatch{password: DefaultPassword}
+	u := newFakeLatch(t, f)
+	const conc = 3
+	rep, err := Run(t.Context(), Config{
+		URL: u, Scenario: ScenarioMe, Concurrency: conc, Duration: 300 * time.Millisecond,
+		Users: 2, Signup: true, Password: DefaultPassword, EmailPrefix: "u", EmailDomain: "example.com",
+		Timeout: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := f.logins.Load(); got != conc {
+		t.Errorf("logins served = %d, want %d (one per worker, in set-up)", got, conc)
+	}
+	if got, want := int64(rep.Ops[opMe].Requests), f.mes.Load(); got != want || got == 0 {
+		t.Errorf("report me requests = %d, want the %d served (> 0)", got, want)
+	}
+	if got := f.meRefused.Load(); got != 0 || rep.Total.Errors != 0 {
+		t.Errorf("refused /v1/me = %d, report errors = %d, want 0, 0 (every request with the login's access token)", got, rep.Total.Errors)
+	}
+}
+
+func TestParseLevels(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []int
+		wantErr bool
+	}{
+		{in: "8", want: []int{8}},
+		{in: "1,2,4,8,16", want: []int{1, 2, 4, 8, 16}},
+		{in: " 4 , 2", want: []int{4, 2}},
+		{in: "0", wantErr: true},
+		{in: "1,,2", wantErr: true},
+		{in: "x", wantErr: true},
+		{in: "10001", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := parseLevels(tt.in)
+		if (err != nil) != tt.wantErr || !slices.Equal(got, tt.want) {
+			t.Errorf("parseLevels(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+// TestRunSweep: -c with a list runs each level in turn, signs up once,
+// and ends with a row per level.
+func TestRunSweep(t *testing.T) {
+	f := &fakeLatch{password: DefaultPassword}
+	u := newFakeLatch(t, f)
+	var stdout, stderr bytes.Buffer
+	args := []string{"-url", u.String(), "-signup", "-users", "2", "-c", "1,2", "-d", "100ms", "-pid", fmt.Sprint(os.Getpid())}
+	if got := run(args, &stdout, &stderr); got != 0 {
+		t.Fatalf("run(%q) = %d, want 0; stderr:\n%s", args, got, stderr.String())
+	}
+	if got := f.signups.Load(); got != 2 {
+		t.Errorf("signups served = %d, want 2 (once, before the first level)", got)
+	}
+	out := stdout.String()
+	_, sweep, ok := strings.Cut(out, "sweep: scenario=refresh\n")
+	if !ok {
+		t.Fatalf("run(%q) stdout = %q, want a sweep table", args, out)
+	}
+	lines := strings.Split(strings.TrimSpace(sweep), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "server ms/req") ||
+		strings.Fields(lines[1])[0] != "1" || strings.Fields(lines[2])[0] != "2" {
+		t.Errorf("sweep table = %q, want a header and rows for c=1 and c=2", lines)
 	}
 }

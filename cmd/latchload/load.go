@@ -27,6 +27,10 @@ const (
 	// ScenarioClientCredentials loops OAuth 2.0 client credentials grants
 	// (RFC 6749 §4.4) at POST /oauth2/token.
 	ScenarioClientCredentials = "client_credentials"
+	// ScenarioMe loops GET /v1/me with the access token of a set-up
+	// login: the authenticated request path (token validation and the
+	// session-active check).
+	ScenarioMe = "me"
 )
 
 // Operations, as reported.
@@ -34,6 +38,7 @@ const (
 	opLogin             = "login"
 	opRefresh           = "refresh"
 	opClientCredentials = "client_credentials"
+	opMe                = "me"
 )
 
 // tokenPath is the OAuth 2.0 token endpoint (RFC 6749 §3.2).
@@ -51,7 +56,7 @@ const maxBody = 1 << 20
 // Config is one load run.
 type Config struct {
 	URL         *url.URL      // base URL of the server
-	Scenario    string        // ScenarioRefresh, ScenarioLogin, ScenarioMixed or ScenarioClientCredentials
+	Scenario    string        // ScenarioRefresh, ScenarioLogin, ScenarioMixed, ScenarioClientCredentials or ScenarioMe
 	Concurrency int           // workers; also the connection limit
 	Duration    time.Duration // measured window
 	Requests    int           // total measured requests; 0 means no limit
@@ -88,8 +93,8 @@ func (c *Config) validate() error {
 	case c.URL.User != nil || c.URL.RawQuery != "" || c.URL.Fragment != "":
 		return errors.New("-url must not carry user info, a query or a fragment")
 	case c.Scenario != ScenarioRefresh && c.Scenario != ScenarioLogin && c.Scenario != ScenarioMixed &&
-		c.Scenario != ScenarioClientCredentials:
-		return fmt.Errorf("-scenario %q: want refresh, login, mixed or client_credentials", c.Scenario)
+		c.Scenario != ScenarioClientCredentials && c.Scenario != ScenarioMe:
+		return fmt.Errorf("-scenario %q: want refresh, login, mixed, client_credentials or me", c.Scenario)
 	case c.Scenario == ScenarioClientCredentials && (c.ClientID == "" || c.ClientSecret == ""):
 		return errors.New("-scenario client_credentials needs -client-id and -client-secret or -client-secret-file")
 	case c.Scenario == ScenarioClientCredentials && c.Signup:
@@ -117,9 +122,9 @@ func (c *Config) validate() error {
 }
 
 // sessions reports whether the scenario's workers hold a session (a
-// refresh token) from a set-up login.
+// refresh token, or for ScenarioMe an access token) from a set-up login.
 func (c *Config) sessions() bool {
-	return c.Scenario == ScenarioRefresh || c.Scenario == ScenarioMixed
+	return c.Scenario == ScenarioRefresh || c.Scenario == ScenarioMixed || c.Scenario == ScenarioMe
 }
 
 func (c *Config) email(i int) string {
@@ -345,7 +350,7 @@ func (r *runner) load(ctx context.Context) (*Report, error) {
 					}
 					mu.Unlock()
 				}
-				token = res.token
+				token = r.sessionToken(res)
 			}
 			setup.Done()
 			<-start
@@ -409,7 +414,7 @@ func (r *runner) work(ctx context.Context, deadline time.Time, email, token stri
 				sleepUntil(ctx, deadline, 100*time.Millisecond)
 				continue
 			}
-			token = res.token
+			token = r.sessionToken(res)
 		}
 		if !r.take() {
 			return
@@ -419,6 +424,8 @@ func (r *runner) work(ctx context.Context, deadline time.Time, email, token stri
 		switch {
 		case r.cfg.Scenario == ScenarioClientCredentials:
 			op = opClientCredentials
+		case r.cfg.Scenario == ScenarioMe:
+			op = opMe
 		case r.cfg.Scenario == ScenarioLogin,
 			r.cfg.Scenario == ScenarioMixed && n%r.cfg.LoginEvery == 0:
 			op = opLogin
@@ -430,6 +437,8 @@ func (r *runner) work(ctx context.Context, deadline time.Time, email, token stri
 			res = r.login(ctx, email)
 		case opRefresh:
 			res = r.refresh(ctx, token)
+		case opMe:
+			res = r.me(ctx, token)
 		default:
 			res = r.clientCredentials(ctx)
 		}
@@ -442,8 +451,11 @@ func (r *runner) work(ctx context.Context, deadline time.Time, email, token stri
 			w.transportErr = res.err.Error()
 		}
 		switch {
+		case op == opMe && res.status == http.StatusUnauthorized:
+			token = "" // the access token expired, or its session ended
+		case op == opMe:
 		case res.token != "":
-			token = res.token
+			token = r.sessionToken(res)
 		case op == opRefresh && res.status >= 400 && res.status < 500:
 			token = "" // refused: the session is gone
 		}
@@ -470,6 +482,7 @@ type result struct {
 	status     int
 	retryAfter string // Retry-After of an error response
 	token      string // refresh_token of a successful token response
+	access     string // access_token of a successful /v1 token response
 	err        error
 	body       []byte // of an error response, for set-up messages
 }
@@ -616,5 +629,44 @@ func (r *runner) post(ctx context.Context, path, contentType, authorization stri
 		return res
 	}
 	res.token, res.err = check(tr)
+	res.access = tr.AccessToken
+	return res
+}
+
+// sessionToken is what a worker continues with after a login or
+// refresh: the access token in ScenarioMe, the refresh token otherwise.
+func (r *runner) sessionToken(res result) string {
+	if r.cfg.Scenario == ScenarioMe {
+		if res.token == "" {
+			return ""
+		}
+		return res.access
+	}
+	return res.token
+}
+
+// me sends GET /v1/me with the access token; success is any 2xx answer,
+// read whole so that the connection is reused.
+func (r *runner) me(ctx context.Context, access string) result {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/v1/me", nil)
+	if err != nil {
+		return result{err: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", "Bearer "+access)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return result{err: err}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return result{err: err}
+	}
+	res := result{status: resp.StatusCode}
+	if resp.StatusCode/100 != 2 {
+		res.body = b
+		res.retryAfter = resp.Header.Get("Retry-After")
+	}
 	return res
 }

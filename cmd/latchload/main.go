@@ -4,8 +4,8 @@
 //
 // Usage:
 //
-//	latchload [-url http://127.0.0.1:8080] [-scenario refresh|login|mixed|client_credentials]
-//	          [-c 8] [-d 10s] [-n 0] [-users N] [-signup]
+//	latchload [-url http://127.0.0.1:8080] [-scenario refresh|login|mixed|client_credentials|me]
+//	          [-c 8 | -c 1,2,4,8,16] [-d 10s] [-n 0] [-users N] [-signup]
 //	          [-password P] [-email-prefix latchload-user] [-email-domain example.com]
 //	          [-login-every 10] [-timeout 30s] [-pid PID] [-json] [-shed-ok] [-allow-remote]
 //	          [-client-id ID (-client-secret-file FILE | -client-secret S)] [-scope SCOPE]
@@ -37,6 +37,11 @@
 //     request on the server).
 //   - mixed: like refresh, but every -login-every'th request of a worker
 //     is a login whose new session the worker continues with.
+//   - me: every worker logs in once during set-up, then loops GET /v1/me
+//     with its access token (Authorization: Bearer), so each request is
+//     one access-token validation plus the session-active check on the
+//     server. A 401 (the token expired) makes the worker log in again,
+//     counted under "relogins".
 //   - client_credentials: workers loop POST /oauth2/token with the form
 //     grant_type=client_credentials&scope=SCOPE (the -scope, form-encoded;
 //     no scope parameter when it is empty) and the client authenticated by
@@ -45,6 +50,12 @@
 //     authentication plus one access-token issuance on the server; success
 //     is a 2xx JSON answer with an access_token of token_type Bearer. One
 //     unmeasured request during set-up checks the credentials and scope.
+//
+// -c takes a comma-separated list to sweep concurrency levels: one run
+// per level, in the order given, each of -d (and -n), the accounts signed
+// up once before the first; a summary table with a row per level
+// (throughput, server CPU per request, p50 and p99) follows the runs'
+// reports. With -json the reports are printed as a JSON array.
 //
 // The run stops issuing requests after -d, or once -n requests (in total,
 // over all workers) have been sent, whichever comes first; requests in
@@ -78,6 +89,8 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -91,7 +104,7 @@ func main() {
 var errUsage = errors.New("usage")
 
 func run(args []string, stdout, stderr io.Writer) int {
-	cfg, asJSON, err := parseFlags(args, stderr)
+	cfg, levels, asJSON, err := parseFlags(args, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
@@ -103,37 +116,71 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, err := Run(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "latchload: error: %v\n", err)
-		return 1
+	var reps []*Report
+	status := 0
+	for i, c := range levels {
+		cfg.Concurrency = c
+		cfg.Signup = cfg.Signup && i == 0 // the accounts exist after the first run
+		rep, err := Run(ctx, cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "latchload: error: %v\n", err)
+			return 1
+		}
+		reps = append(reps, rep)
+		if !asJSON {
+			if i > 0 {
+				fmt.Fprintln(stdout)
+			}
+			rep.WriteTable(stdout)
+		}
+		if msg := rep.Failure(); msg != "" {
+			fmt.Fprintf(stderr, "latchload: error: c=%d: %s\n", c, msg)
+			status = 1
+		}
 	}
-	if asJSON {
+	switch {
+	case asJSON && len(reps) == 1:
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		enc.Encode(rep)
-	} else {
-		rep.WriteTable(stdout)
+		enc.Encode(reps[0])
+	case asJSON:
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(reps)
+	case len(reps) > 1:
+		fmt.Fprintln(stdout)
+		WriteSweep(stdout, reps)
 	}
-	if msg := rep.Failure(); msg != "" {
-		fmt.Fprintf(stderr, "latchload: error: %s\n", msg)
-		return 1
-	}
-	return 0
+	return status
 }
 
-// parseFlags returns the run's Config and whether to print JSON.
-func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
+// parseLevels parses -c: one concurrency, or a comma-separated list.
+func parseLevels(s string) ([]int, error) {
+	var levels []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > maxConcurrency {
+			return nil, fmt.Errorf("-c %q: want concurrencies from 1 to %d, separated by commas", s, maxConcurrency)
+		}
+		levels = append(levels, n)
+	}
+	return levels, nil
+}
+
+// parseFlags returns the runs' Config, the concurrency of each run and
+// whether to print JSON.
+func parseFlags(args []string, stderr io.Writer) (Config, []int, bool, error) {
 	fs := flag.NewFlagSet("latchload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		cfg    Config
-		rawURL string
-		asJSON bool
+		cfg       Config
+		rawURL    string
+		asJSON    bool
+		rawLevels string
 	)
 	fs.StringVar(&rawURL, "url", "http://127.0.0.1:8080", "base `URL` of the latch server (loopback only unless -allow-remote)")
-	fs.StringVar(&cfg.Scenario, "scenario", ScenarioRefresh, "`SCENARIO`: refresh, login, mixed or client_credentials")
-	fs.IntVar(&cfg.Concurrency, "c", 8, "concurrent workers `N` (= maximum requests in flight and connections)")
+	fs.StringVar(&cfg.Scenario, "scenario", ScenarioRefresh, "`SCENARIO`: refresh, login, mixed, client_credentials or me")
+	fs.StringVar(&rawLevels, "c", "8", "concurrent workers `N` (= maximum requests in flight and connections); a comma-separated list runs each in turn")
 	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "measured duration `D`")
 	fs.IntVar(&cfg.Requests, "n", 0, "stop after `N` measured requests in total (0: no limit; -d still applies)")
 	fs.IntVar(&cfg.Users, "users", 0, "number of accounts `N` (default: min(c, 16))")
@@ -153,34 +200,39 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	fs.StringVar(&cfg.Scope, "scope", "", "client_credentials scenario: the `SCOPE` requested (space-separated; empty: the client's default)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return Config{}, false, err
+			return Config{}, nil, false, err
 		}
-		return Config{}, false, errUsage
+		return Config{}, nil, false, errUsage
 	}
 	if fs.NArg() > 0 {
-		return Config{}, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return Config{}, nil, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	levels, err := parseLevels(rawLevels)
+	if err != nil {
+		return Config{}, nil, false, err
+	}
+	cfg.Concurrency = slices.Max(levels)
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return Config{}, false, fmt.Errorf("-url: %v", err)
+		return Config{}, nil, false, fmt.Errorf("-url: %v", err)
 	}
 	cfg.URL = u
 	cfg.Log = stderr
 	if *secretFile != "" {
 		if cfg.ClientSecret != "" {
-			return Config{}, false, errors.New("-client-secret and -client-secret-file exclude each other")
+			return Config{}, nil, false, errors.New("-client-secret and -client-secret-file exclude each other")
 		}
 		if cfg.ClientSecret, err = readSecret(*secretFile); err != nil {
-			return Config{}, false, fmt.Errorf("-client-secret-file: %w", err)
+			return Config{}, nil, false, fmt.Errorf("-client-secret-file: %w", err)
 		}
 	}
 	if cfg.Users == 0 {
 		cfg.Users = min(cfg.Concurrency, 16)
 	}
 	if err := cfg.validate(); err != nil {
-		return Config{}, false, err
+		return Config{}, nil, false, err
 	}
-	return cfg, asJSON, nil
+	return cfg, levels, asJSON, nil
 }
 
 // readSecret returns the contents of file less its trailing newline. Its

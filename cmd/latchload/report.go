@@ -251,6 +251,24 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 }
 
+// WriteSweep writes one row per report of a concurrency sweep: the
+// throughput, the server's CPU per request and cores used (with -pid),
+// and the p50 and p99 latencies, of all operations together.
+func WriteSweep(w io.Writer, reps []*Report) {
+	fmt.Fprintf(w, "sweep: scenario=%s\n", reps[0].Scenario)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "c\treq/s\terrors\tserver ms/req\tserver cores\tp50 ms\tp99 ms\t")
+	for _, r := range reps {
+		msPer, cores := "-", "-"
+		if s := r.Server; s != nil {
+			msPer, cores = fmt.Sprintf("%.3f", s.PerRequestMS), fmt.Sprintf("%.2f", s.Cores)
+		}
+		fmt.Fprintf(tw, "%d\t%.1f\t%d\t%s\t%s\t%.2f\t%.2f\t\n", r.Concurrency, r.Total.Throughput, r.Total.Errors,
+			msPer, cores, r.Total.LatencyMS.P50, r.Total.LatencyMS.P99)
+	}
+	tw.Flush()
+}
+
 func statusList(m map[string]int) string {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(m)) {

@@ -77,7 +77,8 @@ type SETParams struct {
 //	"event_timestamp": AT             when the revocation took effect (CAEP 1.0 §2)
 //	"reason_admin": {"en": REASON}    the revocation's reason ("logout", "reuse",
 //	                                  "password_change", "disabled", "role_change",
-//	                                  "key_revoked", "admin"), absent when it has none
+//	                                  "claims_change", "undeliverable", "key_revoked",
+//	                                  "admin"), absent when it has none
 //	                                  (CAEP 1.0 §2)
 //	"latch_expires": EXP              when every access token the revocation can
 //	                                  cover has expired: a receiver may forget it then

@@ -4,8 +4,9 @@
 //
 // Access tokens carry what a resource service needs to authorize without a
 // database: iss, sub, aud, exp, nbf, iat, a 128-bit random jti, client_id,
-// sid (so a session's revocation covers its tokens) and the user's roles
-// and scope as they are at issue time. Tokens are short-lived (10 minutes by
+// sid (so a session's revocation covers its tokens) and the user's roles,
+// custom claims (see CheckClaims) and scope as they are at issue time.
+// Tokens are short-lived (10 minutes by
 // default) so that stale permissions and revocations converge quickly;
 // refresh re-reads the user. Issue makes the tokens of latch's own login
 // API; IssueAccess makes any access token, for a user of an OAuth client
@@ -22,6 +23,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -40,9 +42,12 @@ import (
 const (
 	DefaultAccessTTL    = 10 * time.Minute
 	DefaultMaxTokenSize = 8 << 10
-	// WarnTokenSize is the size above which an issued token is logged:
-	// tokens travel on every request, in headers that proxies limit.
-	WarnTokenSize = 1 << 10
+	// WarnTokenPercent is the share of Config.MaxTokenSize from which an
+	// issued token is logged, with the claims that take the most room
+	// (names and sizes only): tokens travel on every request, in headers
+	// and cookies that proxies and browsers limit, and a user's tokens
+	// grow with their roles and claims until issuing fails.
+	WarnTokenPercent = 75
 	// DefaultScope is the scope of a first-party password login.
 	DefaultScope = "openid profile email"
 	// ClientID is the client_id of tokens issued by latch's own login API.
@@ -58,8 +63,9 @@ const AuthMethodPassword = "pwd"
 // Errors.
 var (
 	// ErrTokenTooLarge reports a token over Config.MaxTokenSize, usually
-	// from a user with very many roles.
-	ErrTokenTooLarge = errors.New("issuer: access token too large")
+	// from a user with very many roles or large custom claims. Its text
+	// names the largest claims (names and sizes, never values).
+	ErrTokenTooLarge = errors.New("issuer: token too large")
 	// ErrInvalidParams reports token parameters without a required value.
 	ErrInvalidParams = errors.New("issuer: invalid token parameters")
 )
@@ -76,18 +82,30 @@ type Config struct {
 	// Scope is the "scope" of tokens from a password login. Default
 	// DefaultScope.
 	Scope string
-	// MaxTokenSize refuses larger tokens. Default 8 KiB.
+	// MaxTokenSize refuses larger access and ID tokens. Default 8 KiB.
 	MaxTokenSize int
-	// Logger receives warnings about large tokens; nil discards them.
+	// Logger receives warnings about tokens near MaxTokenSize (see
+	// WarnTokenPercent); nil discards them.
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Clients is the client registry. With it, an access token whose
+	// audience names a client (by ID or by name) that registered an
+	// encryption key (store.Client.EncryptionKey) is issued as a nested
+	// JWT: signed, then encrypted to that key (RFC 7519 §5.2), so that
+	// only that client can read its claims; MaxTokenSize applies to the
+	// encrypted token. The registry is read at most once per RecipientTTL.
+	// An audience naming two clients with keys makes IssueAccess fail
+	// (ErrEncryption): a compact JWE has one recipient. Refresh and ID
+	// tokens are never encrypted. Nil: access tokens are only signed.
+	Clients store.Clients
 }
 
 // Issuer signs access and ID tokens. It is safe for concurrent use.
 type Issuer struct {
-	ring *keyring.Ring
-	cfg  Config
+	ring       *keyring.Ring
+	cfg        Config
+	recipients *recipients // nil without Config.Clients
 }
 
 // New returns an Issuer signing with ring's current key. It refuses a
@@ -119,7 +137,11 @@ func New(ring *keyring.Ring, cfg Config) (*Issuer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Issuer{ring: ring, cfg: cfg}, nil
+	i := &Issuer{ring: ring, cfg: cfg}
+	if cfg.Clients != nil {
+		i.recipients = &recipients{clients: cfg.Clients, audience: cfg.Audience}
+	}
+	return i, nil
 }
 
 // AccessTTL returns the lifetime of issued access tokens.
@@ -134,6 +156,7 @@ func (i *Issuer) Issue(user store.User, s store.Session) (string, jwt.Claims, er
 		SessionID:       s.ID,
 		Scope:           i.cfg.Scope,
 		Roles:           user.Roles,
+		Claims:          user.Claims,
 		TokensRevokedAt: user.TokensRevokedAt,
 		DPoPJKT:         s.DPoPJKT,
 	})
@@ -157,6 +180,10 @@ type AccessParams struct {
 	Scope string
 	// Roles is "roles", the user's roles at issue time; nil for none.
 	Roles []string
+	// Claims are the user's custom claims (store.User.Claims), written
+	// as they are; nil for none (a client's token has none). They must
+	// pass CheckClaims, or IssueAccess fails with its error.
+	Claims map[string]json.RawMessage
 	// TokensRevokedAt is the user's subject revocation time
 	// (store.User.TokensRevokedAt); zero for none. A token's "iat" is
 	// after it (see Issue).
@@ -167,10 +194,15 @@ type AccessParams struct {
 }
 
 // IssueAccess returns a signed access token (typ "at+jwt") with the
-// configured issuer, audience and lifetime, and its claims.
+// configured issuer, audience and lifetime, and its claims. The token is
+// encrypted to a client the audience names if it has an encryption key
+// (see Config.Clients).
 func (i *Issuer) IssueAccess(p AccessParams) (string, jwt.Claims, error) {
 	if p.Subject == "" || p.ClientID == "" {
 		return "", jwt.Claims{}, fmt.Errorf("%w: an access token needs a subject and a client ID", ErrInvalidParams)
+	}
+	if err := CheckClaims(p.Claims); err != nil {
+		return "", jwt.Claims{}, err
 	}
 	key, err := i.ring.Signer()
 	if err != nil {
@@ -194,20 +226,24 @@ func (i *Issuer) IssueAccess(p AccessParams) (string, jwt.Claims, error) {
 
 		Confirmation: jwt.Confirmation{JKT: p.DPoPJKT},
 	}
+	if len(p.Claims) > 0 {
+		c.Extra = p.Claims
+	}
 	tok, err := jwt.Sign(key, &c, jose.SignOptions{Type: jwt.TypeAccessToken})
 	if err != nil {
 		return "", jwt.Claims{}, fmt.Errorf("issuer: signing: %w", err)
+	}
+	signed := tok
+	if tok, err = i.finish(tok); err != nil {
+		return "", jwt.Claims{}, err
 	}
 	// A user's token is logged under "user", a client's under "client".
 	who := "user"
 	if p.SessionID == "" {
 		who = "client"
 	}
-	if len(tok) > i.cfg.MaxTokenSize {
-		return "", jwt.Claims{}, fmt.Errorf("%w: %d bytes for %s %s, limit %d", ErrTokenTooLarge, len(tok), who, p.Subject, i.cfg.MaxTokenSize)
-	}
-	if len(tok) > WarnTokenSize {
-		i.cfg.Logger.Warn("large access token", "bytes", len(tok), who, p.Subject, "roles", len(p.Roles))
+	if err := i.checkSize(KindAccess, tok, signed, who, p.Subject, len(p.Roles)); err != nil {
+		return "", jwt.Claims{}, err
 	}
 	return tok, c, nil
 }
@@ -237,6 +273,11 @@ type IDParams struct {
 	// Email and EmailVerified are "email" and "email_verified".
 	Email         string
 	EmailVerified bool
+	// Claims are the user's custom claims (store.User.Claims): with the
+	// scope "profile" the token carries them, as UserInfo does (OIDC
+	// Core §5.4: profile asks for the user's profile claims). They must
+	// pass CheckClaims.
+	Claims map[string]json.RawMessage
 }
 
 // IssueID returns a signed ID token (typ "JWT", by the keyring's ID-token
@@ -268,14 +309,52 @@ func (i *Issuer) IssueID(p IDParams) (string, error) {
 			return "", err
 		}
 	}
-	if (&jwt.Claims{Scope: p.Scope}).HasScope("email") {
+	scope := &jwt.Claims{Scope: p.Scope}
+	if scope.HasScope("email") {
 		c.Email, c.EmailVerified = p.Email, p.EmailVerified
+	}
+	if scope.HasScope(ProfileScope) && len(p.Claims) > 0 {
+		if err := CheckClaims(p.Claims); err != nil {
+			return "", err
+		}
+		c.Extra = p.Claims
 	}
 	tok, err := jwt.Sign(key, &c, jose.SignOptions{Type: TypeIDToken})
 	if err != nil {
 		return "", fmt.Errorf("issuer: signing: %w", err)
 	}
+	if err := i.checkSize(KindID, tok, tok, "user", p.Subject, 0); err != nil {
+		return "", err
+	}
 	return tok, nil
+}
+
+// The kinds of token, as the size warning and the error name them.
+const (
+	KindAccess = "access"
+	KindID     = "id"
+)
+
+// ProfileScope is the OpenID Connect scope (OIDC Core §5.4) with which ID
+// tokens and UserInfo carry the user's custom claims.
+const ProfileScope = "profile"
+
+// checkSize refuses tok, a token of kind, over Config.MaxTokenSize and
+// logs a warning from WarnTokenPercent of it, naming the claims that take
+// the most room in signed, the signed JWT (tok itself, or what tok
+// encrypts): never a value, which may be a secret or personal data, nor
+// the token. who ("user" or "client") and sub name the subject.
+func (i *Issuer) checkSize(kind, tok, signed, who, sub string, roles int) error {
+	n, limit := len(tok), i.cfg.MaxTokenSize
+	if n > limit {
+		return fmt.Errorf("%w: %s token of %d bytes for %s %s, limit %d; largest claims (bytes of JSON): %s",
+			ErrTokenTooLarge, kind, n, who, sub, limit, largestClaims(signed, 5))
+	}
+	if n*100 >= limit*WarnTokenPercent {
+		i.cfg.Logger.Warn("token near the size limit", "kind", kind, "bytes", n, "limit", limit, who, sub,
+			"roles", roles, "largest_claims", largestClaims(signed, 5))
+	}
+	return nil
 }
 
 // AccessTokenHash returns the "at_hash" of an access token for an ID

@@ -375,40 +375,53 @@ func TestTokenTooLarge(t *testing.T) {
 	}
 }
 
+// TestLargeTokenWarning: a token from WarnTokenPercent of MaxTokenSize
+// is logged at WARN with its size, the limit, the subject and its largest
+// claims by name and size; never a claim's value nor the token.
 func TestLargeTokenWarning(t *testing.T) {
+	r, clk := newRing(t)
+	probe := newIssuer(t, r, issuer.Config{Issuer: testIssuer, Audience: testAudience, Now: clk.Now})
+	secretish := userWithRoles(4)
+	secretish.Claims = map[string]json.RawMessage{
+		"notes": json.RawMessage(`"` + strings.Repeat("confidential ", 60) + `"`),
+		"dept":  json.RawMessage(`"sales"`),
+	}
+	tok, _, err := probe.Issue(secretish, session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := len(tok)
+	// limit puts size at pct percent of it.
+	limit := func(pct int) int { return size * 100 / pct }
 	tests := []struct {
 		name  string
-		user  store.User
+		max   int
 		warns bool
 	}{
-		{"small token", alice, false},
-		{"token over 1 KiB", userWithRoles(40), true},
+		{"well under the budget", limit(50), false},
+		{"just under 75%", limit(74), false},
+		{"at 75%", limit(75), true},
+		{"at 100%", size, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, clk := newRing(t)
 			var buf bytes.Buffer
 			logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			iss := newIssuer(t, r, issuer.Config{Issuer: testIssuer, Audience: testAudience, Now: clk.Now, Logger: logger})
-			tok, _, err := iss.Issue(tt.user, session)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if big := len(tok) > issuer.WarnTokenSize; big != tt.warns {
-				t.Fatalf("token for %d roles is %d bytes; test assumes over %d = %v", len(tt.user.Roles), len(tok), issuer.WarnTokenSize, tt.warns)
+			iss := newIssuer(t, r, issuer.Config{Issuer: testIssuer, Audience: testAudience, Now: clk.Now, Logger: logger, MaxTokenSize: tt.max})
+			tok, _, err := iss.Issue(secretish, session)
+			if err != nil || len(tok) != size {
+				t.Fatalf("Issue() = %d bytes, %v; want %d, nil", len(tok), err, size)
 			}
 			if !tt.warns {
 				if buf.Len() != 0 {
-					t.Errorf("Issue(%d-byte token) logged %s, want nothing", len(tok), buf.String())
+					t.Errorf("Issue(%d-byte token, limit %d) logged %s, want nothing", len(tok), tt.max, buf.String())
 				}
 				return
 			}
 			var rec struct {
-				Level string
-				Msg   string
-				Bytes int
-				User  string
-				Roles int
+				Level, Msg, Kind, User string
+				Bytes, Limit, Roles    int
+				LargestClaims          string `json:"largest_claims"`
 			}
 			lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
 			if len(lines) != 1 {
@@ -417,12 +430,16 @@ func TestLargeTokenWarning(t *testing.T) {
 			if err := json.Unmarshal(lines[0], &rec); err != nil {
 				t.Fatal(err)
 			}
-			if rec.Level != "WARN" || rec.Bytes != len(tok) || rec.User != tt.user.ID || rec.Roles != len(tt.user.Roles) {
-				t.Errorf("warning = %+v, want level WARN, bytes %d, user %s, roles %d", rec, len(tok), tt.user.ID, len(tt.user.Roles))
+			if rec.Level != "WARN" || rec.Kind != issuer.KindAccess || rec.Bytes != len(tok) || rec.Limit != tt.max ||
+				rec.User != secretish.ID || rec.Roles != len(secretish.Roles) {
+				t.Errorf("warning = %+v, want level WARN, kind access, bytes %d, limit %d, user %s, roles %d", rec, len(tok), tt.max, secretish.ID, len(secretish.Roles))
+			}
+			if !strings.HasPrefix(rec.LargestClaims, "notes:") || !strings.Contains(rec.LargestClaims, " roles:") {
+				t.Errorf("warning largest_claims = %q, want notes first, then roles among them", rec.LargestClaims)
 			}
 			sig := tok[strings.LastIndexByte(tok, '.')+1:]
-			if strings.Contains(buf.String(), sig) {
-				t.Error("large-token warning contains the token")
+			if strings.Contains(buf.String(), sig) || strings.Contains(buf.String(), "confidential") || strings.Contains(buf.String(), "sales") {
+				t.Errorf("large-token warning %s contains the token or a claim's value", buf.String())
 			}
 		})
 	}

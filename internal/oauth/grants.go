@@ -124,7 +124,11 @@ func (p *Provider) ExchangeCode(ctx context.Context, c store.Client, code, redir
 		refresh = ""
 	}
 	sess.DPoPJKT = jkt
-	return p.userTokens(c, u, sess, ac.Scopes, refresh, ac.Nonce)
+	t, err := p.userTokens(c, u, sess, ac.Scopes, refresh, ac.Nonce)
+	if err != nil {
+		return Tokens{}, p.endUndelivered(ctx, sess.ID, err)
+	}
+	return t, nil
 }
 
 // activeUser returns the user with ID id if it exists and is not
@@ -152,6 +156,7 @@ func (p *Provider) userTokens(c store.Client, u store.User, sess store.Session, 
 		SessionID:       sess.ID,
 		Scope:           scope,
 		Roles:           u.Roles,
+		Claims:          u.Claims,
 		TokensRevokedAt: u.TokensRevokedAt,
 		DPoPJKT:         sess.DPoPJKT,
 	})
@@ -181,6 +186,7 @@ func (p *Provider) userTokens(c store.Client, u store.User, sess store.Session, 
 			AccessToken: access,
 			Scope:       scope,
 			Email:       u.Email,
+			Claims:      u.Claims,
 		})
 		if err != nil {
 			return Tokens{}, err
@@ -450,7 +456,8 @@ func (p *Provider) verifyAccess(token string) (jwt.Claims, bool, error) {
 // UserInfo returns the claims about the user an access token is for
 // (OpenID Connect Core 1.0 §5.3), given the token's verified claims: sub;
 // with scope email, email and email_verified; with scope profile,
-// updated_at. The token must hold the scope openid (insufficient_scope)
+// updated_at and the user's custom claims (store.User.Claims), as the ID
+// token has them. The token must hold the scope openid (insufficient_scope)
 // and be a user's token whose user exists and is not disabled
 // (invalid_token).
 func (p *Provider) UserInfo(ctx context.Context, claims jwt.Claims) (map[string]any, error) {
@@ -474,8 +481,17 @@ func (p *Provider) UserInfo(ctx context.Context, claims jwt.Claims) (map[string]
 		info["email"] = u.Email
 		info["email_verified"] = false
 	}
-	if claims.HasScope(client.ScopeProfile) && !u.UpdatedAt.IsZero() {
-		info["updated_at"] = u.UpdatedAt.Unix()
+	if claims.HasScope(client.ScopeProfile) {
+		if !u.UpdatedAt.IsZero() {
+			info["updated_at"] = u.UpdatedAt.Unix()
+		}
+		// The names are not reserved (issuer.CheckClaims), so none
+		// replaces a claim above; checked again all the same.
+		for name, v := range u.Claims {
+			if !issuer.IsReservedClaim(name) {
+				info[name] = v
+			}
+		}
 	}
 	return info, nil
 }

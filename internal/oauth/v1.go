@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/latch-auth/latch/internal/session"
@@ -28,7 +29,23 @@ func (p *Provider) StartV1(ctx context.Context, u store.User, meta session.Clien
 	if err != nil {
 		return Tokens{}, err
 	}
-	return p.v1Tokens(u, sess, refresh)
+	t, err := p.v1Tokens(u, sess, refresh)
+	if err != nil {
+		// No token reached the client (a token over the size budget,
+		// custom claims refused): the session must not live on unheld.
+		return Tokens{}, p.endUndelivered(ctx, sess.ID, err)
+	}
+	return t, nil
+}
+
+// endUndelivered ends the session whose tokens could not be issued (err,
+// which it returns, joined with any failure to end it), with reason
+// store.ReasonUndeliverable.
+func (p *Provider) endUndelivered(ctx context.Context, sessionID string, err error) error {
+	if endErr := p.d.Sessions.End(ctx, sessionID, "", store.ReasonUndeliverable); endErr != nil {
+		return errors.Join(err, endErr)
+	}
+	return err
 }
 
 // RefreshV1 rotates the refresh token of a /v1 session
@@ -69,6 +86,22 @@ func (p *Provider) RefreshV1DPoP(ctx context.Context, refreshToken, jkt string) 
 		return Tokens{}, fmt.Errorf("%w: %w", session.ErrInvalidToken, ErrDisabled)
 	}
 	return p.v1Tokens(u, sess, next)
+}
+
+// SessionV1 returns the /v1 session a refresh token belongs to, for a
+// request the token authorizes without being rotated (a logout), and
+// whether it is the session's current token rather than the predecessor
+// of an unused current one (session.Manager.Authenticate). A token that
+// a refresh would take for a reuse revokes its session here too
+// (session.ErrReuse); the token of an OAuth client's or a browser session
+// is session.ErrInvalidToken, as in RefreshV1. The refresh token of a
+// session started with DPoP needs a proof of the same key (jkt), as in
+// RefreshV1DPoP.
+func (p *Provider) SessionV1(ctx context.Context, refreshToken, jkt string) (store.Session, bool, error) {
+	if err := p.checkRefreshBinding(ctx, refreshToken, jkt); err != nil {
+		return store.Session{}, false, err
+	}
+	return p.d.Sessions.Authenticate(ctx, refreshToken, "")
 }
 
 // v1Tokens issues the access token of a /v1 session.

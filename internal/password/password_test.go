@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -537,6 +538,8 @@ func TestContextWhileWaiting(t *testing.T) {
 		// ends it.
 		ctx  func(t *testing.T) (context.Context, context.CancelFunc)
 		want error
+		// wantAfter is how long the call waits, on the bubble's clock.
+		wantAfter time.Duration
 	}{
 		{
 			name: "canceled",
@@ -551,41 +554,49 @@ func TestContextWhileWaiting(t *testing.T) {
 				ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 				return ctx, func() { <-ctx.Done(); cancel() }
 			},
-			want: context.DeadlineExceeded,
+			want:      context.DeadlineExceeded,
+			wantAfter: 100 * time.Millisecond,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHasher(t, fastParams, 1)
-			rec := instrument(h)
-			phc, err := h.Hash(t.Context(), "password")
-			if err != nil {
-				t.Fatalf("Hash() = %v", err)
-			}
-			blockSlots(t, h, rec, 1)
+			synctest.Test(t, func(t *testing.T) {
+				h := newHasher(t, fastParams, 1)
+				rec := instrument(h)
+				phc, err := h.Hash(t.Context(), "password")
+				if err != nil {
+					t.Fatalf("Hash() = %v", err)
+				}
+				blockSlots(t, h, rec, 1)
 
-			calls := []struct {
-				name string
-				run  func(ctx context.Context) error
-			}{
-				{"Hash", func(ctx context.Context) error { _, err := h.Hash(ctx, "password"); return err }},
-				{"Verify", func(ctx context.Context) error { _, _, err := h.Verify(ctx, "password", phc); return err }},
-				{"VerifyDummy", func(ctx context.Context) error { return h.VerifyDummy(ctx, "password") }},
-			}
-			for _, c := range calls {
-				ctx, end := tt.ctx(t)
-				done := make(chan error, 1)
-				go func() { done <- c.run(ctx) }()
-				select {
-				case err := <-done:
-					t.Fatalf("%s returned %v while every slot was taken", c.name, err)
-				case <-time.After(10 * time.Millisecond):
+				calls := []struct {
+					name string
+					run  func(ctx context.Context) error
+				}{
+					{"Hash", func(ctx context.Context) error { _, err := h.Hash(ctx, "password"); return err }},
+					{"Verify", func(ctx context.Context) error { _, _, err := h.Verify(ctx, "password", phc); return err }},
+					{"VerifyDummy", func(ctx context.Context) error { return h.VerifyDummy(ctx, "password") }},
 				}
-				end()
-				if err := <-done; err != tt.want {
-					t.Errorf("%s(ended ctx while waiting) = %v, want %v", c.name, err, tt.want)
+				for _, c := range calls {
+					ctx, end := tt.ctx(t)
+					done := make(chan error, 1)
+					start := time.Now()
+					go func() { done <- c.run(ctx) }()
+					synctest.Wait()
+					select {
+					case err := <-done:
+						t.Fatalf("%s returned %v while every slot was taken", c.name, err)
+					default:
+					}
+					end()
+					if err := <-done; err != tt.want {
+						t.Errorf("%s(ended ctx while waiting) = %v, want %v", c.name, err, tt.want)
+					}
+					if d := time.Since(start); d != tt.wantAfter {
+						t.Errorf("%s waited %v, want %v", c.name, d, tt.wantAfter)
+					}
 				}
-			}
+			})
 		})
 	}
 }
@@ -607,37 +618,42 @@ func TestContextDoneBeforeCall(t *testing.T) {
 }
 
 // TestCanceledWaiterGivesBackSlots cancels a Verify that needs two slots
-// while it holds at most one, then checks that both slots are free again.
+// while it holds one, then checks that both slots are free again.
 func TestCanceledWaiterGivesBackSlots(t *testing.T) {
-	big := newHasher(t, Params{Memory: 2 * fastParams.Memory, Time: 1}, 1)
-	bigPHC, err := big.Hash(t.Context(), "password")
-	if err != nil {
-		t.Fatalf("Hash() = %v", err)
-	}
-	h := newHasher(t, fastParams, 2)
-	rec := instrument(h)
-	release := blockSlots(t, h, rec, 1)
+	synctest.Test(t, func(t *testing.T) {
+		big := newHasher(t, Params{Memory: 2 * fastParams.Memory, Time: 1}, 1)
+		bigPHC, err := big.Hash(t.Context(), "password")
+		if err != nil {
+			t.Fatalf("Hash() = %v", err)
+		}
+		h := newHasher(t, fastParams, 2)
+		rec := instrument(h)
+		release := blockSlots(t, h, rec, 1)
 
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		_, _, err := h.Verify(ctx, "password", bigPHC)
-		done <- err
-	}()
-	time.Sleep(10 * time.Millisecond) // let it take the free slot and wait
-	cancel()
-	if err := <-done; err != context.Canceled {
-		t.Fatalf("Verify(canceled while waiting) = %v, want %v", err, context.Canceled)
-	}
-	release()
-	if got := len(h.slots); got != 0 {
-		t.Fatalf("%d slots still taken after every call returned, want 0", got)
-	}
-	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	if ok, _, err := h.Verify(ctx, "password", bigPHC); !ok || err != nil {
-		t.Errorf("Verify(password, bigPHC) after cancellation = %v, %v, want true, nil", ok, err)
-	}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() {
+			_, _, err := h.Verify(ctx, "password", bigPHC)
+			done <- err
+		}()
+		synctest.Wait() // it takes the free slot and waits for the second
+		if got := len(h.slots); got != 2 {
+			t.Errorf("%d slots taken while Verify waits for its second, want 2", got)
+		}
+		cancel()
+		if err := <-done; err != context.Canceled {
+			t.Fatalf("Verify(canceled while waiting) = %v, want %v", err, context.Canceled)
+		}
+		release()
+		if got := len(h.slots); got != 0 {
+			t.Fatalf("%d slots still taken after every call returned, want 0", got)
+		}
+		ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		if ok, _, err := h.Verify(ctx, "password", bigPHC); !ok || err != nil {
+			t.Errorf("Verify(password, bigPHC) after cancellation = %v, %v, want true, nil", ok, err)
+		}
+	})
 }
 
 // TestVerifyDummy checks that VerifyDummy does the same Argon2 work as a

@@ -9,6 +9,7 @@ import (
 
 	"github.com/latch-auth/latch/internal/client"
 	"github.com/latch-auth/latch/internal/feed"
+	"github.com/latch-auth/latch/internal/issuer"
 	"github.com/latch-auth/latch/internal/session"
 	"github.com/latch-auth/latch/internal/store"
 	"github.com/latch-auth/latch/jose"
@@ -20,11 +21,14 @@ import (
 // so that a resource service on the same host reads the cookie the
 // server sets; it uses the __Host- prefix: Secure, Path=/ and no Domain,
 // so no subdomain can plant or read it. The refresh cookie is scoped to
-// the refresh endpoint (which rules out __Host-) and is SameSite=Strict.
+// the endpoints that take it (which rules out __Host-), the refresh
+// endpoint and logout (set once on each path, with the same value), and
+// is SameSite=Strict.
 const (
 	accessCookie  = verifier.AccessCookie
 	refreshCookie = "__Secure-latch_rt"
 	refreshPath   = "/v1/token/refresh"
+	v1LogoutPath  = "/v1/logout"
 )
 
 // authed wraps a handler that needs a valid access token, found and
@@ -44,12 +48,12 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, principal)) h
 			s.writeError(w, r, err)
 			return
 		}
-		vs, err := s.accessValidators()
+		kv, err := s.keyValidators()
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		hdr, claims, err := vs[0].ParseWithHeader(tok)
+		hdr, claims, err := kv.verified.parse(kv.byAudience[0], tok)
 		if err != nil {
 			s.writeError(w, r, invalidToken(describeTokenError(err)))
 			return
@@ -167,12 +171,22 @@ func describeTokenError(err error) string { return verifier.ErrorDescription(err
 // *jose.KeySet until its keys change, and the validators built for the
 // last one are kept with it.
 func (s *Server) accessValidators() ([]*jwt.Validator, error) {
+	kv, err := s.keyValidators()
+	if err != nil {
+		return nil, err
+	}
+	return kv.byAudience, nil
+}
+
+// keyValidators returns the validators of accessValidators with the
+// tokens the first one verified.
+func (s *Server) keyValidators() (*keyValidators, error) {
 	keys, err := s.d.Keys.VerificationKeys()
 	if err != nil {
 		return nil, err
 	}
 	if c := s.validators.Load(); c != nil && c.keys == keys {
-		return c.byAudience, nil
+		return c, nil
 	}
 	vs := make([]*jwt.Validator, len(s.audiences))
 	for i, aud := range s.audiences {
@@ -180,30 +194,79 @@ func (s *Server) accessValidators() ([]*jwt.Validator, error) {
 			return nil, err
 		}
 	}
-	s.validators.Store(&keyValidators{keys: keys, byAudience: vs})
-	return vs, nil
+	kv := &keyValidators{keys: keys, byAudience: vs, verified: new(verifiedTokens)}
+	s.validators.Store(kv)
+	return kv, nil
 }
 
 // keyValidators are the access-token validators over one key set.
 type keyValidators struct {
 	keys       *jose.KeySet
 	byAudience []*jwt.Validator
+	// verified caches the tokens byAudience[0] verified.
+	verified *verifiedTokens
 }
 
-// setTokenCookies puts both tokens in cookies for browser clients.
-func setTokenCookies(w http.ResponseWriter, access string, accessTTL time.Duration, refresh string, refreshTTL time.Duration) {
-	http.SetCookie(w, &http.Cookie{
+// maxCookieSize is the largest Set-Cookie header value, name, value and
+// attributes together, that the server sends: browsers keep a cookie of
+// up to 4096 bytes (RFC 6265 §6.1, RFC 6265bis §5.6) and silently drop a
+// larger one, which would leave a login that seems to succeed and a
+// client that is not logged in.
+const maxCookieSize = 4096
+
+// cookieTooLargeError reports a token cookie over maxCookieSize, which the
+// server refuses to send: a browser would drop it. It names the claims
+// that take the most room in the token (names and sizes, never values).
+type cookieTooLargeError struct {
+	Cookie string // the cookie's name
+	Bytes  int    // the length of its Set-Cookie header value
+	// LargestClaims are the token's largest claims, largest first.
+	LargestClaims []issuer.ClaimSize
+}
+
+// Error names the cookie, its size, the limit and the largest claims.
+func (e *cookieTooLargeError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "server: cookie %s would be %d bytes, over the %d bytes browsers keep; largest claims (bytes of JSON):",
+		e.Cookie, e.Bytes, maxCookieSize)
+	for _, c := range e.LargestClaims {
+		fmt.Fprintf(&b, " %s:%d", c.Name, c.Bytes)
+	}
+	return b.String()
+}
+
+// setTokenCookies puts both tokens in cookies for browser clients (the
+// refresh token on each path that takes it), or sets nothing and returns
+// a *cookieTooLargeError if any cookie is over maxCookieSize.
+func setTokenCookies(w http.ResponseWriter, access string, accessTTL time.Duration, refresh string, refreshTTL time.Duration) error {
+	cookies := []*http.Cookie{{
 		Name: accessCookie, Value: access, Path: "/", MaxAge: int(accessTTL / time.Second),
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
-	})
-	http.SetCookie(w, &http.Cookie{
+	}, {
+		Name: refreshCookie, Value: refresh, Path: v1LogoutPath, MaxAge: int(refreshTTL / time.Second),
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
+	}, {
 		Name: refreshCookie, Value: refresh, Path: refreshPath, MaxAge: int(refreshTTL / time.Second),
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode,
-	})
+	}}
+	for _, c := range cookies {
+		if n := len(c.String()); n > maxCookieSize {
+			e := &cookieTooLargeError{Cookie: c.Name, Bytes: n}
+			if sizes, err := issuer.TokenClaimSizes(c.Value); err == nil {
+				e.LargestClaims = sizes[:min(5, len(sizes))]
+			}
+			return e
+		}
+	}
+	for _, c := range cookies {
+		http.SetCookie(w, c)
+	}
+	return nil
 }
 
-// clearTokenCookies deletes both cookies.
+// clearTokenCookies deletes the token cookies.
 func clearTokenCookies(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: accessCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: refreshCookie, Path: v1LogoutPath, MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
 	http.SetCookie(w, &http.Cookie{Name: refreshCookie, Path: refreshPath, MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
 }

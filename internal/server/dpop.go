@@ -16,15 +16,56 @@ import (
 // server uses it at its token endpoints and on its own resources.
 type dpopChecker = verifier.DPoPChecker
 
+// dpopSigningAlgs are the DPoP proof algorithms the server accepts, as
+// discovery lists them (RFC 9449 §5.1).
+var dpopSigningAlgs = strings.Fields(verifier.DPoPAlgorithms)
+
+// codeUseDPoPNonce is the error of a proof without the server's current
+// nonce (RFC 9449 §8, §9).
+const codeUseDPoPNonce = "use_dpop_nonce"
+
 // newDPoPChecker returns the server's checker. A proof's "htu" is
 // compared with the issuer URL and the request path, never with the
 // request's Host header: a proof made for another server cannot be
-// replayed here by naming that server in Host.
-func (s *Server) newDPoPChecker() *dpopChecker {
+// replayed here by naming that server in Host. With Config.DPoPNonceKey,
+// every proof must carry a nonce the server handed out (see
+// dpopNonceRoutes).
+func (s *Server) newDPoPChecker() (*dpopChecker, error) {
 	base := strings.TrimRight(s.cfg.Issuer, "/")
-	return verifier.NewDPoPChecker(verifier.DPoPConfig{
+	cfg := verifier.DPoPConfig{
 		RequestURL: func(r *http.Request) string { return base + r.URL.EscapedPath() },
-	})
+	}
+	if s.cfg.DPoPNonceKey != nil {
+		n, err := verifier.NewDPoPNonces(verifier.DPoPNonceConfig{Key: s.cfg.DPoPNonceKey})
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		cfg.Nonces = n
+	}
+	return verifier.NewDPoPChecker(cfg), nil
+}
+
+// dpopNonceRoutes are the routes whose every response carries the
+// current DPoP-Nonce when nonces are required (RFC 9449 §8.2, §9): the
+// token-issuing endpoints and the resources the server serves itself,
+// where proofs are checked.
+var dpopNonceRoutes = map[string]bool{
+	"POST /v1/login": true, "POST /v1/signup": true, "POST " + refreshPath: true, "POST " + pathToken: true,
+	"GET /v1/me": true, "GET /v1/sessions": true, "DELETE /v1/sessions/{id}": true, "POST /v1/logout": true,
+	"GET " + pathUserInfo: true, "POST " + pathUserInfo: true,
+}
+
+// setDPoPNonce sets the DPoP-Nonce header of a response to a request for
+// the route pattern, when the server requires nonces and pattern is one
+// of dpopNonceRoutes: a client learns the nonce from any answer, success
+// or error, and retries or goes on with it.
+func (s *Server) setDPoPNonce(w http.ResponseWriter, pattern string) {
+	if s.dpop == nil || !dpopNonceRoutes[pattern] {
+		return
+	}
+	if n := s.dpop.Nonce(); n != "" {
+		w.Header().Set("DPoP-Nonce", n)
+	}
 }
 
 // tokenRequestDPoP checks the DPoP proof of a request to a token endpoint
@@ -42,8 +83,13 @@ func (s *Server) tokenRequestDPoP(r *http.Request) (string, error) {
 }
 
 // dpopProofError is the wire form of a refused proof at a token endpoint
-// (RFC 9449 §5.10): 400 invalid_dpop_proof, with a DPoP challenge.
+// (RFC 9449 §5.10): 400 invalid_dpop_proof, with a DPoP challenge; or,
+// for a proof without the current nonce, 400 use_dpop_nonce (RFC 9449
+// §8), the nonce to retry with being in the DPoP-Nonce header.
 func dpopProofError(err error) error {
+	if errors.Is(err, verifier.ErrDPoPNonce) {
+		return &apiError{status: http.StatusBadRequest, code: codeUseDPoPNonce, desc: "authorization server requires nonce in DPoP proof", err: err}
+	}
 	return &apiError{
 		status: http.StatusBadRequest, code: oauth.CodeInvalidDPoPProof, desc: verifier.ErrorDescription(err), err: err,
 		challenge: fmt.Sprintf(`DPoP error="invalid_dpop_proof", error_description=%q`, verifier.ErrorDescription(err)),
@@ -76,6 +122,7 @@ func tokenType(c jwt.Claims) string {
 // DPoPChecker.CheckBinding): a DPoP-bound token needs the DPoP scheme and
 // a proof of its key; a bound token sent as Bearer is refused. Refusals
 // are 401 with a DPoP challenge: invalid_dpop_proof for a bad proof,
+// use_dpop_nonce for a proof without the current nonce (RFC 9449 §9),
 // invalid_token for a token used against its binding.
 func (s *Server) checkDPoPBinding(r *http.Request, tok string, claims *jwt.Claims) error {
 	err := s.dpop.CheckBinding(r, tok, claims)
@@ -84,8 +131,11 @@ func (s *Server) checkDPoPBinding(r *http.Request, tok string, claims *jwt.Claim
 	}
 	desc := verifier.ErrorDescription(err)
 	code := "invalid_token"
-	if errors.Is(err, verifier.ErrDPoPProof) {
+	switch {
+	case errors.Is(err, verifier.ErrDPoPProof):
 		code = oauth.CodeInvalidDPoPProof
+	case errors.Is(err, verifier.ErrDPoPNonce):
+		code, desc = codeUseDPoPNonce, "resource server requires nonce in DPoP proof"
 	}
 	return &apiError{
 		status: http.StatusUnauthorized, code: code, desc: desc, err: err,

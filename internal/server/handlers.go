@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -70,7 +71,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.respondTokens(w, t, cookies, http.StatusOK)
+	if err := s.respondTokens(w, r, t, cookies, http.StatusOK); err != nil {
+		s.d.Metrics.logins.WithLabelValues("token_too_large").Inc()
+		return
+	}
 	s.d.Metrics.logins.WithLabelValues("success").Inc()
 }
 
@@ -107,19 +111,39 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 		s.writeError(w, r, err)
 		return
 	}
-	s.respondTokens(w, t, cookies, status)
+	s.respondTokens(w, r, t, cookies, status)
 }
 
 // respondTokens writes the token response of a /v1 login or refresh.
-func (s *Server) respondTokens(w http.ResponseWriter, t oauth.Tokens, cookies bool, status int) {
+//
+// In cookie mode a cookie a browser would drop (cookieTooLargeError) is
+// never sent: the session, whose refresh token then reaches nobody, is
+// ended (store.ReasonUndeliverable), the token cookies are cleared, and
+// the answer is 500 token_too_large, logged at ERROR with the claims that
+// take the room. The error is returned, having been written.
+func (s *Server) respondTokens(w http.ResponseWriter, r *http.Request, t oauth.Tokens, cookies bool, status int) error {
 	s.d.Metrics.issued.Inc()
+	s.d.Metrics.observeTokens(t)
 	resp := tokenResponse{TokenType: tokenType(t.Claims), ExpiresIn: int(t.ExpiresIn / time.Second), SessionID: t.Session.ID}
 	if cookies {
-		setTokenCookies(w, t.AccessToken, t.ExpiresIn, t.RefreshToken, time.Until(t.Session.ExpiresAt))
+		if err := setTokenCookies(w, t.AccessToken, t.ExpiresIn, t.RefreshToken, time.Until(t.Session.ExpiresAt)); err != nil {
+			if endErr := s.d.Sessions.End(r.Context(), t.Session.ID, "", store.ReasonUndeliverable); endErr != nil {
+				err = errors.Join(err, endErr)
+			} else {
+				s.d.Metrics.revoked.WithLabelValues(string(store.ReasonUndeliverable)).Inc()
+			}
+			clearTokenCookies(w)
+			s.writeError(w, r, &apiError{status: http.StatusInternalServerError, code: "token_too_large",
+				desc: "the tokens are too large for a cookie (browsers drop cookies over 4096 bytes): " +
+					"the account's roles or claims must be reduced by the operator, or the client can use mode=json",
+				err: fmt.Errorf("user %s: %w", t.User.ID, err)})
+			return err
+		}
 	} else {
 		resp.AccessToken, resp.RefreshToken = t.AccessToken, t.RefreshToken
 	}
 	writeJSON(w, status, resp)
+	return nil
 }
 
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
@@ -172,7 +196,10 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		s.refreshFailed(w, r, err, cookies)
 		return
 	}
-	s.respondTokens(w, t, cookies, http.StatusOK)
+	if err := s.respondTokens(w, r, t, cookies, http.StatusOK); err != nil {
+		s.d.Metrics.refreshes.WithLabelValues("token_too_large").Inc()
+		return
+	}
 	s.d.Metrics.refreshes.WithLabelValues("success").Inc()
 }
 
@@ -195,30 +222,188 @@ func (s *Server) refreshFailed(w http.ResponseWriter, r *http.Request, err error
 	s.writeError(w, r, err)
 }
 
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, p principal) {
+// logoutRequest is the body of POST /v1/logout, which may be empty.
+type logoutRequest struct {
+	Scope string `json:"scope"`
+	// RefreshToken, in json mode, authenticates the logout in place of
+	// the access token.
+	RefreshToken string `json:"refresh_token"`
+}
+
+// handleLogout ends the caller's session (scope "session", the default),
+// the user's other sessions ("others") or all of them ("all").
+//
+// The caller is known by its access token (authed), or by the refresh
+// token of a /v1 session: in cookie mode the refresh cookie (set on
+// v1LogoutPath as well as refreshPath), in json mode refresh_token in the
+// body. The refresh token serves the clients whose access tokens the
+// server cannot read (encrypted to a resource service) or that have
+// expired; see logoutByRefresh. A refresh token, when presented, decides.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	cookies, err := cookieMode(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	req := struct {
-		Scope string `json:"scope"`
-	}{Scope: "session"}
+	req := logoutRequest{Scope: "session"}
 	if r.ContentLength != 0 {
 		if err := s.decodeJSON(w, r, &req); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 	}
+	refresh := req.RefreshToken
+	if cookies {
+		if refresh, err = logoutRefreshCookie(r, refresh); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if refresh == "" {
+		s.authed(func(w http.ResponseWriter, r *http.Request, p principal) {
+			s.endSessions(w, r, cookies, req.Scope, p.claims.Subject, p.claims.SessionID)
+		})(w, r)
+		return
+	}
+	s.logoutByRefresh(w, r, cookies, req.Scope, refresh)
+}
+
+// logoutRefreshCookie returns the refresh cookie of a cookie-mode logout,
+// "" for none. In cookie mode the refresh token travels in the cookie
+// only (body is the body's refresh_token, which must be empty), and
+// several refresh cookies with different values (one planted by a
+// sibling domain, say) are ambiguous: which one ends which session must
+// not depend on the order a browser sends them in.
+func logoutRefreshCookie(r *http.Request, body string) (string, error) {
+	if body != "" {
+		return "", badRequest("in cookie mode the refresh token is the cookie, not refresh_token")
+	}
+	var tok string
+	for _, c := range r.CookiesNamed(refreshCookie) {
+		switch {
+		case c.Value == "" || c.Value == tok:
+		case tok != "":
+			return "", badRequest("more than one refresh token cookie")
+		default:
+			tok = c.Value
+		}
+	}
+	return tok, nil
+}
+
+// logoutByRefresh ends sessions for the holder of a /v1 session's refresh
+// token, which is not rotated (oauth.Provider.SessionV1).
+//
+//   - Scope "session" takes the session's current token or the
+//     predecessor of an unused current one: the tokens a refresh
+//     redeems. "others" and "all" take the current token only, so that
+//     a copy of a token the client has since refreshed cannot log the
+//     user out everywhere: the predecessor is 401 invalid_token and
+//     changes nothing (a client whose refresh answer was lost refreshes
+//     first).
+//   - A token a refresh would take for a reuse (an older one) is one
+//     here too: the session is revoked, as a refresh would revoke it,
+//     and the answer is 401. Whoever presents it holds a token of the
+//     session that its client has moved past, and could revoke it with
+//     a refresh anyway.
+//   - A malformed, forged, unknown or expired token, one of an ended
+//     session, of an OAuth client's or of a browser session is 401
+//     invalid_token, the same for all, and changes nothing. No
+//     throttle counts it: a refresh token is not guessable.
+//   - An access token presented too (the access cookie always is, in
+//     cookie mode) must, if the server can verify it, name the same
+//     session: otherwise the request is 400 and changes nothing. One it
+//     cannot verify (encrypted to a resource service, expired) adds
+//     nothing to the refresh token and is ignored.
+//   - The refresh token of a session started with DPoP needs a proof of
+//     its key, as a refresh does.
+//
+// In cookie mode the cookies are cleared as with an access token, and
+// also when the refresh token is invalid or reused (as a refresh clears
+// them).
+func (s *Server) logoutByRefresh(w http.ResponseWriter, r *http.Request, cookies bool, scope, refresh string) {
+	if scope != "session" && scope != "others" && scope != "all" {
+		s.writeError(w, r, badRequest(`scope must be "session", "others" or "all"`))
+		return
+	}
+	accessSID, err := s.accessTokenSession(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	jkt, err := s.tokenRequestDPoP(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sess, current, err := s.grants.SessionV1(r.Context(), refresh, jkt)
+	if err != nil {
+		switch {
+		case errors.Is(err, session.ErrReuse):
+			s.d.Metrics.reuse.Inc()
+			s.d.Metrics.revoked.WithLabelValues(string(store.ReasonReuse)).Inc()
+			s.log.WarnContext(r.Context(), "refresh token reuse at logout: session revoked", "err", err)
+			err = invalidToken("refresh token reuse detected; the session has been revoked")
+		case errors.Is(err, session.ErrInvalidToken), errors.Is(err, oauth.ErrInvalidGrant):
+			err = invalidToken("refresh token is invalid, expired or revoked")
+		default:
+			s.writeError(w, r, err)
+			return
+		}
+		if cookies {
+			clearTokenCookies(w)
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	switch {
+	case accessSID != "" && accessSID != sess.ID:
+		s.writeError(w, r, badRequest("the access token and the refresh token are of different sessions"))
+		return
+	case scope != "session" && !current:
+		s.writeError(w, r, invalidToken(`refresh token has been rotated: scope "others" and "all" need the current one`))
+		return
+	}
+	s.endSessions(w, r, cookies, scope, sess.UserID, sess.ID)
+}
+
+// accessTokenSession returns the session the request's access token
+// names, for a logout authenticated by a refresh token: "" if it carries
+// none, or one the server cannot verify. A credential sent ambiguously is
+// refused as everywhere (bearerToken).
+func (s *Server) accessTokenSession(r *http.Request) (string, error) {
+	tok, err := bearerToken(r)
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae) && ae.status == http.StatusBadRequest:
+		return "", err
+	case err != nil:
+		return "", nil
+	}
+	kv, err := s.keyValidators()
+	if err != nil {
+		return "", err
+	}
+	_, claims, err := kv.verified.parse(kv.byAudience[0], tok)
+	if err != nil {
+		return "", nil
+	}
+	return claims.SessionID, nil
+}
+
+// endSessions ends the sessions scope names for the user userID, whose
+// session sessionID the request comes from, and answers the logout.
+func (s *Server) endSessions(w http.ResponseWriter, r *http.Request, cookies bool, scope, userID, sessionID string) {
 	var n int
-	switch req.Scope {
+	var err error
+	switch scope {
 	case "session":
-		err = s.d.Sessions.End(r.Context(), p.claims.SessionID, p.claims.Subject, store.ReasonLogout)
+		err = s.d.Sessions.End(r.Context(), sessionID, userID, store.ReasonLogout)
 		n = 1
 	case "others":
-		n, err = s.d.Sessions.EndAll(r.Context(), p.claims.Subject, p.claims.SessionID, store.ReasonLogout)
+		n, err = s.d.Sessions.EndAll(r.Context(), userID, sessionID, store.ReasonLogout)
 	case "all":
-		n, err = s.d.Sessions.EndAll(r.Context(), p.claims.Subject, "", store.ReasonLogout)
+		n, err = s.d.Sessions.EndAll(r.Context(), userID, "", store.ReasonLogout)
 	default:
 		err = badRequest(`scope must be "session", "others" or "all"`)
 	}
@@ -227,7 +412,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, p principa
 		return
 	}
 	s.d.Metrics.revoked.WithLabelValues(string(store.ReasonLogout)).Add(float64(n))
-	if cookies && req.Scope != "others" {
+	if cookies && scope != "others" {
 		clearTokenCookies(w)
 	}
 	writeJSON(w, http.StatusOK, struct {

@@ -28,7 +28,10 @@ const hintRefreshToken = "refresh_token"
 // An access token (token_type "Bearer", RFC 6750) is described by its
 // claims: scope, client_id, sub, aud (a string for one audience, an
 // array for several, as in the token), iss, exp, iat, nbf, jti, sid and
-// roles. A refresh token has token_type "refresh_token": RFC 7662 takes
+// roles. A DPoP-bound access token has token_type "DPoP" and, as RFC
+// 9449 §6.2 has it, its binding in cnf: {"jkt": thumbprint of the
+// client's key}, so that a resource server that introspects can check
+// the proof's key against it. A refresh token has token_type "refresh_token": RFC 7662 takes
 // token_type from the access-token types of RFC 6749 §7.1, which have no
 // name for a refresh token, so it is the hint value of RFC 7009 §2.1,
 // unlike any access-token type so that a resource server that checks
@@ -50,6 +53,14 @@ type introspection struct {
 	JTI       string   `json:"jti,omitempty"`
 	SessionID string   `json:"sid,omitempty"`
 	Roles     []string `json:"roles,omitempty"`
+	// Confirmation is a DPoP-bound token's binding (RFC 9449 §6.2).
+	Confirmation *confirmation `json:"cnf,omitempty"`
+}
+
+// confirmation is the "cnf" member of an introspection (RFC 7800 §3.1,
+// RFC 9449 §6).
+type confirmation struct {
+	JKT string `json:"jkt"`
 }
 
 // handleIntrospect serves POST /oauth2/introspect (RFC 7662 §2): a
@@ -209,6 +220,10 @@ func (s *Server) introspectAccess(ctx context.Context, token string) (introspect
 		JTI:       claims.ID,
 		SessionID: claims.SessionID,
 		Roles:     claims.Roles,
+	}
+	if jkt := claims.Confirmation.JKT; jkt != "" {
+		res.TokenType = tokenType(claims)
+		res.Confirmation = &confirmation{JKT: jkt}
 	}
 	if len(claims.Audience) == 1 {
 		res.Audience = claims.Audience[0]

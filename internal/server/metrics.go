@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/latch-auth/latch/internal/feed"
+	"github.com/latch-auth/latch/internal/issuer"
+	"github.com/latch-auth/latch/internal/oauth"
 )
 
 // Metrics are the server's Prometheus metrics, on a registry of their own
@@ -22,6 +24,7 @@ type Metrics struct {
 	issued    prometheus.Counter
 	revoked   *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
+	tokenSize *prometheus.HistogramVec
 }
 
 // NewMetrics registers latch's metrics and the Go runtime collectors.
@@ -48,10 +51,26 @@ func NewMetrics() *Metrics {
 			Help:    "HTTP request latency by route and status code.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route", "code"}),
+		tokenSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "latch_token_size_bytes",
+			Help: "Size of issued tokens in bytes, by kind: access, id. Browsers drop cookies over 4096 bytes; " +
+				"issuing fails over --max-token-size.",
+			Buckets: []float64{256, 512, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 12288, 16384},
+		}, []string{"kind"}),
 	}
-	m.reg.MustRegister(m.logins, m.refreshes, m.reuse, m.issued, m.revoked, m.latency,
+	m.reg.MustRegister(m.logins, m.refreshes, m.reuse, m.issued, m.revoked, m.latency, m.tokenSize,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// observeTokens records the sizes of the tokens a grant issued.
+func (m *Metrics) observeTokens(t oauth.Tokens) {
+	if t.AccessToken != "" {
+		m.tokenSize.WithLabelValues(issuer.KindAccess).Observe(float64(len(t.AccessToken)))
+	}
+	if t.IDToken != "" {
+		m.tokenSize.WithLabelValues(issuer.KindID).Observe(float64(len(t.IDToken)))
+	}
 }
 
 // Handler serves the metrics in the Prometheus text format.

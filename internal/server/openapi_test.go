@@ -950,6 +950,13 @@ func TestOpenAPIAnswers(t *testing.T) {
 		c.do(a, refresh, 400, request{method: "POST", path: "/v1/token/refresh", body: `{}`})
 		c.do(a, refresh, 403, request{method: "POST", path: "/v1/token/refresh", body: `{"refresh_token":"nope"}`, header: crossSite})
 		c.do(a, refresh, 415, request{method: "POST", path: "/v1/token/refresh", body: `{"refresh_token":"nope"}`, contentType: "text/plain"})
+		// A token cookie over 4096 bytes is refused (see TestCookieTooLarge).
+		bigUser := a.addUser("big@example.com")
+		bigCreds := jsonBody(map[string]string{"email": bigUser.Email, "password": testPassword})
+		r = c.do(a, login, 200, request{method: "POST", path: "/v1/login?mode=cookie", body: bigCreds})
+		a.setClaims(bigUser.Email, bigClaims)
+		c.do(a, refresh, 500, request{method: "POST", path: "/v1/token/refresh?mode=cookie", cookies: []*http.Cookie{r.cookies()[refreshCookie]}})
+		c.do(a, login, 500, request{method: "POST", path: "/v1/login?mode=cookie", body: bigCreds})
 
 		const sessions, end, me = "GET /v1/sessions", "DELETE /v1/sessions/{id}", "GET /v1/me"
 		c.do(a, sessions, 200, request{method: "GET", path: "/v1/sessions", bearer: tk.AccessToken})
@@ -972,6 +979,11 @@ func TestOpenAPIAnswers(t *testing.T) {
 		c.do(a, logout, 413, request{method: "POST", path: "/v1/logout", bearer: tk.AccessToken, body: big})
 		c.do(a, logout, 415, request{method: "POST", path: "/v1/logout", bearer: tk.AccessToken, body: `{}`, contentType: "text/plain"})
 		c.do(a, logout, 200, request{method: "POST", path: "/v1/logout", bearer: tk.AccessToken})
+		// By refresh token (TestLogoutWithRefreshToken).
+		byRefresh := jsonBody(map[string]string{"refresh_token": a.login("alice@example.com").RefreshToken})
+		c.do(a, logout, 400, request{method: "POST", path: "/v1/logout", bearer: a.login("alice@example.com").AccessToken, body: byRefresh})
+		c.do(a, logout, 401, request{method: "POST", path: "/v1/logout", body: `{"refresh_token":"nope"}`})
+		c.do(a, logout, 200, request{method: "POST", path: "/v1/logout", body: byRefresh})
 
 		const signup = "POST /v1/signup"
 		c.do(a, signup, 400, request{method: "POST", path: "/v1/signup", body: jsonBody(map[string]string{"email": "not an address", "password": testPassword})})

@@ -106,6 +106,14 @@ type Config struct {
 	// CSRFKey keys the CSRF tokens of the browser pages' forms
 	// (web.NewCSRF); at least 32 bytes, required with Deps.OAuth.
 	CSRFKey []byte
+	// DPoPNonceKey, when set (at least 32 bytes), makes every DPoP proof
+	// carry a nonce the server handed out (RFC 9449 §8, §9): an HMAC of
+	// the current minute under this key, accepted for that minute and
+	// the next (verifier.DPoPNonces). Every node must have the same key.
+	// The token-issuing endpoints and the server's own resources send the
+	// nonce in DPoP-Nonce on every response; a proof without it is
+	// refused with use_dpop_nonce. Default none: proofs need no nonce.
+	DPoPNonceKey []byte
 	// Logger receives request failures; nil discards.
 	Logger *slog.Logger
 }
@@ -211,7 +219,11 @@ func New(cfg Config, d Deps) (*Server, error) {
 			s.audiences = append(s.audiences, aud)
 		}
 	}
-	s.dpop = s.newDPoPChecker()
+	dpop, err := s.newDPoPChecker()
+	if err != nil {
+		return nil, err
+	}
+	s.dpop = dpop
 	if d.Clients != nil {
 		s.clients = client.NewAuthenticator(d.Clients)
 	}
@@ -251,7 +263,7 @@ func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("POST /v1/login", s.handleLogin)
 	m.HandleFunc("POST /v1/token/refresh", s.handleRefresh)
-	m.HandleFunc("POST /v1/logout", s.authed(s.handleLogout))
+	m.HandleFunc("POST /v1/logout", s.handleLogout)
 	m.HandleFunc("GET /v1/sessions", s.authed(s.handleSessions))
 	m.HandleFunc("DELETE /v1/sessions/{id}", s.authed(s.handleEndSession))
 	m.HandleFunc("GET /v1/me", s.authed(s.handleMe))
@@ -350,6 +362,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	if pattern != "" {
 		// Through the mux, not h: ServeMux.ServeHTTP is what sets the
 		// request's path values ({id}) and Pattern.
+		s.setDPoPNonce(w, pattern)
 		s.mux.ServeHTTP(w, r)
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -69,6 +70,12 @@ type options struct {
 	listener func(net.Listener) net.Listener
 	// httpServer, when not nil, adjusts the test's http.Server.
 	httpServer func(*http.Server)
+	// dpopNonceKey is server.Config.DPoPNonceKey.
+	dpopNonceKey []byte
+	// logger is server.Config.Logger; nil: none.
+	logger *slog.Logger
+	// maxTokenSize is issuer.Config.MaxTokenSize.
+	maxTokenSize int
 }
 
 // api is a running server and the components behind it.
@@ -135,7 +142,7 @@ func newAPI(t *testing.T, o options) *api {
 	if err != nil {
 		t.Fatalf("password.New = %v, want nil", err)
 	}
-	iss, err := issuer.New(ring, issuer.Config{Issuer: testIssuer, Audience: []string{testAudience}})
+	iss, err := issuer.New(ring, issuer.Config{Issuer: testIssuer, Audience: []string{testAudience}, MaxTokenSize: o.maxTokenSize, Logger: o.logger})
 	if err != nil {
 		t.Fatalf("issuer.New = %v, want nil", err)
 	}
@@ -177,7 +184,7 @@ func newAPI(t *testing.T, o options) *api {
 			})
 		}
 	}
-	srv, err := server.New(server.Config{Issuer: testIssuer, Audience: testAudience, AllowSignup: o.signup, TrustedProxies: o.trustedProxies, HashQueueTimeout: o.hashQueue, ClientRecheck: o.clientRecheck}, deps)
+	srv, err := server.New(server.Config{Issuer: testIssuer, Audience: testAudience, AllowSignup: o.signup, TrustedProxies: o.trustedProxies, HashQueueTimeout: o.hashQueue, ClientRecheck: o.clientRecheck, DPoPNonceKey: o.dpopNonceKey, Logger: o.logger}, deps)
 	if err != nil {
 		t.Fatalf("server.New = %v, want nil", err)
 	}

@@ -132,6 +132,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.d.Metrics.issued.Inc()
+	s.d.Metrics.observeTokens(t)
 	writeJSON(w, http.StatusOK, oauthTokenResponse{
 		AccessToken:  t.AccessToken,
 		TokenType:    tokenType(t.Claims),
@@ -328,6 +329,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	if key, err := s.d.Keys.Signer(); err == nil {
 		doc["access_token_signing_alg_values_supported"] = []string{string(key.Algorithm())}
 	}
+	doc["dpop_signing_alg_values_supported"] = dpopSigningAlgs // RFC 9449 §5.1
 	if s.d.OAuth != nil {
 		authMethods := []string{client.AuthClientSecretBasic, client.AuthClientSecretPost, client.AuthNone}
 		for k, v := range map[string]any{

@@ -41,6 +41,11 @@
 // whose token was replaced otherwise. That one refresh of delay is the
 // price of loss-free rotation; an immediate verdict would have to treat
 // every lost answer as a theft.
+//
+// Authenticate identifies a session by one of its tokens without rotating
+// it, for a request the token authorizes by itself (a logout), and judges
+// the token as Rotate does: a token Rotate would take for a reuse revokes
+// the session there too.
 package session
 
 import (
@@ -230,67 +235,40 @@ func (m *Manager) rotate(ctx context.Context, token string, clientID *string) (s
 	var reuse bool
 	s, err := m.store.UpdateSession(ctx, tok.sessionID(), func(s store.Session) (store.Session, error) {
 		successor, reuse = nil, false
-		switch {
-		case clientID != nil && s.ClientID != *clientID:
-			return s, fmt.Errorf("%w: session of another client", ErrInvalidToken)
-		case !s.RevokedAt.IsZero():
-			return s, fmt.Errorf("%w: session ended (%s)", ErrInvalidToken, s.RevokeReason)
-		case !s.Active(now, m.cfg.IdleTimeout):
-			return s, fmt.Errorf("%w: session expired", ErrInvalidToken)
-		case tok.gen == s.Generation && hmac.Equal(h, s.TokenHash):
-			// The current token: its first use rotates it.
+		v, err := m.judge(s, tok, h, now, clientID)
+		if err != nil {
+			return s, err
+		}
+		switch v {
+		case standingCurrent:
+			// Its first use rotates it.
 			next := m.successor(tok, 0)
 			s.PrevHash, s.TokenHash = h, hashToken(next)
 			s.Generation++
 			s.Reissues = 0
 			s.RotatedAt, s.LastUsedAt = now, now
 			successor = next
-			return s, nil
-		case tok.gen+1 == s.Generation && hmac.Equal(h, s.PrevHash) && now.Sub(s.RotatedAt) <= m.cfg.Grace:
-			// The predecessor of the current token, which is unused
-			// (using it would have rotated it), within the grace
-			// window: hand out the same successor, which must be the
-			// current token.
+		case standingGrace:
+			// Hand out the same successor, which must be the current
+			// token.
 			next := m.successor(tok, s.Reissues)
 			if !hmac.Equal(hashToken(next), s.TokenHash) {
 				return s, fmt.Errorf("%w: successor mismatch", ErrInvalidToken)
 			}
 			successor = next
-			return s, nil
-		case tok.gen+1 == s.Generation && hmac.Equal(h, s.PrevHash):
-			// The predecessor of the unused current token, after the
-			// window: a client whose answer was lost, or a copy of its
-			// token. Issue a new successor in place of the unused one,
-			// whose holder, if it is presented, is then a reuse.
+		case standingLate:
+			// Issue a new successor in place of the unused one, whose
+			// holder, if it is presented, is then a reuse.
 			s.Reissues++
 			next := m.successor(tok, s.Reissues)
 			s.TokenHash = hashToken(next)
 			s.RotatedAt, s.LastUsedAt = now, now
 			successor = next
-			return s, nil
-		case tok.gen == s.Generation && s.Reissues > 0:
-			// An authentic token of the current generation that is not
-			// the current token: a successor that a reissue replaced.
-			// Its holder and whoever presented the predecessor since
-			// both hold the session's tokens. (Without a reissue, such
-			// a token could only be forged with the refresh secret: the
-			// default case below.)
+		case standingReuse:
 			s.RevokedAt, s.RevokeReason = now, store.ReasonReuse
 			reuse = true
-			return s, nil
-		case tok.gen < s.Generation:
-			// An authentic token of an earlier generation that is not
-			// the redeemable predecessor: its successor was used, or a
-			// reissue replaced it, so someone else holds (or held) it.
-			s.RevokedAt, s.RevokeReason = now, store.ReasonReuse
-			reuse = true
-			return s, nil
-		default:
-			// Same or later generation with another secret: only
-			// possible with a leaked refresh secret. Refuse, but do not
-			// let a forger end the victim's session.
-			return s, fmt.Errorf("%w: unknown generation", ErrInvalidToken)
 		}
+		return s, nil
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -304,6 +282,106 @@ func (m *Manager) rotate(ctx context.Context, token string, clientID *string) (s
 		return store.Session{}, "", fmt.Errorf("%w: session %s revoked", ErrReuse, s.ID)
 	}
 	return s, encode(successor), nil
+}
+
+// standing is how an authentic refresh token stands in its session
+// (judge).
+type standing int
+
+const (
+	// standingCurrent is the session's current token.
+	standingCurrent standing = iota + 1
+	// standingGrace is the predecessor of the current token, which is
+	// unused (using it would have rotated it), within the grace window:
+	// Rotate hands out that same successor.
+	standingGrace
+	// standingLate is the predecessor of the unused current token after
+	// the grace window: a client whose answer was lost, or a copy of its
+	// token. Rotate issues a new successor in place of the unused one.
+	standingLate
+	// standingReuse is a token someone else holds or held: one of an
+	// earlier generation that is not the redeemable predecessor (its
+	// successor was used, or a reissue replaced it), or one of the
+	// current generation that a reissue replaced. Its session must be
+	// revoked.
+	standingReuse
+)
+
+// judge tells how tok, whose hash is h, stands in s at now. A token of
+// another client's session (when clientID is not nil), of an ended or
+// expired session, or of the same or a later generation with another
+// secret is ErrInvalidToken.
+func (m *Manager) judge(s store.Session, tok token, h []byte, now time.Time, clientID *string) (standing, error) {
+	switch {
+	case clientID != nil && s.ClientID != *clientID:
+		return 0, fmt.Errorf("%w: session of another client", ErrInvalidToken)
+	case !s.RevokedAt.IsZero():
+		return 0, fmt.Errorf("%w: session ended (%s)", ErrInvalidToken, s.RevokeReason)
+	case !s.Active(now, m.cfg.IdleTimeout):
+		return 0, fmt.Errorf("%w: session expired", ErrInvalidToken)
+	case tok.gen == s.Generation && hmac.Equal(h, s.TokenHash):
+		return standingCurrent, nil
+	case tok.gen+1 == s.Generation && hmac.Equal(h, s.PrevHash) && now.Sub(s.RotatedAt) <= m.cfg.Grace:
+		return standingGrace, nil
+	case tok.gen+1 == s.Generation && hmac.Equal(h, s.PrevHash):
+		return standingLate, nil
+	case tok.gen == s.Generation && s.Reissues > 0:
+		// An authentic token of the current generation that is not the
+		// current token: a successor that a reissue replaced. Its
+		// holder and whoever presented the predecessor since both hold
+		// the session's tokens. (Without a reissue, such a token could
+		// only be forged with the refresh secret: the default case.)
+		return standingReuse, nil
+	case tok.gen < s.Generation:
+		return standingReuse, nil
+	default:
+		// Same or later generation with another secret: only possible
+		// with a leaked refresh secret. Refuse, but do not let a forger
+		// end the victim's session.
+		return 0, fmt.Errorf("%w: unknown generation", ErrInvalidToken)
+	}
+}
+
+// Authenticate returns the session of clientID ("" for latch's own login
+// API; see RotateFor) that a refresh token belongs to, without rotating
+// it, for a request the token authorizes by itself (logging out with
+// it), and whether it is the session's current token: false for the
+// predecessor of an unused current token, which Rotate still redeems.
+//
+// It judges the token as Rotate does. A token Rotate would take for a
+// reuse is one here too: the session is revoked (store.ReasonReuse) and
+// the error is ErrReuse. A malformed, forged, unknown or expired token,
+// one of an ended session or of another client's session, is
+// ErrInvalidToken and changes nothing. Other errors are the store's.
+func (m *Manager) Authenticate(ctx context.Context, token, clientID string) (store.Session, bool, error) {
+	tok, err := m.open(token)
+	if err != nil {
+		return store.Session{}, false, err
+	}
+	h := hashToken(tok.raw)
+	now := m.cfg.Now()
+	var v standing
+	s, err := m.store.UpdateSession(ctx, tok.sessionID(), func(s store.Session) (store.Session, error) {
+		var err error
+		if v, err = m.judge(s, tok, h, now, &clientID); err != nil {
+			return s, err
+		}
+		if v == standingReuse {
+			s.RevokedAt, s.RevokeReason = now, store.ReasonReuse
+		}
+		return s, nil
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.Session{}, false, fmt.Errorf("%w: no such session", ErrInvalidToken)
+	case errors.Is(err, ErrInvalidToken):
+		return store.Session{}, false, err
+	case err != nil:
+		return store.Session{}, false, fmt.Errorf("session: authenticate: %w", err)
+	case v == standingReuse:
+		return store.Session{}, false, fmt.Errorf("%w: session %s revoked", ErrReuse, s.ID)
+	}
+	return s, v == standingCurrent, nil
 }
 
 // Active returns the session with ID id if it is active, or ErrEnded.
@@ -321,9 +399,11 @@ func (m *Manager) Active(ctx context.Context, id string) (store.Session, error) 
 }
 
 // Lookup returns the active session a refresh token belongs to without
-// rotating it, for logout with a refresh token and introspection: the
-// current token, or its predecessor while the current one is unused, the
-// tokens Rotate redeems.
+// rotating it, for introspection, revocation (RFC 7009) and the checks
+// before a rotation: the current token, or its predecessor while the
+// current one is unused, the tokens Rotate redeems. Any other token is
+// ErrInvalidToken, and Lookup changes nothing: unlike Authenticate, it
+// does not take an older token for a reuse.
 func (m *Manager) Lookup(ctx context.Context, token string) (store.Session, error) {
 	tok, err := m.open(token)
 	if err != nil {
@@ -336,13 +416,7 @@ func (m *Manager) Lookup(ctx context.Context, token string) (store.Session, erro
 		}
 		return store.Session{}, fmt.Errorf("session: lookup: %w", err)
 	}
-	h := hashToken(tok.raw)
-	now := m.cfg.Now()
-	current := tok.gen == s.Generation && hmac.Equal(h, s.TokenHash)
-	// The current token is unused, or it would have been rotated away:
-	// its predecessor is still redeemable.
-	predecessor := tok.gen+1 == s.Generation && hmac.Equal(h, s.PrevHash)
-	if !s.Active(now, m.cfg.IdleTimeout) || !(current || predecessor) {
+	if v, err := m.judge(s, tok, hashToken(tok.raw), m.cfg.Now(), nil); err != nil || v == standingReuse {
 		return store.Session{}, fmt.Errorf("%w: not the session's token", ErrInvalidToken)
 	}
 	return s, nil

@@ -485,6 +485,116 @@ func TestLookupGrace(t *testing.T) {
 	}
 }
 
+// TestAuthenticate checks how Authenticate judges a refresh token without
+// rotating it: the current token and the redeemable predecessor identify
+// the session (current tells them apart) and change nothing; a token
+// Rotate would take for a reuse revokes the session as Rotate would;
+// forged, unknown and other clients' tokens are refused and change
+// nothing.
+func TestAuthenticate(t *testing.T) {
+	ctx := t.Context()
+	tests := []struct {
+		name string
+		// present starts a session of u1 in a fresh fixture and
+		// returns its ID and the token to authenticate.
+		present     func(t *testing.T, f fixture) (string, string)
+		clientID    string
+		wantCurrent bool
+		wantErr     error // nil: the session, unchanged
+		wantRevoked bool
+	}{
+		{name: "current token", wantCurrent: true, present: func(t *testing.T, f fixture) (string, string) {
+			s, t0 := f.start(t, "u1")
+			return s.ID, t0
+		}},
+		{name: "rotated, successor unused", present: func(t *testing.T, f fixture) (string, string) {
+			s, t0 := f.start(t, "u1")
+			if _, _, err := f.m.Rotate(ctx, t0); err != nil {
+				t.Fatal(err)
+			}
+			f.clk.Advance(time.Minute) // past the grace window too
+			return s.ID, t0
+		}},
+		{name: "rotated, successor used", wantErr: ErrReuse, wantRevoked: true, present: func(t *testing.T, f fixture) (string, string) {
+			s, t0 := f.start(t, "u1")
+			_, t1, err := f.m.Rotate(ctx, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := f.m.Rotate(ctx, t1); err != nil {
+				t.Fatal(err)
+			}
+			return s.ID, t0
+		}},
+		{name: "successor replaced by a reissue", wantErr: ErrReuse, wantRevoked: true, present: func(t *testing.T, f fixture) (string, string) {
+			s, t0 := f.start(t, "u1")
+			_, t1, err := f.m.Rotate(ctx, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clk.Advance(time.Minute)
+			if _, _, err := f.m.Rotate(ctx, t0); err != nil {
+				t.Fatal(err)
+			}
+			return s.ID, t1
+		}},
+		{name: "another client's session", clientID: "c_other", wantErr: ErrInvalidToken, present: func(t *testing.T, f fixture) (string, string) {
+			s, t0 := f.start(t, "u1")
+			return s.ID, t0
+		}},
+		{name: "forged", wantErr: ErrInvalidToken, present: func(t *testing.T, f fixture) (string, string) {
+			s, t0 := f.start(t, "u1")
+			b := []byte(t0)
+			if i := len(b) - 5; b[i] == 'A' { // a character of the tag
+				b[i] = 'B'
+			} else {
+				b[i] = 'A'
+			}
+			return s.ID, string(b)
+		}},
+		{name: "ended session", wantErr: ErrInvalidToken, present: func(t *testing.T, f fixture) (string, string) {
+			s, t0 := f.start(t, "u1")
+			if err := f.m.End(ctx, s.ID, "", store.ReasonLogout); err != nil {
+				t.Fatal(err)
+			}
+			return s.ID, t0
+		}},
+		{name: "expired session", wantErr: ErrInvalidToken, present: func(t *testing.T, f fixture) (string, string) {
+			s, t0 := f.start(t, "u1")
+			f.clk.Advance(2 * time.Hour) // past the idle timeout
+			return s.ID, t0
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			id, tok := tt.present(t, f)
+			before, err := f.db.SessionByID(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, current, err := f.m.Authenticate(ctx, tok, tt.clientID)
+			if tt.wantErr == nil && (err != nil || got.ID != before.ID || current != tt.wantCurrent) {
+				t.Errorf("Authenticate = %s, current %v, %v; want %s, current %v, nil", got.ID, current, err, before.ID, tt.wantCurrent)
+			}
+			if tt.wantErr != nil && (!errors.Is(err, tt.wantErr) || got.ID != "" || current) {
+				t.Errorf("Authenticate = %s, current %v, %v; want zero, %v", got.ID, current, err, tt.wantErr)
+			}
+			after, err := f.db.SessionByID(ctx, before.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tt.wantRevoked && after.RevokeReason != store.ReasonReuse:
+				t.Errorf("after Authenticate: session revoked %v (%q), want revoked for reuse", after.RevokedAt, after.RevokeReason)
+			case !tt.wantRevoked && (after.Generation != before.Generation || !bytes.Equal(after.TokenHash, before.TokenHash) ||
+				!after.RevokedAt.Equal(before.RevokedAt) || after.Reissues != before.Reissues):
+				t.Errorf("after Authenticate: session %+v, want it unchanged from %+v", after, before)
+			}
+		})
+	}
+}
+
 // TestLostAnswer is a client whose refresh answer never arrived (the
 // server committed the rotation, then crashed or the network dropped it)
 // and that presents the same token again, however late: its session

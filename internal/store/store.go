@@ -31,6 +31,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -84,7 +85,13 @@ type User struct {
 	Email        string   // normalized (lower case); unique
 	PasswordHash string   // argon2id PHC string
 	Roles        []string // copied into access tokens at issue and refresh; empty may come back nil
-	Disabled     bool
+	// Claims are the operator's custom claims of the user, by name, each
+	// value one JSON value (internal/issuer checks them: no reserved
+	// name, size limits). They are copied into access tokens at issue and
+	// refresh, like Roles. The store keeps them as given, as one JSON
+	// object; empty may come back nil.
+	Claims   map[string]json.RawMessage
+	Disabled bool
 	// TokensRevokedAt revokes every access token of the user issued at or
 	// before it, to the second (a subject revocation: verifiers refuse
 	// "iat" <= it); RevokeUser sets it, always forward, and records the
@@ -232,6 +239,8 @@ const (
 	ReasonDisabled       Reason = "disabled"        // the account was disabled
 	ReasonAdmin          Reason = "admin"           // an operator revoked it
 	ReasonRoleChange     Reason = "role_change"     // the user's roles changed: tokens carry stale roles
+	ReasonClaimsChange   Reason = "claims_change"   // the user's custom claims changed: tokens carry stale ones
+	ReasonUndeliverable  Reason = "undeliverable"   // its tokens could not be issued or sent (too large): the client never got them
 	ReasonKeyRevoked     Reason = "key_revoked"     // the signing key was revoked (compromise)
 )
 
@@ -426,6 +435,12 @@ type Client struct {
 	// requests without a DPoP proof (RFC 9449 §5), so that every token it
 	// gets is bound to a key it holds.
 	RequireDPoP bool
+	// EncryptionKey is the client's public encryption key, a JWK (RFC
+	// 7517) with its "alg" (jose.ParseEncryptionJWK reads it), or empty
+	// for none. Access tokens whose audience names the client (by ID or
+	// by name) are issued as nested JWTs encrypted to it, so that the
+	// browser or app carrying them cannot read their claims.
+	EncryptionKey string
 	// SETCursor is the Seq up to which the client has acknowledged every
 	// Security Event Token of the revocation feed it polls for (RFC 8936):
 	// the SETs of revocations with a Seq at or below it are not delivered

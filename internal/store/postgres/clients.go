@@ -11,14 +11,14 @@ import (
 )
 
 const clientColumns = `id, name, secret_hash, scopes, set_cursor, created_at, updated_at,
-	type, auth_method, redirect_uris, post_logout_redirect_uris, grant_types, first_party, require_dpop`
+	type, auth_method, redirect_uris, post_logout_redirect_uris, grant_types, first_party, require_dpop, encryption_key`
 
 // CreateClient inserts c; store.ErrConflict if its ID or Name exists.
 func (db *DB) CreateClient(ctx context.Context, c store.Client) error {
 	_, err := db.pool.Exec(ctx, `INSERT INTO clients (`+clientColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		c.ID, c.Name, blob(c.SecretHash), list(c.Scopes), c.SETCursor, ts(c.CreatedAt), ts(c.UpdatedAt),
-		c.Type, c.AuthMethod, list(c.RedirectURIs), list(c.PostLogoutRedirectURIs), list(c.GrantTypes), c.FirstParty, c.RequireDPoP)
+		c.Type, c.AuthMethod, list(c.RedirectURIs), list(c.PostLogoutRedirectURIs), list(c.GrantTypes), c.FirstParty, c.RequireDPoP, c.EncryptionKey)
 	if err != nil {
 		return fmt.Errorf("postgres: create client: %w", storeError(ctx, err))
 	}
@@ -55,9 +55,9 @@ func (db *DB) UpdateClient(ctx context.Context, id string, fn func(store.Client)
 		c.SecretHash = blob(c.SecretHash)
 		_, err := tx.Exec(ctx, `UPDATE clients SET name = $1, secret_hash = $2, scopes = $3, set_cursor = $4,
 			updated_at = $5, type = $6, auth_method = $7, redirect_uris = $8, post_logout_redirect_uris = $9,
-			grant_types = $10, first_party = $11, require_dpop = $12 WHERE id = $13`,
+			grant_types = $10, first_party = $11, require_dpop = $12, encryption_key = $13 WHERE id = $14`,
 			c.Name, c.SecretHash, list(c.Scopes), c.SETCursor, ts(c.UpdatedAt), c.Type, c.AuthMethod,
-			list(c.RedirectURIs), list(c.PostLogoutRedirectURIs), list(c.GrantTypes), c.FirstParty, c.RequireDPoP, c.ID)
+			list(c.RedirectURIs), list(c.PostLogoutRedirectURIs), list(c.GrantTypes), c.FirstParty, c.RequireDPoP, c.EncryptionKey, c.ID)
 		if err != nil {
 			return store.Client{}, err
 		}
@@ -88,7 +88,7 @@ func scanClient(row pgx.Row) (store.Client, error) {
 		created, updated pgtype.Timestamptz
 	)
 	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &c.Scopes, &c.SETCursor, &created, &updated,
-		&c.Type, &c.AuthMethod, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.GrantTypes, &c.FirstParty, &c.RequireDPoP)
+		&c.Type, &c.AuthMethod, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.GrantTypes, &c.FirstParty, &c.RequireDPoP, &c.EncryptionKey)
 	if err != nil {
 		return store.Client{}, err
 	}

@@ -120,17 +120,21 @@ type importCopy struct {
 // foreign keys allow: users and clients before what refers to them.
 func importCopies(s Snapshot) []importCopy {
 	return []importCopy{
-		{"users", []string{"id", "email", "password_hash", "roles", "disabled", "tokens_revoked_at", "created_at", "updated_at"},
+		{"users", []string{"id", "email", "password_hash", "roles", "claims", "disabled", "tokens_revoked_at", "created_at", "updated_at"},
 			len(s.Users), func(i int) ([]any, error) {
 				u := s.Users[i]
-				return []any{u.ID, u.Email, u.PasswordHash, list(u.Roles), u.Disabled, ts(u.TokensRevokedAt), ts(u.CreatedAt), ts(u.UpdatedAt)}, nil
+				claims, err := encodeClaims(u.Claims)
+				if err != nil {
+					return nil, err
+				}
+				return []any{u.ID, u.Email, u.PasswordHash, list(u.Roles), claims, u.Disabled, ts(u.TokensRevokedAt), ts(u.CreatedAt), ts(u.UpdatedAt)}, nil
 			}},
 		{"clients", []string{"id", "name", "secret_hash", "type", "auth_method", "redirect_uris", "post_logout_redirect_uris",
-			"grant_types", "scopes", "first_party", "set_cursor", "created_at", "updated_at", "require_dpop"},
+			"grant_types", "scopes", "first_party", "set_cursor", "created_at", "updated_at", "require_dpop", "encryption_key"},
 			len(s.Clients), func(i int) ([]any, error) {
 				c := s.Clients[i]
 				return []any{c.ID, c.Name, blob(c.SecretHash), c.Type, c.AuthMethod, list(c.RedirectURIs), list(c.PostLogoutRedirectURIs),
-					list(c.GrantTypes), list(c.Scopes), c.FirstParty, c.SETCursor, ts(c.CreatedAt), ts(c.UpdatedAt), c.RequireDPoP}, nil
+					list(c.GrantTypes), list(c.Scopes), c.FirstParty, c.SETCursor, ts(c.CreatedAt), ts(c.UpdatedAt), c.RequireDPoP, c.EncryptionKey}, nil
 			}},
 		{"sessions", []string{"id", "user_id", "token_hash", "prev_hash", "generation", "rotated_at", "reissues", "created_at",
 			"last_used_at", "expires_at", "user_agent", "ip", "parent_id", "revoked_at", "revoke_reason", "client_id", "scopes", "auth_time", "dpop_jkt"},

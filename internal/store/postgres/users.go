@@ -1,7 +1,9 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -11,12 +13,16 @@ import (
 	"github.com/latch-auth/latch/internal/store"
 )
 
-const userColumns = `id, email, password_hash, roles, disabled, tokens_revoked_at, created_at, updated_at`
+const userColumns = `id, email, password_hash, roles, claims, disabled, tokens_revoked_at, created_at, updated_at`
 
 // CreateUser inserts u; store.ErrConflict if its ID or e-mail exists.
 func (db *DB) CreateUser(ctx context.Context, u store.User) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		u.ID, u.Email, u.PasswordHash, list(u.Roles), u.Disabled, ts(u.TokensRevokedAt), ts(u.CreatedAt), ts(u.UpdatedAt))
+	claims, err := encodeClaims(u.Claims)
+	if err != nil {
+		return fmt.Errorf("postgres: create user: %w", err)
+	}
+	_, err = db.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		u.ID, u.Email, u.PasswordHash, list(u.Roles), claims, u.Disabled, ts(u.TokensRevokedAt), ts(u.CreatedAt), ts(u.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("postgres: create user: %w", storeError(ctx, err))
 	}
@@ -119,13 +125,20 @@ func loadUser(ctx context.Context, id string) func(pgx.Tx) (store.User, error) {
 // as stored.
 func saveUser(ctx context.Context, tx pgx.Tx, old, u store.User, revokedAt time.Time) (store.User, error) {
 	u.ID, u.Email, u.CreatedAt, u.TokensRevokedAt = old.ID, old.Email, old.CreatedAt, revokedAt
-	_, err := tx.Exec(ctx, `UPDATE users SET password_hash = $1, roles = $2, disabled = $3,
-		tokens_revoked_at = $4, updated_at = $5 WHERE id = $6`,
-		u.PasswordHash, list(u.Roles), u.Disabled, ts(u.TokensRevokedAt), ts(u.UpdatedAt), u.ID)
+	claims, err := encodeClaims(u.Claims)
+	if err != nil {
+		return store.User{}, err
+	}
+	_, err = tx.Exec(ctx, `UPDATE users SET password_hash = $1, roles = $2, claims = $3, disabled = $4,
+		tokens_revoked_at = $5, updated_at = $6 WHERE id = $7`,
+		u.PasswordHash, list(u.Roles), claims, u.Disabled, ts(u.TokensRevokedAt), ts(u.UpdatedAt), u.ID)
 	if err != nil {
 		return store.User{}, err
 	}
 	u.Roles = nilIfEmpty(u.Roles)
+	if u.Claims, err = decodeClaims(claims); err != nil {
+		return store.User{}, err
+	}
 	u.UpdatedAt = stored(u.UpdatedAt)
 	return u, nil
 }
@@ -133,14 +146,47 @@ func saveUser(ctx context.Context, tx pgx.Tx, old, u store.User, revokedAt time.
 func scanUser(row pgx.Row) (store.User, error) {
 	var (
 		u                         store.User
+		claims                    []byte
 		revoked, created, updated pgtype.Timestamptz
 	)
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Roles, &u.Disabled, &revoked, &created, &updated); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Roles, &claims, &u.Disabled, &revoked, &created, &updated); err != nil {
 		return store.User{}, err
 	}
 	u.Roles = nilIfEmpty(u.Roles)
+	var err error
+	if u.Claims, err = decodeClaims(claims); err != nil {
+		return store.User{}, err
+	}
 	u.TokensRevokedAt, u.CreatedAt, u.UpdatedAt = fromTS(revoked), fromTS(created), fromTS(updated)
 	return u, nil
+}
+
+// encodeClaims is a user's custom claims as stored in the json column:
+// one object, its members sorted by name, values compact, never null.
+// (json, not jsonb, keeps the text as written.)
+func encodeClaims(claims map[string]json.RawMessage) (json.RawMessage, error) {
+	if len(claims) == 0 {
+		return json.RawMessage("{}"), nil
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(claims); err != nil {
+		return nil, fmt.Errorf("claims: %w", err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// decodeClaims is the inverse of encodeClaims; no claims is nil.
+func decodeClaims(stored []byte) (map[string]json.RawMessage, error) {
+	var v map[string]json.RawMessage
+	if err := json.Unmarshal(stored, &v); err != nil {
+		return nil, fmt.Errorf("claims: %w", err)
+	}
+	if len(v) == 0 {
+		return nil, nil
+	}
+	return v, nil
 }
 
 // queryAll runs query on the pool and scans every row with scan.

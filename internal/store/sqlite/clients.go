@@ -9,7 +9,7 @@ import (
 )
 
 const clientColumns = `id, name, secret_hash, scopes, set_cursor, created_at, updated_at,
-	type, auth_method, redirect_uris, post_logout_redirect_uris, grant_types, first_party, require_dpop`
+	type, auth_method, redirect_uris, post_logout_redirect_uris, grant_types, first_party, require_dpop, encryption_key`
 
 // clientLists are a client's list columns, encoded for storage.
 type clientLists struct {
@@ -42,9 +42,9 @@ func (db *DB) CreateClient(ctx context.Context, c store.Client) error {
 		return fmt.Errorf("sqlite: create client: %w", storeError(err))
 	}
 	err = db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.Name, blob(c.SecretHash), l.scopes, c.SETCursor, millis(c.CreatedAt), millis(c.UpdatedAt),
-			c.Type, c.AuthMethod, l.redirectURIs, l.postLogoutURIs, l.grantTypes, c.FirstParty, c.RequireDPoP)
+			c.Type, c.AuthMethod, l.redirectURIs, l.postLogoutURIs, l.grantTypes, c.FirstParty, c.RequireDPoP, c.EncryptionKey)
 		return err
 	})
 	if err != nil {
@@ -98,10 +98,10 @@ func (db *DB) UpdateClient(ctx context.Context, id string, fn func(store.Client)
 		}
 		c.SecretHash = blob(c.SecretHash)
 		_, err = tx.ExecContext(ctx, `UPDATE clients SET name = ?, secret_hash = ?, scopes = ?, set_cursor = ?, updated_at = ?,
-			type = ?, auth_method = ?, redirect_uris = ?, post_logout_redirect_uris = ?, grant_types = ?, first_party = ?, require_dpop = ?
-			WHERE id = ?`,
+			type = ?, auth_method = ?, redirect_uris = ?, post_logout_redirect_uris = ?, grant_types = ?, first_party = ?, require_dpop = ?,
+			encryption_key = ? WHERE id = ?`,
 			c.Name, c.SecretHash, l.scopes, c.SETCursor, millis(c.UpdatedAt),
-			c.Type, c.AuthMethod, l.redirectURIs, l.postLogoutURIs, l.grantTypes, c.FirstParty, c.RequireDPoP, c.ID)
+			c.Type, c.AuthMethod, l.redirectURIs, l.postLogoutURIs, l.grantTypes, c.FirstParty, c.RequireDPoP, c.EncryptionKey, c.ID)
 		if err != nil {
 			return store.Client{}, err
 		}
@@ -141,7 +141,7 @@ func scanClient(row scanner) (store.Client, error) {
 		created, updated sql.NullInt64
 	)
 	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &l.scopes, &c.SETCursor, &created, &updated,
-		&c.Type, &c.AuthMethod, &l.redirectURIs, &l.postLogoutURIs, &l.grantTypes, &c.FirstParty, &c.RequireDPoP)
+		&c.Type, &c.AuthMethod, &l.redirectURIs, &l.postLogoutURIs, &l.grantTypes, &c.FirstParty, &c.RequireDPoP, &c.EncryptionKey)
 	if err != nil {
 		return store.Client{}, err
 	}

@@ -12,6 +12,11 @@
 // write lock held, and revocations receive their Seq in commit order, which
 // is what the revocation feed needs. A lock that another process holds
 // past Options.BusyTimeout fails the call with store.ErrBusy.
+//
+// Session updates (refresh rotations) are group-committed: one goroutine
+// runs those waiting at the same time one after the other in one shared
+// transaction, each with its own outcome, so that concurrent refreshes do
+// not queue one commit (and, with FullSync, one sync) each.
 package sqlite
 
 import (
@@ -54,7 +59,9 @@ type Options struct {
 	// killed, because the log is written before the commit returns; only
 	// the last commits before a power loss can be lost. That is the
 	// common trade-off for WAL databases; set FullSync where losing a
-	// recent logout or revocation on power loss is not acceptable.
+	// recent logout or revocation on power loss is not acceptable. Session
+	// updates that commit together (see the package documentation) share
+	// one sync.
 	FullSync bool
 
 	// BusyTimeout is how long a statement waits for a lock that another
@@ -84,6 +91,13 @@ type DB struct {
 	// ping holds the last Ping check, its result and when it was made;
 	// a Ping takes it from the channel, so that one check runs at a time.
 	ping chan pingResult
+
+	// The committer of session updates (see group.go): ops reaches it,
+	// quit stops it at Close, and committerDone is closed once it has.
+	ops           chan *groupOp
+	quit          chan struct{}
+	quitOnce      sync.Once
+	committerDone chan struct{}
 }
 
 // pingResult is a Ping check: its error and when it was made.
@@ -209,8 +223,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 
-	db := &DB{w: w, r: r, ttl: ttl, notify: opts.Notify, ping: make(chan pingResult, 1)}
+	db := &DB{w: w, r: r, ttl: ttl, notify: opts.Notify, ping: make(chan pingResult, 1),
+		ops: make(chan *groupOp), quit: make(chan struct{}), committerDone: make(chan struct{})}
 	db.ping <- pingResult{}
+	go db.commitGroups()
 	err = db.init(ctx)
 	for _, q := range writerStatements {
 		if err != nil {
@@ -310,6 +326,8 @@ func (db *DB) Close() error {
 	// fails.
 	<-db.ping
 	db.ping <- pingResult{}
+	db.quitOnce.Do(func() { close(db.quit) })
+	<-db.committerDone
 	db.stmtMu.Lock()
 	var errs []error
 	for _, st := range db.stmts {

@@ -1,16 +1,18 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/latch-auth/latch/internal/store"
 )
 
-const userColumns = `id, email, password_hash, roles, disabled, tokens_revoked_at, created_at, updated_at`
+const userColumns = `id, email, password_hash, roles, claims, disabled, tokens_revoked_at, created_at, updated_at`
 
 // CreateUser inserts u; store.ErrConflict if its ID or e-mail exists.
 func (db *DB) CreateUser(ctx context.Context, u store.User) error {
@@ -18,9 +20,13 @@ func (db *DB) CreateUser(ctx context.Context, u store.User) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create user: %w", storeError(err))
 	}
+	claims, err := encodeClaims(u.Claims)
+	if err != nil {
+		return fmt.Errorf("sqlite: create user: %w", storeError(err))
+	}
 	err = db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.ID, u.Email, u.PasswordHash, roles, u.Disabled, millis(u.TokensRevokedAt), millis(u.CreatedAt), millis(u.UpdatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Email, u.PasswordHash, roles, claims, u.Disabled, millis(u.TokensRevokedAt), millis(u.CreatedAt), millis(u.UpdatedAt))
 		return err
 	})
 	if err != nil {
@@ -35,7 +41,10 @@ func (db *DB) UserByID(ctx context.Context, id string) (store.User, error) {
 	if err != nil {
 		return store.User{}, fmt.Errorf("sqlite: user by id: %w", storeError(err))
 	}
-	u, err := scanUser(st.QueryRowContext(ctx, id))
+	if err := ctx.Err(); err != nil {
+		return store.User{}, fmt.Errorf("sqlite: user by id: %w", err)
+	}
+	u, err := scanUser(st.QueryRowContext(pointRead(ctx), id))
 	if err != nil {
 		return store.User{}, fmt.Errorf("sqlite: user by id: %w", storeError(err))
 	}
@@ -153,13 +162,20 @@ func (db *DB) saveUser(ctx context.Context, tx *sql.Tx, old, u store.User, revok
 	if err != nil {
 		return store.User{}, err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, roles = ?, disabled = ?,
+	claims, err := encodeClaims(u.Claims)
+	if err != nil {
+		return store.User{}, err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, roles = ?, claims = ?, disabled = ?,
 		tokens_revoked_at = ?, updated_at = ? WHERE id = ?`,
-		u.PasswordHash, roles, u.Disabled, millis(u.TokensRevokedAt), millis(u.UpdatedAt), u.ID)
+		u.PasswordHash, roles, claims, u.Disabled, millis(u.TokensRevokedAt), millis(u.UpdatedAt), u.ID)
 	if err != nil {
 		return store.User{}, err
 	}
 	u.Roles = nilIfEmpty(u.Roles)
+	if u.Claims, err = decodeClaims(claims); err != nil {
+		return store.User{}, err
+	}
 	u.UpdatedAt = stored(u.UpdatedAt)
 	return u, nil
 }
@@ -167,15 +183,18 @@ func (db *DB) saveUser(ctx context.Context, tx *sql.Tx, old, u store.User, revok
 func scanUser(row scanner) (store.User, error) {
 	var (
 		u                store.User
-		roles            string
+		roles, claims    string
 		revoked          sql.NullInt64
 		created, updated sql.NullInt64
 	)
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Disabled, &revoked, &created, &updated); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &claims, &u.Disabled, &revoked, &created, &updated); err != nil {
 		return store.User{}, err
 	}
 	var err error
 	if u.Roles, err = decodeList("roles", roles); err != nil {
+		return store.User{}, err
+	}
+	if u.Claims, err = decodeClaims(claims); err != nil {
 		return store.User{}, err
 	}
 	u.TokensRevokedAt, u.CreatedAt, u.UpdatedAt = fromMillis(revoked), fromMillis(created), fromMillis(updated)
@@ -202,6 +221,33 @@ func decodeList(name, stored string) ([]string, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return nilIfEmpty(v), nil
+}
+
+// encodeClaims is a user's custom claims as stored: one JSON object, its
+// members sorted by name, values compact, never null.
+func encodeClaims(claims map[string]json.RawMessage) (string, error) {
+	if len(claims) == 0 {
+		return "{}", nil
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(claims); err != nil {
+		return "", fmt.Errorf("claims: %w", err)
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// decodeClaims is the inverse of encodeClaims; no claims is nil.
+func decodeClaims(stored string) (map[string]json.RawMessage, error) {
+	var v map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(stored), &v); err != nil {
+		return nil, fmt.Errorf("claims: %w", err)
+	}
+	if len(v) == 0 {
+		return nil, nil
+	}
+	return v, nil
 }
 
 // nilIfEmpty is v, or nil if it is empty.

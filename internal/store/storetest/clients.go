@@ -25,11 +25,16 @@ func newClient(id, name string, created time.Time) store.Client {
 		Scopes:                 []string{"revocations:read", "introspect", "openid"},
 		FirstParty:             true,
 		RequireDPoP:            true,
+		EncryptionKey:          testEncryptionKey,
 		SETCursor:              7,
 		CreatedAt:              created,
 		UpdatedAt:              created.Add(time.Second),
 	}
 }
+
+// testEncryptionKey is a public X25519 encryption JWK, as a client
+// registers one; the store keeps it as opaque text.
+const testEncryptionKey = `{"kty":"OKP","kid":"enc-1","use":"enc","alg":"ECDH-ES+A256KW","crv":"X25519","x":"hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}`
 
 // newPublicClient is a public client: no secret, PKCE only.
 func newPublicClient(id, name string, created time.Time) store.Client {
@@ -81,8 +86,8 @@ func testClients(t *testing.T, open opener) {
 		}
 		must(t, "CreateClient(c1)", st.CreateClient(t.Context(), c))
 		got, err := st.ClientByID(t.Context(), "c1")
-		if err != nil || len(got.RedirectURIs)+len(got.PostLogoutRedirectURIs)+len(got.GrantTypes) != 0 || got.FirstParty || got.RequireDPoP {
-			t.Errorf("ClientByID(c1) = %+v, %v, want no lists, not first party, no DPoP requirement, nil", got, err)
+		if err != nil || len(got.RedirectURIs)+len(got.PostLogoutRedirectURIs)+len(got.GrantTypes) != 0 || got.FirstParty || got.RequireDPoP || got.EncryptionKey != "" {
+			t.Errorf("ClientByID(c1) = %+v, %v, want no lists, not first party, no DPoP requirement, no encryption key, nil", got, err)
 		}
 		checkClient(t, st, c)
 	})
@@ -151,6 +156,28 @@ func testClients(t *testing.T, open opener) {
 		}
 	})
 
+	t.Run("EncryptionKeyRoundTrip", func(t *testing.T) {
+		// Set at creation, replaced, removed: the JWK comes back byte for
+		// byte each time.
+		st := open(t, store.Options{})
+		ctx := t.Context()
+		c := newClient("c1", "orders service", at(0))
+		c.EncryptionKey = ""
+		must(t, "CreateClient(c1)", st.CreateClient(ctx, c))
+		checkClient(t, st, c)
+		for _, key := range []string{testEncryptionKey, `{"kty":"RSA","alg":"RSA-OAEP-256","n":"AQAB","e":"AQAB"}`, ""} {
+			got, err := st.UpdateClient(ctx, "c1", func(old store.Client) (store.Client, error) {
+				old.EncryptionKey = key
+				return old, nil
+			})
+			if err != nil || got.EncryptionKey != key {
+				t.Errorf("UpdateClient(c1, EncryptionKey %.20q) = %.20q, %v, want it back, nil", key, got.EncryptionKey, err)
+			}
+			c.EncryptionKey = key
+			checkClient(t, st, c)
+		}
+	})
+
 	t.Run("Update", func(t *testing.T) {
 		st := open(t, store.Options{})
 		ctx := t.Context()
@@ -167,6 +194,7 @@ func testClients(t *testing.T, open opener) {
 		want.GrantTypes = []string{"client_credentials"}
 		want.FirstParty = false
 		want.RequireDPoP = false
+		want.EncryptionKey = `{"kty":"EC","kid":"enc-2","use":"enc","alg":"ECDH-ES","crv":"P-256","x":"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0","y":"SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFpps"}`
 		want.SETCursor = 1 << 40
 		want.UpdatedAt = at(time.Hour)
 		var seen store.Client

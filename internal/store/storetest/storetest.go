@@ -104,6 +104,9 @@ func must(t *testing.T, call string, err error) {
 
 func normUser(u store.User) store.User {
 	u.Roles = nilIfEmpty(u.Roles)
+	if len(u.Claims) == 0 {
+		u.Claims = nil
+	}
 	u.TokensRevokedAt = ms(u.TokensRevokedAt)
 	u.CreatedAt, u.UpdatedAt = ms(u.CreatedAt), ms(u.UpdatedAt)
 	return u

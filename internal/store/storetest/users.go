@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -36,6 +37,84 @@ func testUsers(t *testing.T, open opener) {
 		if err != nil || !same(normUser, got, u) {
 			t.Errorf("UserByEmail(alice@example.com) = %+v, %v, want %+v, nil", got, err, u)
 		}
+	})
+
+	t.Run("Claims", func(t *testing.T) {
+		st := open(t, store.Options{})
+		ctx := t.Context()
+		// Values of every JSON kind, compact as the issuer writes them,
+		// with characters an encoder might escape or reorder.
+		claims := map[string]json.RawMessage{
+			"dept":                      json.RawMessage(`"sales & <ops>"`),
+			"tier":                      json.RawMessage(`"gold"`),
+			"level":                     json.RawMessage(`3`),
+			"big":                       json.RawMessage(`12345678901234567890`),
+			"flags":                     json.RawMessage(`[true,false,null]`),
+			"https://example.com/place": json.RawMessage(`{"z":1,"a":"Zürich \u2028"}`),
+		}
+		u := newUser("u1", "alice@example.com", at(0))
+		u.Claims = claims
+		must(t, "CreateUser(u1 with claims)", st.CreateUser(ctx, u))
+		got, err := st.UserByID(ctx, "u1")
+		if err != nil || !same(normUser, got, u) {
+			t.Errorf("UserByID(u1) = %+v, %v, want %+v, nil", got, err, u)
+		}
+		list, err := st.ListUsers(ctx)
+		if err != nil || !sameAll(normUser, list, []store.User{u}) {
+			t.Errorf("ListUsers() = %+v, %v, want %+v, nil", list, err, []store.User{u})
+		}
+
+		tests := []struct {
+			name   string
+			claims map[string]json.RawMessage
+		}{
+			{"replace", map[string]json.RawMessage{"dept": json.RawMessage(`"support"`)}},
+			{"empty map", map[string]json.RawMessage{}},
+			{"set again", claims},
+			{"nil", nil},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				want := u
+				want.Claims = tc.claims
+				got, err := st.UpdateUser(ctx, "u1", func(old store.User) (store.User, error) {
+					old.Claims = tc.claims
+					return old, nil
+				})
+				if err != nil || !same(normUser, got, want) {
+					t.Errorf("UpdateUser(u1, claims %s) = %+v, %v, want %+v, nil", tc.name, got, err, want)
+				}
+				got, err = st.UserByEmail(ctx, "alice@example.com")
+				if err != nil || !same(normUser, got, want) {
+					t.Errorf("UserByEmail after UpdateUser(claims %s) = %+v, %v, want %+v, nil", tc.name, got, err, want)
+				}
+			})
+		}
+
+		// RevokeUser writes the claims fn sets in its transaction.
+		want := u
+		want.Claims = map[string]json.RawMessage{"tier": json.RawMessage(`"silver"`)}
+		want.TokensRevokedAt = at(time.Minute)
+		got, _, err = st.RevokeUser(ctx, "u1", store.ReasonClaimsChange, want.TokensRevokedAt, false, func(old store.User) (store.User, error) {
+			old.Claims = want.Claims
+			return old, nil
+		})
+		if err != nil || !same(normUser, got, want) {
+			t.Errorf("RevokeUser(u1, setting claims) = %+v, %v, want %+v, nil", got, err, want)
+		}
+		got, err = st.UserByID(ctx, "u1")
+		if err != nil || !same(normUser, got, want) {
+			t.Errorf("UserByID(u1) after RevokeUser = %+v, %v, want %+v, nil", got, err, want)
+		}
+
+		// A value that is not JSON is refused, and nothing is written.
+		bad := newUser("u2", "bob@example.com", at(0))
+		bad.Claims = map[string]json.RawMessage{"dept": json.RawMessage(`{not json`)}
+		if err := st.CreateUser(ctx, bad); err == nil {
+			t.Errorf("CreateUser(u2 with a claim that is not JSON) = nil, want an error")
+		}
+		_, err = st.UserByID(ctx, "u2")
+		wantErr(t, "UserByID(u2) after refused create", err, store.ErrNotFound)
 	})
 
 	t.Run("Conflict", func(t *testing.T) {
