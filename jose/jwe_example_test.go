@@ -48,3 +48,40 @@ func ExampleEncrypt() {
 	// ECDH-ES+A256KW A256GCM JWT {"sub":"alice"} <nil>
 	// true
 }
+
+// A recipient's X25519 key pair written by openssl (genpkey -algorithm
+// X25519, then pkey -pubout). PEM does not say which ECDH-ES algorithm the
+// key is for, so the caller names it; an RSA key would be RSA-OAEP-256 on
+// its own.
+func ExampleParseEncryptionPEM() {
+	priv := []byte(`-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VuBCIEIKhCf7BOGOuGC005jnwP3G0tnwWksBIouKaE9eq/ZAt5
+-----END PRIVATE KEY-----
+`)
+	pub := []byte(`-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VuAyEAFFxPB1PZ8RGcdcVmEXE2Pg2muQoHX3wjulf1NNr+NUM=
+-----END PUBLIC KEY-----
+`)
+	to, err := jose.ParseEncryptionPEM(pub, jose.ECDHESA256KW, "")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	jwe, _ := jose.Encrypt([]byte("for the recipient only"), to, jose.EncryptOptions{})
+
+	key, err := jose.ParseEncryptionPEM(priv, jose.ECDHESA256KW, "")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	keys, _ := jose.NewEncryptionKeySet(key)
+	_, plaintext, err := jose.Decrypt(jwe, keys, jose.DecryptOptions{})
+	fmt.Println(key.Algorithm(), key.KeyID() == to.KeyID(), string(plaintext), err)
+
+	// Without an algorithm, an X25519 key is refused.
+	_, err = jose.ParseEncryptionPEM(pub, "", "")
+	fmt.Println(errors.Is(err, jose.ErrInvalidKey))
+	// Output:
+	// ECDH-ES+A256KW true for the recipient only <nil>
+	// true
+}

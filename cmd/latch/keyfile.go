@@ -2,12 +2,7 @@ package main
 
 import (
 	"bytes"
-	"crypto/ecdh"
-	"crypto/ecdsa"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -195,7 +190,9 @@ func selectKeys(set *jose.KeySet, alg jose.Algorithm, kid string) (*jose.KeySet,
 
 // defaultECDHAlg is the key management algorithm of an EC or X25519
 // encryption key that does not say its own (a PEM key, a JWK without
-// "alg") when --alg is not given.
+// "alg") when --alg is not given. It is the CLI's choice, not jose's:
+// jose.ParseEncryptionJWK and jose.ParseEncryptionPEM pick no ECDH-ES
+// algorithm on their own.
 const defaultECDHAlg = jose.ECDHESA256KW
 
 // kmFlag is an --alg value of the JWE commands: a key management
@@ -243,9 +240,9 @@ func (e *env) loadEncryptionKey(name string, alg jose.KeyManagement, enc jose.Co
 
 // parseEncryptionKey reads a JWE key: a JWK (ParseEncryptionJWK; the
 // algorithm is its "alg", which alg must match when both are given) or a
-// PEM key (PKIX or PKCS #1 public, PKCS #8, PKCS #1 or SEC 1 private). A
-// key that does not say its algorithm gets alg, or RSA-OAEP-256 for RSA
-// and defaultECDHAlg for EC and X25519. For "dir", enc is the content
+// PEM key (ParseEncryptionPEM: the PEM key types ParsePEM reads). A key
+// that does not say its algorithm gets alg, or RSA-OAEP-256 for RSA and
+// defaultECDHAlg for EC and X25519. For "dir", enc is the content
 // encryption of a JWK without "alg".
 func parseEncryptionKey(data []byte, alg jose.KeyManagement, enc jose.ContentEncryption) (*jose.EncryptionKey, error) {
 	trimmed := bytes.TrimSpace(data)
@@ -253,7 +250,7 @@ func parseEncryptionKey(data []byte, alg jose.KeyManagement, enc jose.ContentEnc
 	case len(trimmed) == 0:
 		return nil, errors.New("empty")
 	case bytes.HasPrefix(trimmed, []byte("-----BEGIN ")):
-		return parseEncryptionPEM(trimmed, alg)
+		return jose.ParseEncryptionPEM(trimmed, alg, defaultECDHAlg)
 	case !bytes.HasPrefix(trimmed, []byte("{")):
 		return nil, errors.New("not a JWK or PEM key")
 	case isJWKSet(trimmed):
@@ -277,72 +274,4 @@ func parseEncryptionKey(data []byte, alg jose.KeyManagement, enc jose.ContentEnc
 		}
 	}
 	return jose.ParseEncryptionJWK(trimmed, alg, enc)
-}
-
-// parseEncryptionPEM reads the one PEM block of data as a JWE key.
-func parseEncryptionPEM(data []byte, alg jose.KeyManagement) (*jose.EncryptionKey, error) {
-	block, rest := pem.Decode(data)
-	if block == nil || len(bytes.TrimSpace(rest)) != 0 {
-		return nil, errors.New("not one PEM block")
-	}
-	var (
-		key any
-		err error
-	)
-	switch block.Type {
-	case "PUBLIC KEY":
-		key, err = x509.ParsePKIXPublicKey(block.Bytes)
-	case "RSA PUBLIC KEY":
-		key, err = x509.ParsePKCS1PublicKey(block.Bytes)
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	default:
-		return nil, fmt.Errorf("PEM block %q is not a key latch reads", truncate(block.Type, 32))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("PEM %s: %v", block.Type, err)
-	}
-	ecdhAlg := alg
-	if ecdhAlg == "" {
-		ecdhAlg = defaultECDHAlg
-	}
-	rsaOnly := func() error {
-		if alg != "" && alg != jose.RSAOAEP256 {
-			return fmt.Errorf("an RSA key is for %s, not %s", jose.RSAOAEP256, alg)
-		}
-		return nil
-	}
-	switch k := key.(type) {
-	case *rsa.PublicKey:
-		if err := rsaOnly(); err != nil {
-			return nil, err
-		}
-		return jose.NewRSAOAEPPublicKey(k)
-	case *rsa.PrivateKey:
-		if err := rsaOnly(); err != nil {
-			return nil, err
-		}
-		return jose.NewRSAOAEPPrivateKey(k)
-	case *ecdsa.PublicKey:
-		pub, err := k.ECDH()
-		if err != nil {
-			return nil, fmt.Errorf("EC key: %v", err)
-		}
-		return jose.NewECDHPublicKey(ecdhAlg, pub)
-	case *ecdsa.PrivateKey:
-		priv, err := k.ECDH()
-		if err != nil {
-			return nil, fmt.Errorf("EC key: %v", err)
-		}
-		return jose.NewECDHPrivateKey(ecdhAlg, priv)
-	case *ecdh.PublicKey:
-		return jose.NewECDHPublicKey(ecdhAlg, k)
-	case *ecdh.PrivateKey:
-		return jose.NewECDHPrivateKey(ecdhAlg, k)
-	}
-	return nil, fmt.Errorf("a %T cannot encrypt: JWE takes RSA, EC (P-256, P-384, P-521) and X25519 keys", key)
 }
