@@ -242,12 +242,9 @@ func (p *Provider) RefreshTokenDPoP(ctx context.Context, c store.Client, refresh
 			}
 		}
 	}
-	if err := p.checkRefreshBinding(ctx, refreshToken, jkt); err != nil {
-		return Tokens{}, err
-	}
-	sess, next, err := p.d.Sessions.RotateFor(ctx, refreshToken, c.ID)
+	sess, next, err := p.d.Sessions.RotateBound(ctx, refreshToken, c.ID, jkt)
 	if err != nil {
-		return Tokens{}, refreshError(err)
+		return Tokens{}, refreshError(bindingError(err))
 	}
 	sess.DPoPJKT = jkt // the key this access token is bound to
 	u, err := p.activeUser(ctx, sess.UserID)
@@ -271,7 +268,8 @@ func (p *Provider) RefreshTokenDPoP(ctx context.Context, c store.Client, refresh
 // checkRefreshBinding refuses, before anything rotates, a refresh token
 // whose session is bound to a DPoP key without a proof of that key (jkt
 // is the proof's thumbprint, "" for none). A token that is not a
-// session's is left to the rotation to refuse.
+// session's is left to the rotation to refuse. Refreshes check the
+// binding in the rotation instead (session.Manager.RotateBound).
 func (p *Provider) checkRefreshBinding(ctx context.Context, refreshToken, jkt string) error {
 	s, err := p.d.Sessions.Lookup(ctx, refreshToken)
 	if err != nil || s.DPoPJKT == "" {
@@ -284,6 +282,20 @@ func (p *Provider) checkRefreshBinding(ctx context.Context, refreshToken, jkt st
 		return errf(CodeInvalidGrant, "the refresh token is bound to another DPoP key")
 	}
 	return nil
+}
+
+// bindingError maps the refusal of a DPoP-bound refresh token
+// (session.RotateBound) to its OAuth error: without a proof of the
+// session's key invalid_dpop_proof, with another key's invalid_grant.
+// Other errors are returned as they are.
+func bindingError(err error) error {
+	switch {
+	case errors.Is(err, session.ErrDPoPProofRequired):
+		return errf(CodeInvalidDPoPProof, "the refresh token is DPoP-bound: a DPoP proof of its key is required")
+	case errors.Is(err, session.ErrDPoPKey):
+		return errf(CodeInvalidGrant, "the refresh token is bound to another DPoP key")
+	}
+	return err
 }
 
 // refreshError maps a session error of a refresh to invalid_grant,

@@ -66,12 +66,9 @@ func (p *Provider) RefreshV1(ctx context.Context, refreshToken string) (Tokens, 
 // one the request is invalid_dpop_proof, with another key's
 // invalid_grant, and nothing is rotated.
 func (p *Provider) RefreshV1DPoP(ctx context.Context, refreshToken, jkt string) (Tokens, error) {
-	if err := p.checkRefreshBinding(ctx, refreshToken, jkt); err != nil {
-		return Tokens{}, err
-	}
-	sess, next, err := p.d.Sessions.RotateFor(ctx, refreshToken, "")
+	sess, next, err := p.d.Sessions.RotateBound(ctx, refreshToken, "", jkt)
 	if err != nil {
-		return Tokens{}, err
+		return Tokens{}, bindingError(err)
 	}
 	// Permissions are re-read on every refresh, so a changed role or a
 	// disabled account takes effect within one access-token lifetime.

@@ -53,6 +53,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -77,6 +78,14 @@ var (
 	ErrReuse = errors.New("session: refresh token reuse detected")
 	// ErrEnded reports a session that is revoked, expired or unknown.
 	ErrEnded = errors.New("session: ended")
+	// ErrDPoPProofRequired reports, from RotateBound, a redeemable refresh
+	// token of a session bound to a DPoP key presented without a proof of
+	// that key (RFC 9449 §5). The session is left as it was.
+	ErrDPoPProofRequired = errors.New("session: refresh token is DPoP-bound: a proof of its key is required")
+	// ErrDPoPKey reports, from RotateBound, a redeemable refresh token of a
+	// session bound to a DPoP key presented with a proof of another key.
+	// The session is left as it was.
+	ErrDPoPKey = errors.New("session: refresh token is bound to another DPoP key")
 )
 
 // Defaults for Config's zero fields.
@@ -212,7 +221,7 @@ func (m *Manager) StartGrant(ctx context.Context, userID string, c Client, g Gra
 // is revoked. Other errors (store.ErrBusy, a context's) leave the session
 // and the token as they were: the client may retry.
 func (m *Manager) Rotate(ctx context.Context, token string) (store.Session, string, error) {
-	return m.rotate(ctx, token, nil)
+	return m.rotate(ctx, token, nil, nil)
 }
 
 // RotateFor is Rotate for the sessions of one client (store.Session's
@@ -220,11 +229,24 @@ func (m *Manager) Rotate(ctx context.Context, token string) (store.Session, stri
 // session is ErrInvalidToken, and its session is left as it was, neither
 // rotated nor revoked.
 func (m *Manager) RotateFor(ctx context.Context, token, clientID string) (store.Session, string, error) {
-	return m.rotate(ctx, token, &clientID)
+	return m.rotate(ctx, token, &clientID, nil)
+}
+
+// RotateBound is RotateFor for a request that came with a DPoP proof of
+// the key whose thumbprint is jkt ("" for none). The token Lookup would
+// accept, of a session bound to a DPoP key (store.Session.DPoPJKT), needs
+// a proof of that key: without one it is ErrDPoPProofRequired, with
+// another key's ErrDPoPKey, and the session is left as it was. The
+// binding is checked in the rotation's own transaction, on the session it
+// reads anyway: reading the session before the rotation to check it was a
+// sixth of a refresh's CPU.
+func (m *Manager) RotateBound(ctx context.Context, token, clientID, jkt string) (store.Session, string, error) {
+	return m.rotate(ctx, token, &clientID, &jkt)
 }
 
 // rotate is Rotate, for the sessions of *clientID when it is not nil.
-func (m *Manager) rotate(ctx context.Context, token string, clientID *string) (store.Session, string, error) {
+// The DPoP binding is checked against *jkt when it is not nil.
+func (m *Manager) rotate(ctx context.Context, token string, clientID, jkt *string) (store.Session, string, error) {
 	tok, err := m.open(token)
 	if err != nil {
 		return store.Session{}, "", err
@@ -235,6 +257,11 @@ func (m *Manager) rotate(ctx context.Context, token string, clientID *string) (s
 	var reuse bool
 	s, err := m.store.UpdateSession(ctx, tok.sessionID(), func(s store.Session) (store.Session, error) {
 		successor, reuse = nil, false
+		if jkt != nil && s.DPoPJKT != "" {
+			if err := m.checkBinding(s, tok, h, now, *jkt); err != nil {
+				return s, err
+			}
+		}
 		v, err := m.judge(s, tok, h, now, clientID)
 		if err != nil {
 			return s, err
@@ -274,7 +301,7 @@ func (m *Manager) rotate(ctx context.Context, token string, clientID *string) (s
 	case errors.Is(err, store.ErrNotFound):
 		return store.Session{}, "", fmt.Errorf("%w: no such session", ErrInvalidToken)
 	case err != nil:
-		if errors.Is(err, ErrInvalidToken) {
+		if errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrDPoPProofRequired) || errors.Is(err, ErrDPoPKey) {
 			return store.Session{}, "", err
 		}
 		return store.Session{}, "", fmt.Errorf("session: rotate: %w", err)
@@ -306,6 +333,22 @@ const (
 	// revoked.
 	standingReuse
 )
+
+// checkBinding refuses, for RotateBound, the token Lookup accepts (of any
+// client) of s, which is bound to a DPoP key, presented with a proof of
+// the key whose thumbprint is jkt ("" for none) that is not s's.
+func (m *Manager) checkBinding(s store.Session, tok token, h []byte, now time.Time, jkt string) error {
+	if v, err := m.judge(s, tok, h, now, nil); err != nil || v == standingReuse {
+		return nil // the rotation refuses it, or takes it for a reuse
+	}
+	switch {
+	case jkt == "":
+		return ErrDPoPProofRequired
+	case subtle.ConstantTimeCompare([]byte(jkt), []byte(s.DPoPJKT)) != 1:
+		return ErrDPoPKey
+	}
+	return nil
+}
 
 // judge tells how tok, whose hash is h, stands in s at now. A token of
 // another client's session (when clientID is not nil), of an ended or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sync/atomic"
 )
 
@@ -68,6 +69,23 @@ type refused struct{ err error }
 func (r refused) Error() string { return r.err.Error() }
 func (r refused) Unwrap() error { return r.err }
 
+// panicked is a member that panicked, in the committer: its caller
+// panics again with the value, as it did before group commit, where its
+// server's recovery handles it; the committer and the others go on.
+type panicked struct{ v any }
+
+func (p panicked) Error() string { return fmt.Sprintf("panic: %v", p.v) }
+
+// runOp is op.run(ctx, tx), with a panic returned as a panicked error.
+func runOp(ctx context.Context, op *groupOp, tx *sql.Tx) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = panicked{v}
+		}
+	}()
+	return op.run(ctx, tx)
+}
+
 // group runs run in a group transaction and returns its error, once the
 // group has committed (or not); a refusal is returned as the refused
 // error run returned.
@@ -90,6 +108,9 @@ func (db *DB) group(ctx context.Context, run func(ctx context.Context, tx *sql.T
 			return ctx.Err()
 		}
 		<-op.done
+	}
+	if p, ok := op.err.(panicked); ok {
+		panic(p.v)
 	}
 	return op.err
 }
@@ -168,7 +189,7 @@ func (db *DB) runGroup(ops []*groupOp) bool {
 			op.err = err
 			continue
 		}
-		err := op.run(ctx, tx)
+		err := runOp(ctx, op, tx)
 		if _, ok := err.(refused); err != nil && !ok {
 			return false
 		}
@@ -198,6 +219,6 @@ func (db *DB) runAlone(op *groupOp) {
 		if !op.take() {
 			return errAbandoned
 		}
-		return op.run(op.ctx, tx)
+		return runOp(op.ctx, op, tx)
 	})
 }

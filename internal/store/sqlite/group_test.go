@@ -242,3 +242,42 @@ func TestGroupedRotationsHaveOneWinner(t *testing.T) {
 		t.Errorf("SessionByID(s1) = Generation %d, %v, want 1, nil", s.Generation, err)
 	}
 }
+
+// TestGroupMemberPanics: a member that panics makes its own caller panic,
+// as a write did before group commit, and leaves no half change; the
+// other members commit and the committer goes on.
+func TestGroupMemberPanics(t *testing.T) {
+	db, _ := openTemp(t, Options{})
+	groupTable(t, db)
+	ctx := t.Context()
+	a, c := newMember(ctx, insert("a")), newMember(ctx, insert("c"))
+	boom := newMember(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := insert("x")(ctx, tx); err != nil {
+			return err
+		}
+		panic("boom")
+	})
+	commit(db, a, boom, c)
+	if a.op.err != nil || c.op.err != nil {
+		t.Errorf("members inserting a and c = %v, %v, want nil, nil", a.op.err, c.op.err)
+	}
+	if p, ok := boom.op.err.(panicked); !ok || p.v != "boom" {
+		t.Errorf("panicking member = %v, want panicked{boom}", boom.op.err)
+	}
+	if got := groupKeys(t, db); fmt.Sprint(got) != "[a c]" {
+		t.Errorf("rows after the group = %v, want [a c] (no half change)", got)
+	}
+
+	// Through group, the caller panics with the value.
+	func() {
+		defer func() {
+			if v := recover(); v != "boom" {
+				t.Errorf("group(panicking change) recovered %v, want boom", v)
+			}
+		}()
+		db.group(ctx, func(context.Context, *sql.Tx) error { panic("boom") })
+	}()
+	if err := db.group(ctx, insert("d")); err != nil {
+		t.Errorf("group(insert d) after a panic = %v, want nil", err)
+	}
+}
