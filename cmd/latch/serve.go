@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -68,6 +70,7 @@ type serveFlags struct {
 	maxTokenSize int
 	maxBody      int
 	hashWorkers  int
+	memoryLimit  byteSize // 0: GOMEMLIMIT when set, else none
 	signupLimit  int
 	trustProxy   bool // removed: an error when set
 	proxies      proxyList
@@ -98,6 +101,7 @@ func serve(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	fs.IntVar(&s.maxTokenSize, "max-token-size", issuer.DefaultMaxTokenSize, "refuse to issue access and ID tokens over `N` bytes, and log a warning from 75% of it (env LATCH_MAX_TOKEN_SIZE)")
 	fs.IntVar(&s.maxBody, "max-body", server.DefaultMaxBody, "request body limit `N` in bytes (env LATCH_MAX_BODY)")
 	fs.IntVar(&s.hashWorkers, "hash-workers", 0, "concurrent password hashes `N`, bounding memory to N x 19 MiB (default: CPU count) (env LATCH_HASH_WORKERS)")
+	fs.Var(&s.memoryLimit, "memory-limit", "soft memory limit `SIZE` of the Go runtime, e.g. 256MiB (units B, KiB, MiB, GiB, TiB), at least the hash workers' memory: the garbage collector runs sooner and returns memory to the system to stay under it, which bounds a login burst's memory but sheds more of its logins (default: GOMEMLIMIT, or none) (env LATCH_MEMORY_LIMIT)")
 	fs.BoolVar(&s.trustProxy, "trust-proxy", false, "removed, as it let any client choose its address: use --trusted-proxies (env LATCH_TRUST_PROXY)")
 	fs.Var(&s.proxies, "trusted-proxies", "take client addresses from X-Forwarded-For when the peer is in one of the comma-separated networks `CIDRS` (the reverse proxies and load balancers in front of the server): the right-most address that is not a trusted proxy (env LATCH_TRUSTED_PROXIES)")
 	fs.StringVar(&s.tlsCert, "tls-cert", "", "serve HTTPS with the PEM certificate chain in `FILE`, reloaded when it changes; needs --tls-key (env LATCH_TLS_CERT)")
@@ -124,6 +128,13 @@ func serve(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		}
 		if s.signupLimit < 1 {
 			return usagef(c, "--signup-limit must be at least 1")
+		}
+		if s.memoryLimit != 0 {
+			// The hasher's budget, for the check: building one hashes nothing.
+			if h, err := password.New(password.Params{}, s.hashWorkers); err == nil && int64(s.memoryLimit) < h.MemoryBudget() {
+				return usagef(c, "--memory-limit %v is below the %v the password hash workers use: raise it or lower --hash-workers",
+					s.memoryLimit, byteSize(h.MemoryBudget()))
+			}
 		}
 		return runServer(e, d, s, nil)
 	}
@@ -215,6 +226,8 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 		ln.Close()
 		return err
 	}
+	limit, source := applyMemoryLimit(e, s.memoryLimit)
+	log.Info("memory limit", "limit", limit.String(), "source", source)
 	iss2, err := issuer.New(a.ring, issuer.Config{
 		Issuer: iss, Audience: strings.Split(aud, ","), AccessTTL: d.tokenTTL,
 		MaxTokenSize: s.maxTokenSize, Logger: log, Clients: a.db,
@@ -452,4 +465,70 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// applyMemoryLimit sets the Go runtime's soft memory limit
+// (runtime/debug.SetMemoryLimit) to --memory-limit (or LATCH_MEMORY_LIMIT)
+// when set, and returns the limit in force, as the runtime reports it,
+// with where it came from: the flag, else GOMEMLIMIT, which the runtime
+// read at start, else none ("off").
+//
+// There is no default limit because one costs logins: under 1,000
+// concurrent logins on 2 CPUs (BENCHMARKS.md section 8), 64 MiB + 2 x the
+// hash workers' memory (140 MiB) lowered the peak RSS from 195-197 to
+// 158-170 MiB but served 7-29% fewer of the logins: memory returned to
+// the system to stay under the limit was faulted in again by the next
+// hash's 19 MiB allocation.
+func applyMemoryLimit(e *env, set byteSize) (byteSize, string) {
+	source := "none"
+	switch {
+	case set != 0:
+		debug.SetMemoryLimit(int64(set))
+		source = "--memory-limit"
+	case e.env("GOMEMLIMIT") != "":
+		source = "GOMEMLIMIT"
+	}
+	return byteSize(debug.SetMemoryLimit(-1)), source
+}
+
+// byteSize is a size in bytes written as GOMEMLIMIT writes it: a decimal
+// integer with an optional unit B, KiB, MiB, GiB or TiB ("512MiB").
+type byteSize int64
+
+// byteUnits are byteSize's units, largest first.
+var byteUnits = []struct {
+	suffix string
+	shift  uint
+}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"B", 0}}
+
+// Set parses s. It refuses a sign, a fraction, another unit and a size
+// over 8 EiB.
+func (b *byteSize) Set(s string) error {
+	num, shift := s, uint(0)
+	for _, u := range byteUnits {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, shift = n, u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseUint(num, 10, 63)
+	if err != nil || n > 1<<(63-shift)-1 {
+		return fmt.Errorf("%q is not a size: want an integer with an optional unit B, KiB, MiB, GiB or TiB, such as 512MiB", s)
+	}
+	*b = byteSize(n << shift)
+	return nil
+}
+
+// String returns b in the largest unit that divides it, or "off" for
+// the runtime's "no limit" (math.MaxInt64).
+func (b byteSize) String() string {
+	if b == 1<<63-1 {
+		return "off"
+	}
+	for _, u := range byteUnits {
+		if b != 0 && b%(1<<u.shift) == 0 {
+			return strconv.FormatInt(int64(b>>u.shift), 10) + u.suffix
+		}
+	}
+	return "0"
 }

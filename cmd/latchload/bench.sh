@@ -6,7 +6,9 @@
 #   me                    GET /v1/me with an access token at the same levels
 #   login                 password logins at c=2, 4, 8
 #   memory                1,000 concurrent logins (-c 1000 -n 1000), the
-#                         server's VmRSS/VmHWM sampled every 100 ms
+#                         server's VmRSS/VmHWM sampled every 100 ms; set
+#                         LATCH_MEMORY_LIMIT (or GOMEMLIMIT) to measure the
+#                         server under a memory limit (default: none)
 #   client_credentials    OAuth 2.0 client credentials grants at c=1, 4, 8,
 #                         for a client registered with `latch client add`
 #
@@ -233,6 +235,7 @@ if want memory; then
 	accounts
 	echo
 	echo "== memory: 1,000 concurrent logins"
+	echo "server memory limit: ${LATCH_MEMORY_LIMIT:-${GOMEMLIMIT:-none (LATCH_MEMORY_LIMIT and GOMEMLIMIT unset)}}"
 	echo "server VmRSS before: $(rss_kib VmRSS) KiB (VmHWM since start: $(rss_kib VmHWM) KiB)"
 	# Reset the peak-RSS counter (Linux >= 4.0) so VmHWM covers this test only.
 	if echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null; then hwm_reset=yes; else hwm_reset=no; fi

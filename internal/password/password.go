@@ -64,9 +64,13 @@
 // memory cost run at once; the others wait in Hash or Verify until a slot
 // frees or their context is done. Argon2id memory is allocated only while
 // a slot is held, so a burst of logins uses at most maxConcurrent × Memory
-// of hashing memory however large the burst (the Go heap may briefly hold
-// more until the garbage collector reclaims finished computations). A
-// computation that has started is not interrupted by its context.
+// of hashing memory however large the burst, [Hasher.MemoryBudget]. Each
+// computation allocates its memory afresh (golang.org/x/crypto/argon2), so
+// the Go heap holds more until the garbage collector reclaims finished
+// computations (up to twice the live heap with GOGC=100): a soft memory
+// limit (runtime/debug.SetMemoryLimit, latch serve --memory-limit) bounds
+// that, at some cost in hashing rate. A computation that has started is
+// not interrupted by its context.
 //
 // Passwords never appear in errors, and this package logs nothing.
 package password
@@ -218,6 +222,14 @@ func New(p Params, maxConcurrent int) (*Hasher, error) {
 // in.
 func (h *Hasher) Params() Params {
 	return h.params
+}
+
+// MemoryBudget returns the most hashing memory h uses at once, in bytes:
+// its concurrency limit times Params.Memory. The Go heap holds up to this
+// much Argon2 memory in use, plus what finished computations left for the
+// garbage collector; a server sizing its memory limit starts from it.
+func (h *Hasher) MemoryBudget() int64 {
+	return int64(cap(h.slots)) * int64(h.params.Memory) << 10
 }
 
 // Hash returns the PHC string of password under a fresh random salt and

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -123,6 +124,28 @@ func TestNew(t *testing.T) {
 			}
 			if got := h.Params(); got != tt.want {
 				t.Errorf("New(%+v, %d).Params() = %+v, want %+v", tt.params, tt.maxConcurrent, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMemoryBudget(t *testing.T) {
+	tests := []struct {
+		name          string
+		params        Params
+		maxConcurrent int
+		want          int64
+	}{
+		{name: "default_params_one_slot", maxConcurrent: 1, want: 19 << 20},
+		{name: "default_params_four_slots", maxConcurrent: 4, want: 4 * 19 << 20},
+		{name: "64MiB_two_slots", params: Params{Memory: 65536}, maxConcurrent: 2, want: 128 << 20},
+		{name: "zero_is_one_slot_per_cpu", maxConcurrent: 0, want: int64(runtime.NumCPU()) * 19 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHasher(t, tt.params, tt.maxConcurrent)
+			if got := h.MemoryBudget(); got != tt.want {
+				t.Errorf("New(%+v, %d).MemoryBudget() = %d, want %d", tt.params, tt.maxConcurrent, got, tt.want)
 			}
 		})
 	}
