@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench_dpop.sh runs issue 16's benchmarks (dpop_bench_test.go): nested
+# bench_dpop.sh runs the benchmarks of dpop_bench_test.go: nested
 # JWT verification and DPoP proof checks, latch against go-jose v4 and
 # jwx v3 in the same run, and the cost of each token option next to a
 # plain ES256 token. It prints markdown for BENCHMARKS.md: the median

@@ -1,7 +1,7 @@
 package interop
 
-// Benchmarks of issue 16's options, against go-jose v4 and jwx v3 in the
-// same run (see BENCHMARKS.md, "Confidential and sender-constrained
+// Benchmarks of nested JWTs and DPoP proofs, against go-jose v4 and jwx v3 in the
+// same run (see BENCHMARKS.md §7, "Confidential and sender-constrained
 // tokens"):
 //
 //	go test -run '^$' -bench '^Benchmark(Nested|DPoPProof|TokenOptions)$' -benchmem -count 5 | go run ./cmd/benchtable

@@ -13,7 +13,7 @@ import (
 // A refresh is one UpdateSession: a read, an update and a commit on the
 // one writer connection. Run one transaction each, concurrent refreshes
 // queued for that connection, and each held it across several scheduling
-// points of a busy machine (profile of issue 17: refreshes at c=8 spent
+// points of a busy machine (a CPU profile of refreshes at c=8: they spent
 // about a third of their time waiting in BeginTx while the CPU was not
 // saturated). Instead, one goroutine, the committer, takes every session
 // update waiting when it is free and runs them one after the other in one
