@@ -154,23 +154,13 @@ func appendEPK(dst []byte, pub *ecdh.PublicKey) []byte {
 
 func appendJWEHeader(dst []byte, key *EncryptionKey, enc ContentEncryption, epk []byte, opts EncryptOptions) ([]byte, error) {
 	dst = fmt.Appendf(dst, `{"alg":"%s","enc":"%s"`, key.alg, enc)
-	var err error
-	field := func(name, v string) {
-		if v == "" || err != nil {
-			return
-		}
-		dst = append(dst, `,"`...)
-		dst = append(dst, name...)
-		dst = append(dst, `":`...)
-		dst, err = strictjson.AppendQuoted(dst, v)
+	kid := key.kid
+	if opts.OmitKeyID {
+		kid = ""
 	}
-	if !opts.OmitKeyID {
-		field("kid", key.kid)
-	}
-	field("typ", opts.Type)
-	field("cty", opts.ContentType)
+	dst, err := appendHeaderNames(dst, kid, opts.Type, opts.ContentType)
 	if err != nil {
-		return nil, fmt.Errorf("%w: header value is not valid UTF-8", ErrMalformed)
+		return nil, err
 	}
 	if epk != nil {
 		dst = append(dst, `,"epk":`...)

@@ -88,28 +88,37 @@ func Sign(key *Key, payload []byte, opts SignOptions) (string, error) {
 	return unsafe.String(&out[0], len(out)), nil
 }
 
+// appendHeaderNames appends the header members "kid", "typ" and "cty"
+// that JWS and JWE headers share, each left out when empty; a value that
+// is not valid UTF-8 is ErrMalformed.
+func appendHeaderNames(dst []byte, kid, typ, cty string) ([]byte, error) {
+	for _, m := range [...]struct{ name, v string }{{"kid", kid}, {"typ", typ}, {"cty", cty}} {
+		if m.v == "" {
+			continue
+		}
+		dst = append(dst, `,"`...)
+		dst = append(dst, m.name...)
+		dst = append(dst, `":`...)
+		var err error
+		if dst, err = strictjson.AppendQuoted(dst, m.v); err != nil {
+			return nil, fmt.Errorf("%w: header value is not valid UTF-8", ErrMalformed)
+		}
+	}
+	return dst, nil
+}
+
 // appendHeader writes the protected header JSON.
 func appendHeader(dst []byte, key *Key, opts SignOptions) ([]byte, error) {
 	dst = append(dst, `{"alg":"`...)
 	dst = append(dst, key.alg...)
 	dst = append(dst, '"')
-	var err error
-	field := func(name, v string) {
-		if v == "" || err != nil {
-			return
-		}
-		dst = append(dst, `,"`...)
-		dst = append(dst, name...)
-		dst = append(dst, `":`...)
-		dst, err = strictjson.AppendQuoted(dst, v)
+	kid := key.kid
+	if opts.OmitKeyID {
+		kid = ""
 	}
-	if !opts.OmitKeyID {
-		field("kid", key.kid)
-	}
-	field("typ", opts.Type)
-	field("cty", opts.ContentType)
+	dst, err := appendHeaderNames(dst, kid, opts.Type, opts.ContentType)
 	if err != nil {
-		return nil, fmt.Errorf("%w: header value is not valid UTF-8", ErrMalformed)
+		return nil, err
 	}
 	if opts.EmbedJWK {
 		pub, err := key.Public()
