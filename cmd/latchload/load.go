@@ -158,49 +158,32 @@ func checkHost(ctx context.Context, host string) error {
 	return nil
 }
 
-// newClient returns the one client of a run: keep-alive connections, at
-// most conc of them, no proxy, no redirects and, unless allowRemote, no
-// connection to a non-loopback address whatever the resolver says.
-func newClient(conc int, timeout time.Duration, allowRemote bool) *http.Client {
+// newDial returns the dial of a run's connections: no proxy and, unless
+// allowRemote, no connection to a non-loopback address whatever the
+// resolver says.
+func newDial(allowRemote bool) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	dial := d.DialContext
-	if !allowRemote {
-		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := d.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			if a, ok := conn.RemoteAddr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
-				conn.Close()
-				return nil, fmt.Errorf("refusing connection to non-loopback address %s", conn.RemoteAddr())
-			}
-			return conn, nil
+	if allowRemote {
+		return d.DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
 		}
-	}
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         dial,
-		MaxIdleConns:        conc,
-		MaxIdleConnsPerHost: conc,
-		MaxConnsPerHost:     conc,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: 10 * time.Second,
-		DisableCompression:  true,
-	}
-	return &http.Client{
-		Transport: tr,
-		Timeout:   timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
+		if a, ok := conn.RemoteAddr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+			conn.Close()
+			return nil, fmt.Errorf("%w %s", errNotLoopback, conn.RemoteAddr())
+		}
+		return conn, nil
 	}
 }
 
 // runner is the state of one run.
 type runner struct {
-	cfg    Config
-	client *http.Client
-	base   string // URL without a trailing slash
+	cfg  Config
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	base string // URL without a trailing slash
 	// tickets counts requests started, for Config.Requests.
 	tickets atomic.Int64
 	// clientAuth and grantForm are the client_credentials request's
@@ -228,11 +211,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	r := &runner{
-		cfg:    cfg,
-		client: newClient(cfg.Concurrency, cfg.Timeout, cfg.AllowRemote),
-		base:   trimSlash(cfg.URL.String()),
+		cfg:  cfg,
+		dial: newDial(cfg.AllowRemote),
+		base: trimSlash(cfg.URL.String()),
 	}
-	defer r.client.CloseIdleConnections()
 	if cfg.Signup {
 		if err := r.signup(ctx); err != nil {
 			return nil, err
@@ -245,7 +227,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		// scope the client lacks or a server without the endpoint fail
 		// the set-up with the server's answer rather than the whole run.
 		r.cfg.logf("requesting a client credentials token for client %q", cfg.ClientID)
-		if res := r.clientCredentials(ctx); !res.ok() {
+		c := r.newWire()
+		res := r.clientCredentials(ctx, c)
+		c.close()
+		if !res.ok() {
 			return nil, fmt.Errorf("client credentials grant for client %q: %s", cfg.ClientID, res.describe())
 		}
 	}
@@ -273,6 +258,19 @@ func grantForm(scope string) []byte {
 	return []byte(v.Encode())
 }
 
+// newWire returns a worker's connection to the server, not yet dialled.
+func (r *runner) newWire() *wire {
+	host := r.cfg.URL.Host
+	if r.cfg.URL.Port() == "" {
+		port := "80"
+		if r.cfg.URL.Scheme == "https" {
+			port = "443"
+		}
+		host = net.JoinHostPort(r.cfg.URL.Hostname(), port)
+	}
+	return &wire{scheme: r.cfg.URL.Scheme, host: host, dial: r.dial, timeout: r.cfg.Timeout}
+}
+
 func trimSlash(s string) string {
 	for len(s) > 0 && s[len(s)-1] == '/' {
 		s = s[:len(s)-1]
@@ -293,8 +291,10 @@ func (r *runner) signup(ctx context.Context) error {
 	next := make(chan int)
 	for range min(r.cfg.Concurrency, r.cfg.Users) {
 		wg.Go(func() {
+			c := r.newWire()
+			defer c.close()
 			for i := range next {
-				res := r.do(ctx, "/v1/signup", credentials(r.cfg.email(i), r.cfg.Password))
+				res := r.do(ctx, c, "/v1/signup", credentials(r.cfg.email(i), r.cfg.Password))
 				mu.Lock()
 				switch {
 				case res.status == http.StatusCreated:
@@ -339,10 +339,12 @@ func (r *runner) load(ctx context.Context) (*Report, error) {
 		workers[i] = w
 		setup.Add(1)
 		done.Go(func() {
+			c := r.newWire()
+			defer c.close()
 			email := r.cfg.email(i % r.cfg.Users)
 			var token string
 			if needToken {
-				res := r.login(ctx, email)
+				res := r.login(ctx, c, email)
 				if res.token == "" {
 					mu.Lock()
 					if setupErr == nil {
@@ -358,7 +360,7 @@ func (r *runner) load(ctx context.Context) (*Report, error) {
 			failed := setupErr != nil
 			mu.Unlock()
 			if !failed {
-				r.work(ctx, deadline, email, token, w)
+				r.work(ctx, c, deadline, email, token, w)
 			}
 		})
 	}
@@ -403,11 +405,11 @@ func (r *runner) take() bool {
 }
 
 // work is one worker's measured loop.
-func (r *runner) work(ctx context.Context, deadline time.Time, email, token string, w *workerStats) {
+func (r *runner) work(ctx context.Context, c *wire, deadline time.Time, email, token string, w *workerStats) {
 	for n := 0; ctx.Err() == nil && time.Now().Before(deadline); {
 		if r.cfg.sessions() && token == "" {
 			// The session was refused: log in again, unmeasured.
-			res := r.login(ctx, email)
+			res := r.login(ctx, c, email)
 			w.relogins++
 			if res.token == "" {
 				w.reloginErrors++
@@ -434,13 +436,13 @@ func (r *runner) work(ctx context.Context, deadline time.Time, email, token stri
 		var res result
 		switch op {
 		case opLogin:
-			res = r.login(ctx, email)
+			res = r.login(ctx, c, email)
 		case opRefresh:
-			res = r.refresh(ctx, token)
+			res = r.refresh(ctx, c, token)
 		case opMe:
-			res = r.me(ctx, token)
+			res = r.me(ctx, c, token)
 		default:
-			res = r.clientCredentials(ctx)
+			res = r.clientCredentials(ctx, c)
 		}
 		lat := time.Since(t0)
 		if ctx.Err() != nil {
@@ -542,21 +544,21 @@ func credentials(email, password string) []byte {
 	return b
 }
 
-func (r *runner) login(ctx context.Context, email string) result {
-	return r.do(ctx, "/v1/login", credentials(email, r.cfg.Password))
+func (r *runner) login(ctx context.Context, c *wire, email string) result {
+	return r.do(ctx, c, "/v1/login", credentials(email, r.cfg.Password))
 }
 
-func (r *runner) refresh(ctx context.Context, token string) result {
+func (r *runner) refresh(ctx context.Context, c *wire, token string) result {
 	b, _ := json.Marshal(struct {
 		RefreshToken string `json:"refresh_token"`
 	}{token})
-	return r.do(ctx, "/v1/token/refresh", b)
+	return r.do(ctx, c, "/v1/token/refresh", b)
 }
 
 // clientCredentials sends one client credentials access token request
 // (RFC 6749 §4.4.2); success is a Bearer access token (§4.4.3, §5.1).
-func (r *runner) clientCredentials(ctx context.Context) result {
-	return r.post(ctx, tokenPath, "application/x-www-form-urlencoded", r.clientAuth, r.grantForm, bearerToken)
+func (r *runner) clientCredentials(ctx context.Context, c *wire) result {
+	return r.post(ctx, c, tokenPath, "application/x-www-form-urlencoded", r.clientAuth, r.grantForm, bearerToken)
 }
 
 // tokenResponse is the part of a token response latchload checks.
@@ -589,15 +591,15 @@ func bearerToken(tr tokenResponse) (string, error) {
 }
 
 // do POSTs body as JSON to path, for a /v1 token pair.
-func (r *runner) do(ctx context.Context, path string, body []byte) result {
-	return r.post(ctx, path, "application/json", "", body, tokenPair)
+func (r *runner) do(ctx context.Context, c *wire, path string, body []byte) result {
+	return r.post(ctx, c, path, "application/json", "", body, tokenPair)
 }
 
 // post POSTs body to path with the given Content-Type and, unless empty,
 // Authorization header, and reads the whole response, so that the
 // connection is reused. check judges a 2xx response's body: its error
 // makes the response a bad one, its token is result.token.
-func (r *runner) post(ctx context.Context, path, contentType, authorization string, body []byte,
+func (r *runner) post(ctx context.Context, c *wire, path, contentType, authorization string, body []byte,
 	check func(tokenResponse) (string, error)) result {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.base+path, bytes.NewReader(body))
 	if err != nil {
@@ -608,19 +610,15 @@ func (r *runner) post(ctx context.Context, path, contentType, authorization stri
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
 	}
-	resp, err := r.client.Do(req)
-	if err != nil {
-		return result{err: err}
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	resp, err := c.do(req)
 	if err != nil {
 		return result{err: err} // a broken response counts as a transport error
 	}
-	res := result{status: resp.StatusCode}
-	if resp.StatusCode/100 != 2 {
+	b := resp.body
+	res := result{status: resp.status}
+	if resp.status/100 != 2 {
 		res.body = b
-		res.retryAfter = resp.Header.Get("Retry-After")
+		res.retryAfter = resp.header.Get("Retry-After")
 		return res
 	}
 	var tr tokenResponse
@@ -647,26 +645,21 @@ func (r *runner) sessionToken(res result) string {
 
 // me sends GET /v1/me with the access token; success is any 2xx answer,
 // read whole so that the connection is reused.
-func (r *runner) me(ctx context.Context, access string) result {
+func (r *runner) me(ctx context.Context, c *wire, access string) result {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/v1/me", nil)
 	if err != nil {
 		return result{err: err}
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", "Bearer "+access)
-	resp, err := r.client.Do(req)
+	resp, err := c.do(req)
 	if err != nil {
 		return result{err: err}
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return result{err: err}
-	}
-	res := result{status: resp.StatusCode}
-	if resp.StatusCode/100 != 2 {
-		res.body = b
-		res.retryAfter = resp.Header.Get("Retry-After")
+	res := result{status: resp.status}
+	if resp.status/100 != 2 {
+		res.body = resp.body
+		res.retryAfter = resp.header.Get("Retry-After")
 	}
 	return res
 }
