@@ -23,6 +23,9 @@
 #              over the rounds follows each scenario (default 1)
 #   USERS      accounts of refresh, login and memory (default 64)
 #   SCOPE      scope of the client, requested by every grant (default orders:read)
+#   LATCH_BIN  a latch binary to measure instead of one built from this
+#              tree, for before/after runs of two builds (the CLI steps of
+#              client_credentials use it too)
 # For example, the client credentials figures alone, 3 rounds of 10 s:
 #   SCENARIOS=client_credentials ROUNDS=3 DURATION=10s bash cmd/latchload/bench.sh
 #
@@ -66,7 +69,13 @@ trap 'exit 130' INT TERM
 if (( $(ulimit -n) < 4096 )); then ulimit -n 4096 2>/dev/null || true; fi
 
 echo "== build"
-go build -o "$WORK/latch" ./cmd/latch
+if [[ -n ${LATCH_BIN:-} ]]; then
+	[[ -x $LATCH_BIN ]] || { echo "bench.sh: LATCH_BIN=$LATCH_BIN is not an executable" >&2; exit 2; }
+	cp "$LATCH_BIN" "$WORK/latch"
+	echo "latch:      $LATCH_BIN (LATCH_BIN)"
+else
+	go build -o "$WORK/latch" ./cmd/latch
+fi
 go build -o "$WORK/latchload" ./cmd/latchload
 
 # A free port: the first one nothing answers on.
