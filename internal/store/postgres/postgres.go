@@ -33,7 +33,10 @@
 // until it commits, so that Seq order is commit order across nodes,
 // as the revocation feed needs. A transaction that PostgreSQL aborts as a
 // deadlock or a serialization failure is run again, up to three times in
-// all: update functions may be called more than once.
+// all: update functions may be called more than once. Concurrent
+// UpdateSession calls of one DB share transactions (group commit, see
+// group.go), which lock their sessions in one statement in the order of
+// their IDs, so that the groups of several nodes do not deadlock.
 //
 // # Errors
 //
@@ -72,6 +75,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -152,6 +157,15 @@ type DB struct {
 	ping chan pingResult
 
 	listener *listener
+
+	// The committer of session updates (see group.go): ops reaches it,
+	// quit stops it at Close, and committerDone is closed once it has.
+	// updates counts the UpdateSession calls under way.
+	updates       atomic.Int64
+	ops           chan *groupOp
+	quit          chan struct{}
+	quitOnce      sync.Once
+	committerDone chan struct{}
 }
 
 // pingResult is a Ping check: its error and when it was made.
@@ -195,12 +209,14 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	id := make([]byte, 8)
 	rand.Read(id)
-	db := &DB{pool: pool, ttl: ttl, notify: opts.Notify, id: hex.EncodeToString(id), ping: make(chan pingResult, 1)}
+	db := &DB{pool: pool, ttl: ttl, notify: opts.Notify, id: hex.EncodeToString(id), ping: make(chan pingResult, 1),
+		ops: make(chan *groupOp), quit: make(chan struct{}), committerDone: make(chan struct{})}
 	db.ping <- pingResult{}
 	if err := db.init(ctx, opts.Migrate); err != nil {
 		pool.Close()
 		return nil, err
 	}
+	go db.commitGroups()
 	return db, nil
 }
 
@@ -314,8 +330,12 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // Close stops listening and closes the pool, waiting for the connections
-// in use to be released. Operations after Close return an error.
+// in use to be released, and for the session updates being committed.
+// Operations after Close, and session updates still waiting for a group,
+// return an error.
 func (db *DB) Close() error {
+	db.quitOnce.Do(func() { close(db.quit) })
+	<-db.committerDone
 	// Forget the last Ping check, so that a Ping after Close checks, and
 	// fails.
 	<-db.ping

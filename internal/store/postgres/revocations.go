@@ -30,7 +30,7 @@ func (db *DB) AddRevocation(ctx context.Context, r store.Revocation) (int64, err
 // and returns r's Seq. The Seq is the feed's head plus one: tx holds the
 // lock of the head's row until it commits, so that Seq order is commit
 // order.
-func (db *DB) addRevocation(ctx context.Context, tx pgx.Tx, r store.Revocation) (int64, error) {
+func (db *DB) addRevocation(ctx context.Context, tx queryRower, r store.Revocation) (int64, error) {
 	var seq int64
 	err := tx.QueryRow(ctx, `WITH h AS (UPDATE revocation_feed SET head = head + 1 WHERE id = 1 RETURNING head)
 		INSERT INTO revocations (seq, kind, subject, user_id, reason, at, expires)

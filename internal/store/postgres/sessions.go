@@ -53,52 +53,90 @@ func (db *DB) ListSessions(ctx context.Context, userID string) ([]store.Session,
 
 // UpdateSession applies fn to the session atomically and stores its
 // result, keeping the stored ID, UserID, ParentID, ClientID, Scopes,
-// AuthTime and CreatedAt, and recording a session revocation if the result is newly revoked.
+// AuthTime, DPoPJKT and CreatedAt, and recording a session revocation if
+// the result is newly revoked.
+//
+// Concurrent calls share transactions (group commit, see group.go); each
+// keeps its own outcome.
 func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Session) (store.Session, error)) (store.Session, error) {
+	op := &groupOp{ctx: ctx, id: id, fn: fn, done: make(chan struct{})}
+	if err := db.group(op); err != nil {
+		return store.Session{}, err
+	}
+	return op.out, nil
+}
+
+// updateSession is UpdateSession in a transaction of its own, as it ran
+// before group commit: for an update while no other is under way, a group
+// of one, and each member of a group that failed. It reports whether it
+// recorded a revocation; the caller tells Options.Notify.
+func (db *DB) updateSession(ctx context.Context, id string, fn func(store.Session) (store.Session, error)) (store.Session, bool, error) {
 	var revoked bool
 	load := func(tx pgx.Tx) (store.Session, error) {
 		return scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1 FOR NO KEY UPDATE`, id))
 	}
 	save := func(tx pgx.Tx, old, s store.Session) (store.Session, error) {
-		revoked = false
-		s.ID, s.UserID, s.ParentID, s.CreatedAt = old.ID, old.UserID, old.ParentID, old.CreatedAt
-		s.ClientID, s.Scopes, s.AuthTime, s.DPoPJKT = old.ClientID, old.Scopes, old.AuthTime, old.DPoPJKT
-		if !old.RevokedAt.IsZero() {
-			s.RevokedAt, s.RevokeReason = old.RevokedAt, old.RevokeReason
-		}
-		s.TokenHash, s.PrevHash = blob(s.TokenHash), nullBlob(s.PrevHash)
-		s.RotatedAt, s.LastUsedAt, s.ExpiresAt = stored(s.RotatedAt), stored(s.LastUsedAt), stored(s.ExpiresAt)
-		s.RevokedAt = stored(s.RevokedAt)
-		_, err := tx.Exec(ctx, `UPDATE sessions SET token_hash = $1, prev_hash = $2, generation = $3,
-			rotated_at = $4, last_used_at = $5, expires_at = $6, user_agent = $7, ip = $8,
-			revoked_at = $9, revoke_reason = $10, reissues = $11 WHERE id = $12`,
-			s.TokenHash, s.PrevHash, s.Generation, ts(s.RotatedAt), ts(s.LastUsedAt),
-			ts(s.ExpiresAt), s.UserAgent, s.IP, ts(s.RevokedAt), string(s.RevokeReason), s.Reissues, s.ID)
-		if err != nil {
+		s = keepStored(old, s)
+		if _, err := tx.Exec(ctx, updateSessionSQL, sessionUpdateArgs(s)...); err != nil {
 			return store.Session{}, err
 		}
-		if old.RevokedAt.IsZero() && !s.RevokedAt.IsZero() {
-			_, err := db.addRevocation(ctx, tx, store.Revocation{
-				Kind:    store.KindSession,
-				Subject: s.ID,
-				UserID:  s.UserID,
-				Reason:  s.RevokeReason,
-				At:      s.RevokedAt,
-				Expires: s.RevokedAt.Add(db.ttl),
-			})
-			if err != nil {
+		revoked = newlyRevoked(old, s)
+		if revoked {
+			if _, err := db.addRevocation(ctx, tx, db.sessionRevocation(s)); err != nil {
 				return store.Session{}, err
 			}
-			revoked = true
 		}
 		return s, nil
 	}
 	s, err := update(ctx, db, "update session", fn, load, save)
 	if err != nil {
-		return store.Session{}, err
+		return store.Session{}, false, err
 	}
-	db.committed(revoked)
-	return s, nil
+	return s, revoked, nil
+}
+
+// updateSessionSQL writes the fields of a session that UpdateSession may
+// change; its arguments are sessionUpdateArgs.
+const updateSessionSQL = `UPDATE sessions SET token_hash = $1, prev_hash = $2, generation = $3,
+	rotated_at = $4, last_used_at = $5, expires_at = $6, user_agent = $7, ip = $8,
+	revoked_at = $9, revoke_reason = $10, reissues = $11 WHERE id = $12`
+
+// sessionUpdateArgs are the arguments of updateSessionSQL for s.
+func sessionUpdateArgs(s store.Session) []any {
+	return []any{s.TokenHash, s.PrevHash, s.Generation, ts(s.RotatedAt), ts(s.LastUsedAt),
+		ts(s.ExpiresAt), s.UserAgent, s.IP, ts(s.RevokedAt), string(s.RevokeReason), s.Reissues, s.ID}
+}
+
+// keepStored is s, the result of an update function for the stored
+// session old, with the fields UpdateSession keeps taken from old, and
+// as it reads back once stored.
+func keepStored(old, s store.Session) store.Session {
+	s.ID, s.UserID, s.ParentID, s.CreatedAt = old.ID, old.UserID, old.ParentID, old.CreatedAt
+	s.ClientID, s.Scopes, s.AuthTime, s.DPoPJKT = old.ClientID, old.Scopes, old.AuthTime, old.DPoPJKT
+	if !old.RevokedAt.IsZero() {
+		s.RevokedAt, s.RevokeReason = old.RevokedAt, old.RevokeReason
+	}
+	s.TokenHash, s.PrevHash = blob(s.TokenHash), nullBlob(s.PrevHash)
+	s.RotatedAt, s.LastUsedAt, s.ExpiresAt = stored(s.RotatedAt), stored(s.LastUsedAt), stored(s.ExpiresAt)
+	s.RevokedAt = stored(s.RevokedAt)
+	return s
+}
+
+// newlyRevoked reports whether s, the new state of old, revokes it.
+func newlyRevoked(old, s store.Session) bool {
+	return old.RevokedAt.IsZero() && !s.RevokedAt.IsZero()
+}
+
+// sessionRevocation is the revocation record of the revoked session s.
+func (db *DB) sessionRevocation(s store.Session) store.Revocation {
+	return store.Revocation{
+		Kind:    store.KindSession,
+		Subject: s.ID,
+		UserID:  s.UserID,
+		Reason:  s.RevokeReason,
+		At:      s.RevokedAt,
+		Expires: s.RevokedAt.Add(db.ttl),
+	}
 }
 
 // PruneSessions removes sessions revoked or expired before cutoff.
