@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -143,5 +144,30 @@ func TestServeMemoryLimitUsage(t *testing.T) {
 					strings.Join(tt.args, " "), strings.Join(tt.env, " "), r.code, r.stdout, r.stderr, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestBurstGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	if f := burstGC(&env{getenv: func(k string) string {
+		if k == "GOGC" {
+			return "200"
+		}
+		return ""
+	}}); f != nil {
+		t.Error("burstGC with GOGC set returned a hook, want nil: GOGC is the operator's")
+	}
+	f := burstGC(&env{getenv: func(string) string { return "" }})
+	if f == nil {
+		t.Fatal("burstGC without GOGC returned nil, want a hook")
+	}
+	f(true)
+	if got := debug.SetGCPercent(100); got != burstGCPercent {
+		t.Errorf("GOGC while saturated = %d, want %d", got, burstGCPercent)
+	}
+	debug.SetGCPercent(burstGCPercent)
+	f(false)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC after the burst = %d, want 100", got)
 	}
 }

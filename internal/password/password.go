@@ -81,6 +81,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"runtime"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -182,6 +183,16 @@ type Hasher struct {
 	dummy string
 	// derive is argon2.IDKey; tests wrap it to observe the computations.
 	derive func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte
+	// sat tracks the computations waiting for slots, for OnSaturated.
+	sat saturation
+}
+
+// saturation is the state behind Hasher.OnSaturated.
+type saturation struct {
+	mu      sync.Mutex
+	waiting int  // computations in acquire
+	on      bool // f(true) was the last call
+	f       func(saturated bool)
 }
 
 // New returns a Hasher that makes new hashes with p (zero fields take
@@ -327,22 +338,72 @@ func (h *Hasher) compute(ctx context.Context, password string, p phc, keyLen uin
 	return h.derive([]byte(password), p.salt, p.time, p.memory, p.threads, keyLen), nil
 }
 
+// OnSaturated sets f, which the Hasher calls with true when it becomes
+// saturated, as many computations waiting for slots as it runs at once
+// (a full round queued behind the running one), and with false when no
+// computation waits any more. The calls alternate, starting with true,
+// and one runs at a time. A server uses it to spend memory differently
+// during a login burst; set it before the Hasher is first used.
+func (h *Hasher) OnSaturated(f func(saturated bool)) {
+	h.sat.f = f
+}
+
+// wait counts a computation that starts (d = 1) or stops (d = -1) waiting
+// for slots, for OnSaturated.
+func (h *Hasher) wait(d int) {
+	if h.sat.f == nil {
+		return
+	}
+	h.sat.mu.Lock()
+	defer h.sat.mu.Unlock()
+	h.sat.waiting += d
+	switch {
+	case !h.sat.on && h.sat.waiting >= cap(h.slots):
+		h.sat.on = true
+		h.sat.f(true)
+	case h.sat.on && h.sat.waiting == 0:
+		h.sat.on = false
+		h.sat.f(false)
+	}
+}
+
 // acquire takes n slots, waiting until they are free. If ctx is done
 // first, it gives back the slots it took and returns ctx.Err().
 func (h *Hasher) acquire(ctx context.Context, n int) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	select {
-	case h.turn <- struct{}{}:
-	case <-ctx.Done():
+	// A computation counts as waiting (for OnSaturated) from the first
+	// slot or turn it cannot take at once.
+	waiting := false
+	defer func() {
+		if waiting {
+			h.wait(-1)
+		}
+	}()
+	take := func(c chan struct{}) bool {
+		select {
+		case c <- struct{}{}:
+			return true
+		default:
+		}
+		if !waiting {
+			waiting = true
+			h.wait(1)
+		}
+		select {
+		case c <- struct{}{}:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	if !take(h.turn) {
 		return ctx.Err()
 	}
 	defer func() { <-h.turn }()
 	for i := range n {
-		select {
-		case h.slots <- struct{}{}:
-		case <-ctx.Done():
+		if !take(h.slots) {
 			h.release(i)
 			return ctx.Err()
 		}

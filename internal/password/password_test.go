@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"strings"
@@ -736,4 +737,74 @@ func BenchmarkHash(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestOnSaturated(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHasher(t, fastParams, 2)
+		gate := make(chan struct{})
+		h.derive = func(_, _ []byte, _, _ uint32, _ uint8, keyLen uint32) []byte {
+			<-gate
+			return make([]byte, keyLen)
+		}
+		var (
+			mu    sync.Mutex
+			calls []bool
+		)
+		h.OnSaturated(func(saturated bool) {
+			mu.Lock()
+			calls = append(calls, saturated)
+			mu.Unlock()
+		})
+		got := func() string {
+			synctest.Wait()
+			mu.Lock()
+			defer mu.Unlock()
+			return fmt.Sprint(calls)
+		}
+		done := make(chan error, 5)
+		hash := func() {
+			go func() {
+				_, err := h.Hash(t.Context(), "password")
+				done <- err
+			}()
+		}
+		// Two computations take the two slots at once: none waits.
+		hash()
+		hash()
+		if c := got(); c != "[]" {
+			t.Fatalf("calls with every computation running = %s, want []", c)
+		}
+		// One waits: not yet a full round queued.
+		hash()
+		if c := got(); c != "[]" {
+			t.Fatalf("calls with 1 of 2 waiting = %s, want []", c)
+		}
+		// Two wait, as many as run at once: saturated.
+		hash()
+		hash()
+		if c := got(); c != "[true]" {
+			t.Fatalf("calls with 3 waiting = %s, want [true]", c)
+		}
+		// Two finish and two waiting ones start: one still waits.
+		gate <- struct{}{}
+		gate <- struct{}{}
+		if c := got(); c != "[true]" {
+			t.Fatalf("calls with 1 still waiting = %s, want [true]", c)
+		}
+		// The last one starts: no one waits.
+		gate <- struct{}{}
+		if c := got(); c != "[true false]" {
+			t.Fatalf("calls once no one waits = %s, want [true false]", c)
+		}
+		close(gate)
+		for range 5 {
+			if err := <-done; err != nil {
+				t.Errorf("Hash() = %v", err)
+			}
+		}
+		if c := got(); c != "[true false]" {
+			t.Errorf("calls at the end = %s, want [true false]", c)
+		}
+	})
 }
