@@ -40,9 +40,11 @@ const depsRules = `
 	< verifier;
 
 	# The storage backends implement the contract with their drivers, and
-	# the conformance suite tests them.
-	internal/store, modernc.org/sqlite < internal/store/sqlite;
-	internal/store, github.com/jackc/pgx/v5 < internal/store/postgres;
+	# the conformance suite tests them. Both batch session updates through
+	# the group commit queue.
+	NONE < internal/store/groupcommit;
+	internal/store, internal/store/groupcommit, modernc.org/sqlite < internal/store/sqlite;
+	internal/store, internal/store/groupcommit, github.com/jackc/pgx/v5 < internal/store/postgres;
 	internal/store < internal/store/storetest;
 
 	# Test support, for tests only.

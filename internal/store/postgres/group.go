@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/latch-auth/latch/internal/store"
+	"github.com/latch-auth/latch/internal/store/groupcommit"
 )
 
 // Group commit of session updates.
@@ -19,8 +19,9 @@ import (
 // A refresh is one UpdateSession. Alone, it is a transaction of its own:
 // BEGIN, SELECT ... FOR NO KEY UPDATE, UPDATE, COMMIT, four round trips
 // and one flush of the write-ahead log (synchronous_commit) each.
-// Instead, one goroutine per DB, the committer, takes every session update
-// waiting when it is free (up to maxGroup) and runs them in one
+// Instead, one goroutine per DB, the committer (package groupcommit), takes
+// every session update waiting when it is free (up to maxGroup), and
+// commitGroup runs them in one
 // transaction, in two round trips: BEGIN with one statement that locks
 // all their sessions, in the order of their IDs, so that the groups of
 // two nodes wait for one another rather than deadlock; then, once the
@@ -50,55 +51,28 @@ import (
 // latency that the first member of a large group waits for the last.
 const maxGroup = 128
 
-// errClosed is the error of a session update after Close.
-var errClosed = errors.New("database is closed")
-
 // groupOp is one session update, a member of a group transaction.
 type groupOp struct {
-	ctx context.Context
-	id  string
-	fn  func(store.Session) (store.Session, error)
+	groupcommit.Member
+	id string
+	fn func(store.Session) (store.Session, error)
 
-	// The outcome: the session as stored, whether the update recorded a
-	// revocation, and its error as UpdateSession returns it. done is
-	// closed once they are set.
+	// The outcome, with Member.Err as UpdateSession returns it: the
+	// session as stored, and whether the update recorded a revocation.
 	out     store.Session
 	revoked bool
-	err     error
-	done    chan struct{}
-
-	// state is opPending until the committer runs the op (opTaken) or
-	// its caller gives up waiting (opAbandoned), whichever comes first.
-	state atomic.Int32
 }
 
-const (
-	opPending = iota
-	opTaken
-	opAbandoned
-)
-
-// panicked is an update function that panicked, in the committer: its
-// caller panics again with the value, where its server's recovery
-// handles it; the committer and the other members go on.
-type panicked struct{ v any }
-
-func (p panicked) Error() string { return fmt.Sprintf("panic: %v", p.v) }
-
-// apply is op.fn(s), with a panic returned as a panicked error.
+// apply is op.fn(s), with a panic returned as a groupcommit.Panicked
+// error: its caller panics again with the value, where its server's
+// recovery handles it; the committer and the other members go on.
 func (op *groupOp) apply(s store.Session) (out store.Session, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = panicked{v}
-		}
-	}()
-	return op.fn(s)
-}
-
-// take marks op as run by the committer, unless its caller gave up
-// waiting first; it reports whether op is the committer's to run.
-func (op *groupOp) take() bool {
-	return op.state.CompareAndSwap(opPending, opTaken) || op.state.Load() == opTaken
+	err = groupcommit.Recover(func() error {
+		var err error
+		out, err = op.fn(s)
+		return err
+	})
+	return out, err
 }
 
 // group runs op and returns its error, as UpdateSession returns it;
@@ -113,11 +87,11 @@ func (db *DB) group(op *groupOp) error {
 		return db.queue(op)
 	}
 	select {
-	case <-db.quit:
-		return updateError(op.ctx, errClosed)
+	case <-db.groups.Closed():
+		return updateError(op.Context(), groupcommit.ErrClosed)
 	default:
 	}
-	s, revoked, err := db.updateSession(op.ctx, op.id, op.fn)
+	s, revoked, err := db.updateSession(op.Context(), op.id, op.fn)
 	if err != nil {
 		return err
 	}
@@ -127,54 +101,14 @@ func (db *DB) group(op *groupOp) error {
 }
 
 // queue hands op to the committer and returns op's error once its group
-// has committed (or not). The caller waits for as long as op.ctx allows
-// until the committer takes op; from then on, until the outcome is
-// known, so that an error always means the update was not made.
+// has committed (or not). The caller waits for as long as its context
+// allows until the committer takes op; from then on, until the outcome
+// is known, so that an error always means the update was not made.
 func (db *DB) queue(op *groupOp) error {
-	select {
-	case db.ops <- op:
-	case <-db.quit:
-		return updateError(op.ctx, errClosed)
-	case <-op.ctx.Done():
-		return updateError(op.ctx, op.ctx.Err())
+	if err := db.groups.Do(op); err != nil {
+		return updateError(op.Context(), err)
 	}
-	select {
-	case <-op.done:
-	case <-op.ctx.Done():
-		if op.state.CompareAndSwap(opPending, opAbandoned) {
-			return updateError(op.ctx, op.ctx.Err())
-		}
-		<-op.done
-	}
-	if p, ok := op.err.(panicked); ok {
-		panic(p.v)
-	}
-	return op.err
-}
-
-// commitGroups is the committer: it runs from Open until Close.
-func (db *DB) commitGroups() {
-	defer close(db.committerDone)
-	ops := make([]*groupOp, 0, maxGroup)
-	for {
-		select {
-		case op := <-db.ops:
-			ops = append(ops[:0], op)
-		case <-db.quit:
-			return
-		}
-	collect:
-		for len(ops) < maxGroup {
-			select {
-			case op := <-db.ops:
-				ops = append(ops, op)
-			default:
-				break collect
-			}
-		}
-		db.commitGroup(ops)
-		clear(ops)
-	}
+	return op.Err
 }
 
 // commitGroup runs ops in one transaction, or each alone if a statement
@@ -192,12 +126,9 @@ func (db *DB) commitGroup(ops []*groupOp) {
 	}
 	revoked := false
 	for _, op := range ops {
-		revoked = revoked || (op.err == nil && op.revoked && op.state.Load() == opTaken)
+		revoked = revoked || (op.Err == nil && op.revoked && op.Taken())
 	}
 	db.committed(revoked)
-	for _, op := range ops {
-		close(op.done)
-	}
 }
 
 // runGroup runs ops in one transaction and sets their outcomes. It
@@ -238,21 +169,21 @@ func (db *DB) runGroup(ops []*groupOp) bool {
 		revocations []store.Revocation
 	)
 	for _, op := range ops {
-		if !op.take() {
+		if !op.Take() {
 			continue
 		}
-		if err := op.ctx.Err(); err != nil {
-			op.err = updateError(op.ctx, err)
+		if err := op.Context().Err(); err != nil {
+			op.Err = updateError(op.Context(), err)
 			continue
 		}
 		old, ok := current[op.id]
 		if !ok {
-			op.err = updateError(op.ctx, pgx.ErrNoRows)
+			op.Err = updateError(op.Context(), pgx.ErrNoRows)
 			continue
 		}
 		s, err := op.apply(cloneSession(old))
 		if err != nil {
-			op.err = err // as is, as update returns it
+			op.Err = err // as is, as update returns it
 			continue
 		}
 		s = keepStored(old, s)
@@ -283,8 +214,8 @@ func (db *DB) runGroup(ops []*groupOp) bool {
 		// every member that was to write fails.
 		conn.Exec(ctx, "ROLLBACK") // if the COMMIT did not end it
 		for _, op := range ops {
-			if op.state.Load() == opTaken && op.err == nil {
-				op.err, op.out, op.revoked = updateError(op.ctx, err), store.Session{}, false
+			if op.Taken() && op.Err == nil {
+				op.Err, op.out, op.revoked = updateError(op.Context(), err), store.Session{}, false
 			}
 		}
 	}
@@ -379,8 +310,8 @@ type queryRower interface {
 // failTaken sets err as the error of every op the committer takes.
 func failTaken(ops []*groupOp, err error) {
 	for _, op := range ops {
-		if op.take() {
-			op.err = updateError(op.ctx, err)
+		if op.Take() {
+			op.Err = updateError(op.Context(), err)
 		}
 	}
 }
@@ -388,15 +319,15 @@ func failTaken(ops []*groupOp, err error) {
 // runAlone runs op in a transaction of its own, unless its caller gave
 // up, and sets its outcome.
 func (db *DB) runAlone(op *groupOp) {
-	if !op.take() {
+	if !op.Take() {
 		return
 	}
-	op.out, op.revoked, op.err = store.Session{}, false, nil
-	if err := op.ctx.Err(); err != nil {
-		op.err = updateError(op.ctx, err)
+	op.out, op.revoked, op.Err = store.Session{}, false, nil
+	if err := op.Context().Err(); err != nil {
+		op.Err = updateError(op.Context(), err)
 		return
 	}
-	op.out, op.revoked, op.err = db.updateSession(op.ctx, op.id, op.apply)
+	op.out, op.revoked, op.Err = db.updateSession(op.Context(), op.id, op.apply)
 }
 
 // updateError is err, of the group or its statements, as UpdateSession

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/latch-auth/latch/internal/store"
+	"github.com/latch-auth/latch/internal/store/groupcommit"
 )
 
 // groupSessions creates user u1 and the sessions s1, ..., sn of it, the
@@ -83,7 +84,9 @@ func rotate(token string, calls *atomic.Int32) func(store.Session) (store.Sessio
 
 // newOp is a member for commitGroup, as UpdateSession makes it.
 func newOp(ctx context.Context, id string, fn func(store.Session) (store.Session, error)) *groupOp {
-	return &groupOp{ctx: ctx, id: id, fn: fn, done: make(chan struct{})}
+	op := &groupOp{id: id, fn: fn}
+	op.Init(ctx)
+	return op
 }
 
 // session reads the session id.
@@ -232,14 +235,14 @@ func TestGroupRefusalKeepsOthers(t *testing.T) {
 	missing := newOp(ctx, "s9", rotate("t9", &calls))
 	db.commitGroup([]*groupOp{a, no, missing, c})
 
-	if a.err != nil || c.err != nil {
-		t.Errorf("rotations of s1 and s3 = %v, %v, want nil, nil", a.err, c.err)
+	if a.Err != nil || c.Err != nil {
+		t.Errorf("rotations of s1 and s3 = %v, %v, want nil, nil", a.Err, c.Err)
 	}
-	if no.err != errNo {
-		t.Errorf("refusing member = %v, want %v as is", no.err, errNo)
+	if no.Err != errNo {
+		t.Errorf("refusing member = %v, want %v as is", no.Err, errNo)
 	}
-	if !errors.Is(missing.err, store.ErrNotFound) || !strings.HasPrefix(fmt.Sprint(missing.err), "postgres: update session: ") {
-		t.Errorf("member of a missing session = %v, want postgres: update session: %v", missing.err, store.ErrNotFound)
+	if !errors.Is(missing.Err, store.ErrNotFound) || !strings.HasPrefix(fmt.Sprint(missing.Err), "postgres: update session: ") {
+		t.Errorf("member of a missing session = %v, want postgres: update session: %v", missing.Err, store.ErrNotFound)
 	}
 	if n := calls.Load(); n != 2 {
 		t.Errorf("update functions of s1, s3, s9 called %d times, want 2", n)
@@ -268,11 +271,11 @@ func TestGroupFailureRunsMembersAlone(t *testing.T) {
 	dup := newOp(ctx, "s2", rotate("h4", nil)) // the token of s4
 	db.commitGroup([]*groupOp{a, dup, c})
 
-	if a.err != nil || c.err != nil {
-		t.Errorf("rotations of s1 and s3 = %v, %v, want nil, nil", a.err, c.err)
+	if a.Err != nil || c.Err != nil {
+		t.Errorf("rotations of s1 and s3 = %v, %v, want nil, nil", a.Err, c.Err)
 	}
-	if !errors.Is(dup.err, store.ErrConflict) || !strings.HasPrefix(fmt.Sprint(dup.err), "postgres: update session: ") {
-		t.Errorf("rotation of s2 to the token of s4 = %v, want postgres: update session: ... %v", dup.err, store.ErrConflict)
+	if !errors.Is(dup.Err, store.ErrConflict) || !strings.HasPrefix(fmt.Sprint(dup.Err), "postgres: update session: ") {
+		t.Errorf("rotation of s2 to the token of s4 = %v, want postgres: update session: ... %v", dup.Err, store.ErrConflict)
 	}
 	if n := calls.Load(); n != 4 {
 		t.Errorf("update functions of s1 and s3 called %d times, want 4 (in the group, then alone)", n)
@@ -313,8 +316,8 @@ func TestGroupDeadlockRetried(t *testing.T) {
 	b := newOp(ctx, "s2", rotate("t2", &calls))
 	db.commitGroup([]*groupOp{a, b, c})
 	for _, op := range []*groupOp{a, b, c} {
-		if op.err != nil {
-			t.Errorf("UpdateSession(%s) = %v, want nil", op.id, op.err)
+		if op.Err != nil {
+			t.Errorf("UpdateSession(%s) = %v, want nil", op.id, op.Err)
 		}
 	}
 	if n := calls.Load(); n != 3 {
@@ -346,12 +349,12 @@ func TestGroupCommitsAtomically(t *testing.T) {
 	no := newOp(ctx, "s3", func(store.Session) (store.Session, error) { return store.Session{}, errNo })
 	db.commitGroup([]*groupOp{a, boom, no})
 	for _, op := range []*groupOp{a, boom} {
-		if op.err == nil || !strings.Contains(op.err.Error(), "boom at commit") {
-			t.Errorf("UpdateSession(%s) in a group whose COMMIT failed = %v, want the COMMIT's error", op.id, op.err)
+		if op.Err == nil || !strings.Contains(op.Err.Error(), "boom at commit") {
+			t.Errorf("UpdateSession(%s) in a group whose COMMIT failed = %v, want the COMMIT's error", op.id, op.Err)
 		}
 	}
-	if no.err != errNo {
-		t.Errorf("refusing member of a group whose COMMIT failed = %v, want its own %v", no.err, errNo)
+	if no.Err != errNo {
+		t.Errorf("refusing member of a group whose COMMIT failed = %v, want its own %v", no.Err, errNo)
 	}
 	for id, want := range map[string]string{"s1": "h1", "s2": "h2"} {
 		if s := session(t, db, id); string(s.TokenHash) != want {
@@ -388,8 +391,8 @@ func TestGroupRevocation(t *testing.T) {
 		t.Errorf("Notify calls for a group with revocations = %d, want 1", got)
 	}
 	for _, op := range []*groupOp{r1, r2, again, plain} {
-		if op.err != nil {
-			t.Errorf("UpdateSession(%s) in the group = %v, want nil", op.id, op.err)
+		if op.Err != nil {
+			t.Errorf("UpdateSession(%s) in the group = %v, want nil", op.id, op.Err)
 		}
 	}
 	if !r1.revoked || !r2.revoked || again.revoked || plain.revoked {
@@ -512,11 +515,11 @@ func TestGroupMemberPanics(t *testing.T) {
 	a, c := newOp(ctx, "s1", rotate("t1", nil)), newOp(ctx, "s3", rotate("t3", nil))
 	boom := newOp(ctx, "s2", func(store.Session) (store.Session, error) { panic("boom") })
 	db.commitGroup([]*groupOp{a, boom, c})
-	if a.err != nil || c.err != nil {
-		t.Errorf("rotations of s1 and s3 = %v, %v, want nil, nil", a.err, c.err)
+	if a.Err != nil || c.Err != nil {
+		t.Errorf("rotations of s1 and s3 = %v, %v, want nil, nil", a.Err, c.Err)
 	}
-	if p, ok := boom.err.(panicked); !ok || p.v != "boom" {
-		t.Errorf("panicking member = %v, want panicked{boom}", boom.err)
+	if p, ok := boom.Err.(groupcommit.Panicked); !ok || p.V != "boom" {
+		t.Errorf("panicking member = %v, want groupcommit.Panicked{boom}", boom.Err)
 	}
 	if s := session(t, db, "s1"); string(s.TokenHash) != "t1" {
 		t.Errorf("s1 after the group = token %q, want t1", s.TokenHash)

@@ -75,7 +75,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -85,6 +84,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/latch-auth/latch/internal/store"
+	"github.com/latch-auth/latch/internal/store/groupcommit"
 )
 
 // DefaultMaxConns is the pool size of the zero Options when the connection
@@ -158,14 +158,10 @@ type DB struct {
 
 	listener *listener
 
-	// The committer of session updates (see group.go): ops reaches it,
-	// quit stops it at Close, and committerDone is closed once it has.
+	// groups hands session updates to the committer (see group.go);
 	// updates counts the UpdateSession calls under way.
-	updates       atomic.Int64
-	ops           chan *groupOp
-	quit          chan struct{}
-	quitOnce      sync.Once
-	committerDone chan struct{}
+	groups  *groupcommit.Queue[*groupOp]
+	updates atomic.Int64
 }
 
 // pingResult is a Ping check: its error and when it was made.
@@ -209,14 +205,13 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	id := make([]byte, 8)
 	rand.Read(id)
-	db := &DB{pool: pool, ttl: ttl, notify: opts.Notify, id: hex.EncodeToString(id), ping: make(chan pingResult, 1),
-		ops: make(chan *groupOp), quit: make(chan struct{}), committerDone: make(chan struct{})}
+	db := &DB{pool: pool, ttl: ttl, notify: opts.Notify, id: hex.EncodeToString(id), ping: make(chan pingResult, 1)}
 	db.ping <- pingResult{}
 	if err := db.init(ctx, opts.Migrate); err != nil {
 		pool.Close()
 		return nil, err
 	}
-	go db.commitGroups()
+	db.groups = groupcommit.New(maxGroup, db.commitGroup)
 	return db, nil
 }
 
@@ -334,8 +329,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // Operations after Close, and session updates still waiting for a group,
 // return an error.
 func (db *DB) Close() error {
-	db.quitOnce.Do(func() { close(db.quit) })
-	<-db.committerDone
+	db.groups.Close()
 	// Forget the last Ping check, so that a Ping after Close checks, and
 	// fails.
 	<-db.ping

@@ -59,7 +59,8 @@ func (db *DB) ListSessions(ctx context.Context, userID string) ([]store.Session,
 // Concurrent calls share transactions (group commit, see group.go); each
 // keeps its own outcome.
 func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Session) (store.Session, error)) (store.Session, error) {
-	op := &groupOp{ctx: ctx, id: id, fn: fn, done: make(chan struct{})}
+	op := &groupOp{id: id, fn: fn}
+	op.Init(ctx)
 	if err := db.group(op); err != nil {
 		return store.Session{}, err
 	}

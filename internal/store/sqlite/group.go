@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
-	"sync/atomic"
+
+	"github.com/latch-auth/latch/internal/store/groupcommit"
 )
 
 // Group commit of session updates.
@@ -15,10 +15,11 @@ import (
 // queued for that connection, and each held it across several scheduling
 // points of a busy machine (a CPU profile of refreshes at c=8: they spent
 // about a third of their time waiting in BeginTx while the CPU was not
-// saturated). Instead, one goroutine, the committer, takes every session
-// update waiting when it is free and runs them one after the other in one
-// shared transaction: one BEGIN, one COMMIT and one write of the log (one
-// sync with FullSync) for the whole group.
+// saturated). Instead, one goroutine, the committer (package
+// groupcommit), takes every session update waiting when it is free, and
+// commitGroup runs them one after the other in one shared transaction:
+// one BEGIN, one COMMIT and one write of the log (one sync with FullSync)
+// for the whole group.
 //
 // Each member keeps its own outcome. A member that refuses (its session
 // does not exist, or its Update function returns an error) has written
@@ -36,32 +37,17 @@ import (
 // latency that the first member of a large group waits for the last.
 const maxGroup = 128
 
-var (
-	// errClosed is the error of a write to a closed DB.
-	errClosed = errors.New("database is closed")
-	// errAbandoned rolls back the transaction of an op whose caller gave
-	// up; no one sees it.
-	errAbandoned = errors.New("abandoned")
-)
+// errAbandoned rolls back the transaction of an op whose caller gave up;
+// no one sees it.
+var errAbandoned = errors.New("abandoned")
 
 // groupOp is one member of a group transaction.
 type groupOp struct {
-	ctx context.Context
+	groupcommit.Member
 	// run makes the member's change in tx; it may run twice (see above).
 	// A refusal, which wrote nothing, is returned as a refused error.
-	run  func(ctx context.Context, tx *sql.Tx) error
-	err  error
-	done chan struct{}
-	// state is opPending until the committer runs the op (opTaken) or
-	// its caller gives up waiting (opAbandoned), whichever comes first.
-	state atomic.Int32
+	run func(ctx context.Context, tx *sql.Tx) error
 }
-
-const (
-	opPending = iota
-	opTaken
-	opAbandoned
-)
 
 // refused is a member's failure that wrote nothing: the group goes on.
 type refused struct{ err error }
@@ -69,80 +55,31 @@ type refused struct{ err error }
 func (r refused) Error() string { return r.err.Error() }
 func (r refused) Unwrap() error { return r.err }
 
-// panicked is a member that panicked, in the committer: its caller
-// panics again with the value, as it did before group commit, where its
-// server's recovery handles it; the committer and the others go on.
-type panicked struct{ v any }
-
-func (p panicked) Error() string { return fmt.Sprintf("panic: %v", p.v) }
-
-// runOp is op.run(ctx, tx), with a panic returned as a panicked error.
-func runOp(ctx context.Context, op *groupOp, tx *sql.Tx) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = panicked{v}
-		}
-	}()
-	return op.run(ctx, tx)
+// runOp is op.run(ctx, tx), with a panic returned as a
+// groupcommit.Panicked error: its caller panics again with the value, as
+// it did before group commit, where its server's recovery handles it; the
+// committer and the other members go on.
+func runOp(ctx context.Context, op *groupOp, tx *sql.Tx) error {
+	return groupcommit.Recover(func() error { return op.run(ctx, tx) })
 }
 
 // group runs run in a group transaction and returns its error, once the
 // group has committed (or not); a refusal is returned as the refused
-// error run returned.
-// The caller waits for as long as ctx allows until the committer runs
-// its change; from then on, until the outcome is known, so that an error
-// always means the change was not made.
+// error run returned. The caller waits for as long as ctx allows until
+// the committer runs its change; from then on, until the outcome is
+// known, so that an error always means the change was not made.
 func (db *DB) group(ctx context.Context, run func(ctx context.Context, tx *sql.Tx) error) error {
-	op := &groupOp{ctx: ctx, run: run, done: make(chan struct{})}
-	select {
-	case db.ops <- op:
-	case <-db.quit:
-		return errClosed
-	case <-ctx.Done():
-		return ctx.Err()
+	op := &groupOp{run: run}
+	op.Init(ctx)
+	if err := db.groups.Do(op); err != nil {
+		return err
 	}
-	select {
-	case <-op.done:
-	case <-ctx.Done():
-		if op.state.CompareAndSwap(opPending, opAbandoned) {
-			return ctx.Err()
-		}
-		<-op.done
-	}
-	if p, ok := op.err.(panicked); ok {
-		panic(p.v)
-	}
-	return op.err
-}
-
-// commitGroups is the committer: it runs until Close.
-func (db *DB) commitGroups() {
-	defer close(db.committerDone)
-	ops := make([]*groupOp, 0, maxGroup)
-	for {
-		select {
-		case op := <-db.ops:
-			ops = append(ops[:0], op)
-		case <-db.quit:
-			return
-		}
-	collect:
-		for len(ops) < maxGroup {
-			select {
-			case op := <-db.ops:
-				ops = append(ops, op)
-			default:
-				break collect
-			}
-		}
-		db.commitGroup(ops)
-		clear(ops)
-	}
+	return op.Err
 }
 
 // commitGroup runs ops in one transaction, or each alone if that fails
-// in a way that may have left a member's change half made, and signals
-// each op's outcome. A group of one is a group too: its statements run
+// in a way that may have left a member's change half made, and sets each
+// op's outcome (the committer then signals it). A group of one is a group too: its statements run
 // under a context that cannot be cancelled, which spares database/sql and
 // the driver a goroutine each to watch the caller's.
 func (db *DB) commitGroup(ops []*groupOp) {
@@ -151,15 +88,6 @@ func (db *DB) commitGroup(ops []*groupOp) {
 			db.runAlone(op)
 		}
 	}
-	for _, op := range ops {
-		close(op.done)
-	}
-}
-
-// take marks op as run by the committer, unless its caller gave up
-// waiting first; it reports whether op is the committer's to run.
-func (op *groupOp) take() bool {
-	return op.state.CompareAndSwap(opPending, opTaken) || op.state.Load() == opTaken
 }
 
 // runGroup runs ops in one transaction and sets their errors. It returns
@@ -174,26 +102,26 @@ func (db *DB) runGroup(ops []*groupOp) bool {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		for _, op := range ops {
-			if op.take() {
-				op.err = err
+			if op.Take() {
+				op.Err = err
 			}
 		}
 		return true
 	}
 	defer tx.Rollback() // after Commit, a no-op
 	for _, op := range ops {
-		if !op.take() {
+		if !op.Take() {
 			continue
 		}
-		if err := op.ctx.Err(); err != nil {
-			op.err = err
+		if err := op.Context().Err(); err != nil {
+			op.Err = err
 			continue
 		}
 		err := runOp(ctx, op, tx)
 		if _, ok := err.(refused); err != nil && !ok {
 			return false
 		}
-		op.err = err
+		op.Err = err
 	}
 	if err := tx.Commit(); err != nil {
 		// A COMMIT that fails on a deferred constraint leaves the
@@ -201,8 +129,8 @@ func (db *DB) runGroup(ops []*groupOp) bool {
 		// ROLLBACK fails harmlessly.
 		db.w.ExecContext(ctx, "ROLLBACK")
 		for _, op := range ops {
-			if op.state.Load() == opTaken && op.err == nil { // a refusal stands: it wrote nothing
-				op.err = err
+			if op.Taken() && op.Err == nil { // a refusal stands: it wrote nothing
+				op.Err = err
 			}
 		}
 	}
@@ -212,13 +140,13 @@ func (db *DB) runGroup(ops []*groupOp) bool {
 // runAlone runs op in a transaction of its own, unless its caller gave
 // up, and sets its error.
 func (db *DB) runAlone(op *groupOp) {
-	if op.state.Load() == opAbandoned {
+	if op.Abandoned() {
 		return
 	}
-	op.err = db.write(op.ctx, func(tx *sql.Tx) error {
-		if !op.take() {
+	op.Err = db.write(op.Context(), func(tx *sql.Tx) error {
+		if !op.Take() {
 			return errAbandoned
 		}
-		return runOp(op.ctx, op, tx)
+		return runOp(op.Context(), op, tx)
 	})
 }

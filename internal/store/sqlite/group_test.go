@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latch-auth/latch/internal/store"
+	"github.com/latch-auth/latch/internal/store/groupcommit"
 )
 
 // groupTable creates a table for the group tests' members to write.
@@ -52,10 +53,11 @@ type member struct {
 
 func newMember(ctx context.Context, run func(ctx context.Context, tx *sql.Tx) error) *member {
 	m := &member{}
-	m.op = &groupOp{ctx: ctx, done: make(chan struct{}), run: func(ctx context.Context, tx *sql.Tx) error {
+	m.op = &groupOp{run: func(ctx context.Context, tx *sql.Tx) error {
 		m.txs = append(m.txs, tx)
 		return run(ctx, tx)
 	}}
+	m.op.Init(ctx)
 	return m
 }
 
@@ -85,11 +87,11 @@ func TestGroupRefusalKeepsOthers(t *testing.T) {
 	no := newMember(ctx, func(context.Context, *sql.Tx) error { return refused{errNo} })
 	commit(db, a, no, c)
 
-	if a.op.err != nil || c.op.err != nil {
-		t.Errorf("members inserting a and c = %v, %v, want nil, nil", a.op.err, c.op.err)
+	if a.op.Err != nil || c.op.Err != nil {
+		t.Errorf("members inserting a and c = %v, %v, want nil, nil", a.op.Err, c.op.Err)
 	}
-	if r, ok := no.op.err.(refused); !ok || r.err != errNo {
-		t.Errorf("refusing member = %v, want refused{%v}", no.op.err, errNo)
+	if r, ok := no.op.Err.(refused); !ok || r.err != errNo {
+		t.Errorf("refusing member = %v, want refused{%v}", no.op.Err, errNo)
 	}
 	if len(a.txs) != 1 || len(c.txs) != 1 || len(no.txs) != 1 || a.txs[0] != c.txs[0] || a.txs[0] != no.txs[0] {
 		t.Errorf("members ran in transactions %v, %v, %v, want one shared transaction each once", a.txs, no.txs, c.txs)
@@ -114,11 +116,11 @@ func TestGroupFailureRunsMembersAlone(t *testing.T) {
 	})
 	commit(db, a, half, c)
 
-	if a.op.err != nil || c.op.err != nil {
-		t.Errorf("members inserting a and c = %v, %v, want nil, nil", a.op.err, c.op.err)
+	if a.op.Err != nil || c.op.Err != nil {
+		t.Errorf("members inserting a and c = %v, %v, want nil, nil", a.op.Err, c.op.Err)
 	}
-	if !errors.Is(storeError(half.op.err), store.ErrConflict) {
-		t.Errorf("member inserting x then a = %v, want %v", half.op.err, store.ErrConflict)
+	if !errors.Is(storeError(half.op.Err), store.ErrConflict) {
+		t.Errorf("member inserting x then a = %v, want %v", half.op.Err, store.ErrConflict)
 	}
 	if len(a.txs) != 2 || len(c.txs) != 1 || len(half.txs) != 2 || a.txs[0] != half.txs[0] || a.txs[1] == a.txs[0] {
 		t.Errorf("members ran in transactions %v, %v, %v, want a group rolled back at the failure, then each alone", a.txs, half.txs, c.txs)
@@ -142,7 +144,7 @@ func TestGroupCommitsAtomically(t *testing.T) {
 	commit(db, a, b, orphan)
 
 	for name, m := range map[string]*member{"a": a, "b": b, "orphan": orphan} {
-		if m.op.err == nil {
+		if m.op.Err == nil {
 			t.Errorf("member %s of a group whose commit failed = nil, want an error", name)
 		}
 	}
@@ -152,8 +154,8 @@ func TestGroupCommitsAtomically(t *testing.T) {
 	// The writer connection is usable again.
 	d := newMember(ctx, insert("d"))
 	commit(db, d)
-	if got := groupKeys(t, db); d.op.err != nil || fmt.Sprint(got) != "[d]" {
-		t.Errorf("a write after the failed group = %v, rows %v, want nil, [d]", d.op.err, got)
+	if got := groupKeys(t, db); d.op.Err != nil || fmt.Sprint(got) != "[d]" {
+		t.Errorf("a write after the failed group = %v, rows %v, want nil, [d]", d.op.Err, got)
 	}
 }
 
@@ -258,11 +260,11 @@ func TestGroupMemberPanics(t *testing.T) {
 		panic("boom")
 	})
 	commit(db, a, boom, c)
-	if a.op.err != nil || c.op.err != nil {
-		t.Errorf("members inserting a and c = %v, %v, want nil, nil", a.op.err, c.op.err)
+	if a.op.Err != nil || c.op.Err != nil {
+		t.Errorf("members inserting a and c = %v, %v, want nil, nil", a.op.Err, c.op.Err)
 	}
-	if p, ok := boom.op.err.(panicked); !ok || p.v != "boom" {
-		t.Errorf("panicking member = %v, want panicked{boom}", boom.op.err)
+	if p, ok := boom.op.Err.(groupcommit.Panicked); !ok || p.V != "boom" {
+		t.Errorf("panicking member = %v, want groupcommit.Panicked{boom}", boom.op.Err)
 	}
 	if got := groupKeys(t, db); fmt.Sprint(got) != "[a c]" {
 		t.Errorf("rows after the group = %v, want [a c] (no half change)", got)

@@ -36,6 +36,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/latch-auth/latch/internal/store"
+	"github.com/latch-auth/latch/internal/store/groupcommit"
 )
 
 // DefaultBusyTimeout is the BusyTimeout of the zero Options.
@@ -92,12 +93,8 @@ type DB struct {
 	// a Ping takes it from the channel, so that one check runs at a time.
 	ping chan pingResult
 
-	// The committer of session updates (see group.go): ops reaches it,
-	// quit stops it at Close, and committerDone is closed once it has.
-	ops           chan *groupOp
-	quit          chan struct{}
-	quitOnce      sync.Once
-	committerDone chan struct{}
+	// groups hands session updates to the committer (see group.go).
+	groups *groupcommit.Queue[*groupOp]
 }
 
 // pingResult is a Ping check: its error and when it was made.
@@ -223,10 +220,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 
-	db := &DB{w: w, r: r, ttl: ttl, notify: opts.Notify, ping: make(chan pingResult, 1),
-		ops: make(chan *groupOp), quit: make(chan struct{}), committerDone: make(chan struct{})}
+	db := &DB{w: w, r: r, ttl: ttl, notify: opts.Notify, ping: make(chan pingResult, 1)}
 	db.ping <- pingResult{}
-	go db.commitGroups()
+	db.groups = groupcommit.New(maxGroup, db.commitGroup)
 	err = db.init(ctx)
 	for _, q := range writerStatements {
 		if err != nil {
@@ -326,8 +322,7 @@ func (db *DB) Close() error {
 	// fails.
 	<-db.ping
 	db.ping <- pingResult{}
-	db.quitOnce.Do(func() { close(db.quit) })
-	<-db.committerDone
+	db.groups.Close()
 	db.stmtMu.Lock()
 	var errs []error
 	for _, st := range db.stmts {
