@@ -218,14 +218,28 @@ type Sessions interface {
 	// zero), a session Revocation is recorded in the same transaction:
 	// Subject the session ID, UserID, Reason RevokeReason, At RevokedAt,
 	// Expires At plus Options.RevocationTTL. The ID, UserID, ParentID,
-	// ClientID, Scopes, AuthTime and CreatedAt cannot change, nor
+	// ClientID, Scopes, AuthTime, DPoPJKT and CreatedAt cannot change, nor
 	// RevokedAt and RevokeReason once set: the stored ones are kept
-	// whatever fn returns. A TokenHash that another session
+	// whatever fn returns (KeepFixed). A TokenHash that another session
 	// has is ErrConflict.
 	UpdateSession(ctx context.Context, id string, fn func(Session) (Session, error)) (Session, error)
 	// PruneSessions removes sessions that ended (revoked or past
 	// ExpiresAt) before cutoff, and returns how many it removed.
 	PruneSessions(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+// KeepFixed returns next, what an UpdateSession function made of the
+// stored session old, with the fields that cannot change taken from old:
+// ID, UserID, ParentID, ClientID, Scopes, AuthTime, DPoPJKT and
+// CreatedAt, and RevokedAt and RevokeReason once set. Store
+// implementations apply it before they store next.
+func KeepFixed(old, next Session) Session {
+	next.ID, next.UserID, next.ParentID, next.CreatedAt = old.ID, old.UserID, old.ParentID, old.CreatedAt
+	next.ClientID, next.Scopes, next.AuthTime, next.DPoPJKT = old.ClientID, old.Scopes, old.AuthTime, old.DPoPJKT
+	if !old.RevokedAt.IsZero() {
+		next.RevokedAt, next.RevokeReason = old.RevokedAt, old.RevokeReason
+	}
+	return next
 }
 
 // Reason says why something was revoked.

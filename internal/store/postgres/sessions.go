@@ -112,11 +112,7 @@ func sessionUpdateArgs(s store.Session) []any {
 // session old, with the fields UpdateSession keeps taken from old, and
 // as it reads back once stored.
 func keepStored(old, s store.Session) store.Session {
-	s.ID, s.UserID, s.ParentID, s.CreatedAt = old.ID, old.UserID, old.ParentID, old.CreatedAt
-	s.ClientID, s.Scopes, s.AuthTime, s.DPoPJKT = old.ClientID, old.Scopes, old.AuthTime, old.DPoPJKT
-	if !old.RevokedAt.IsZero() {
-		s.RevokedAt, s.RevokeReason = old.RevokedAt, old.RevokeReason
-	}
+	s = store.KeepFixed(old, s)
 	s.TokenHash, s.PrevHash = blob(s.TokenHash), nullBlob(s.PrevHash)
 	s.RotatedAt, s.LastUsedAt, s.ExpiresAt = stored(s.RotatedAt), stored(s.LastUsedAt), stored(s.ExpiresAt)
 	s.RevokedAt = stored(s.RevokedAt)

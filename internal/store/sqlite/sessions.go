@@ -122,11 +122,7 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 // saveSession stores s, the new state of the session old, in tx and
 // returns it as stored, and whether it recorded a revocation.
 func (db *DB) saveSession(ctx context.Context, tx *sql.Tx, old, s store.Session) (store.Session, bool, error) {
-	s.ID, s.UserID, s.ParentID, s.CreatedAt = old.ID, old.UserID, old.ParentID, old.CreatedAt
-	s.ClientID, s.Scopes, s.AuthTime, s.DPoPJKT = old.ClientID, old.Scopes, old.AuthTime, old.DPoPJKT
-	if !old.RevokedAt.IsZero() {
-		s.RevokedAt, s.RevokeReason = old.RevokedAt, old.RevokeReason
-	}
+	s = store.KeepFixed(old, s)
 	s.TokenHash, s.PrevHash = blob(s.TokenHash), nullBlob(s.PrevHash)
 	s.RotatedAt, s.LastUsedAt, s.ExpiresAt = stored(s.RotatedAt), stored(s.LastUsedAt), stored(s.ExpiresAt)
 	s.RevokedAt = stored(s.RevokedAt)
