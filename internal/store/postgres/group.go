@@ -112,10 +112,10 @@ func (db *DB) queue(op *groupOp) error {
 }
 
 // commitGroup runs ops in one transaction, or each alone if a statement
-// of the group failed, tells Options.Notify if any recorded a revocation,
-// and signals each op's outcome. A lone op runs alone at once: a group
-// of one saves no flush of the log, and measured no faster than a
-// transaction of its own.
+// of the group failed, sets each op's outcome (the committer then
+// signals it), and tells Options.Notify if any recorded a revocation. A
+// lone op runs alone at once: a group of one saves no flush of the log,
+// and measured no faster than a transaction of its own.
 func (db *DB) commitGroup(ops []*groupOp) {
 	if len(ops) == 1 {
 		db.runAlone(ops[0])

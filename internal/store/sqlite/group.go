@@ -79,9 +79,10 @@ func (db *DB) group(ctx context.Context, run func(ctx context.Context, tx *sql.T
 
 // commitGroup runs ops in one transaction, or each alone if that fails
 // in a way that may have left a member's change half made, and sets each
-// op's outcome (the committer then signals it). A group of one is a group too: its statements run
-// under a context that cannot be cancelled, which spares database/sql and
-// the driver a goroutine each to watch the caller's.
+// op's outcome (the committer then signals it). A group of one is a
+// group too: its statements run under a context that cannot be
+// cancelled, which spares database/sql and the driver a goroutine each
+// to watch the caller's.
 func (db *DB) commitGroup(ops []*groupOp) {
 	if !db.runGroup(ops) {
 		for _, op := range ops {
