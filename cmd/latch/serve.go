@@ -507,10 +507,10 @@ const burstGCPercent = 50
 // Each hash allocates its Argon2 memory (19 MiB) afresh, and the blocks
 // in use are live at every collection, so with GOGC=100 finished blocks
 // pile up to about twice the live heap before the next one. Under 1,000
-// concurrent logins on 2 CPUs (BENCHMARKS.md section 8), GOGC=50 lowered
-// the peak RSS from 197-199 to 157-163 MiB for 6% fewer logins served in
-// the burst; it also costs refreshes 14-19% and /v1/me 6-9%, which is why
-// it applies during bursts only. Argon2 blocks hold no pointers, so
+// concurrent logins on 2 CPUs (BENCHMARKS.md section 8), this lowered the
+// median peak RSS from 198 to 161 MiB for 6% fewer logins served in the
+// burst. GOGC=50 throughout did as much for the burst but cost refreshes
+// 14-19% and /v1/me 6-9%, which is why it applies during bursts only. Argon2 blocks hold no pointers, so
 // collecting more often costs little more than scanning the stacks and
 // the request state.
 func burstGC(e *env) func(saturated bool) {

@@ -69,8 +69,10 @@
 // the Go heap holds more until the garbage collector reclaims finished
 // computations (up to twice the live heap with GOGC=100): a soft memory
 // limit (runtime/debug.SetMemoryLimit, latch serve --memory-limit) bounds
-// that, at some cost in hashing rate. A computation that has started is
-// not interrupted by its context.
+// that, at some cost in hashing rate, and [Hasher.OnSaturated] tells a
+// server when a burst queues computations, so that it can collect sooner
+// for that time. A computation that has started is not interrupted by its
+// context.
 //
 // Passwords never appear in errors, and this package logs nothing.
 package password
@@ -190,7 +192,7 @@ type Hasher struct {
 // saturation is the state behind Hasher.OnSaturated.
 type saturation struct {
 	mu      sync.Mutex
-	waiting int  // computations in acquire
+	waiting int  // computations that could not take a turn or slot at once
 	on      bool // f(true) was the last call
 	f       func(saturated bool)
 }
