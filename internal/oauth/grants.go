@@ -242,20 +242,15 @@ func (p *Provider) RefreshTokenDPoP(ctx context.Context, c store.Client, refresh
 			}
 		}
 	}
-	sess, next, err := p.d.Sessions.RotateBound(ctx, refreshToken, c.ID, jkt)
+	sess, u, next, err := p.d.Sessions.RotateBound(ctx, refreshToken, c.ID, jkt)
+	if errors.Is(err, session.ErrDisabled) {
+		// The rotation ended the session instead.
+		return Tokens{}, wrapf(CodeInvalidGrant, "the account is disabled", errors.Join(ErrDisabled, err))
+	}
 	if err != nil {
 		return Tokens{}, refreshError(bindingError(err))
 	}
 	sess.DPoPJKT = jkt // the key this access token is bound to
-	u, err := p.activeUser(ctx, sess.UserID)
-	if err != nil {
-		if errors.Is(err, ErrDisabled) {
-			if endErr := p.d.Sessions.End(ctx, sess.ID, "", store.ReasonDisabled); endErr != nil {
-				return Tokens{}, endErr
-			}
-		}
-		return Tokens{}, err
-	}
 	granted := sess.Scopes
 	if len(requested) > 0 {
 		granted = requested

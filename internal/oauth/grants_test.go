@@ -296,6 +296,9 @@ func TestRefreshDisabledUser(t *testing.T) {
 	}
 	_, err = f.p.RefreshToken(ctx, web, tok.RefreshToken, "")
 	wantCode(t, "RefreshToken(disabled user)", err, oauth.CodeInvalidGrant)
+	if !errors.Is(err, oauth.ErrDisabled) {
+		t.Errorf("RefreshToken(disabled user) = %v, want it to wrap %v", err, oauth.ErrDisabled)
+	}
 	if s, _ := f.db.SessionByID(ctx, tok.Session.ID); s.RevokeReason != store.ReasonDisabled {
 		t.Errorf("session of a disabled user after refresh: revoked for %q, want %q", s.RevokeReason, store.ReasonDisabled)
 	}

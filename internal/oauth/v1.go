@@ -66,21 +66,15 @@ func (p *Provider) RefreshV1(ctx context.Context, refreshToken string) (Tokens, 
 // one the request is invalid_dpop_proof, with another key's
 // invalid_grant, and nothing is rotated.
 func (p *Provider) RefreshV1DPoP(ctx context.Context, refreshToken, jkt string) (Tokens, error) {
-	sess, next, err := p.d.Sessions.RotateBound(ctx, refreshToken, "", jkt)
+	// Permissions are re-read on every refresh, in the rotation's own
+	// transaction, so a changed role or a disabled account takes effect
+	// within one access-token lifetime.
+	sess, u, next, err := p.d.Sessions.RotateBound(ctx, refreshToken, "", jkt)
+	if errors.Is(err, session.ErrDisabled) {
+		return Tokens{}, fmt.Errorf("%w: %w", err, ErrDisabled)
+	}
 	if err != nil {
 		return Tokens{}, bindingError(err)
-	}
-	// Permissions are re-read on every refresh, so a changed role or a
-	// disabled account takes effect within one access-token lifetime.
-	u, err := p.d.Users.UserByID(ctx, sess.UserID)
-	if err != nil {
-		return Tokens{}, err
-	}
-	if u.Disabled {
-		if err := p.d.Sessions.End(ctx, sess.ID, "", store.ReasonDisabled); err != nil {
-			return Tokens{}, err
-		}
-		return Tokens{}, fmt.Errorf("%w: %w", session.ErrInvalidToken, ErrDisabled)
 	}
 	return p.v1Tokens(u, sess, next)
 }

@@ -223,6 +223,12 @@ type Sessions interface {
 	// whatever fn returns (KeepFixed). A TokenHash that another session
 	// has is ErrConflict.
 	UpdateSession(ctx context.Context, id string, fn func(Session) (Session, error)) (Session, error)
+	// UpdateSessionUser is UpdateSession with the session's user, read
+	// in the same transaction: fn gets it with the session, and it is
+	// returned with the session as stored. A refresh that issues an
+	// access token with the user's current roles needs both, and reads
+	// them once.
+	UpdateSessionUser(ctx context.Context, id string, fn func(Session, User) (Session, error)) (Session, User, error)
 	// PruneSessions removes sessions that ended (revoked or past
 	// ExpiresAt) before cutoff, and returns how many it removed.
 	PruneSessions(ctx context.Context, cutoff time.Time) (int, error)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
@@ -16,18 +17,19 @@ import (
 
 // Group commit of session updates.
 //
-// A refresh is one UpdateSession. Alone, it is a transaction of its own:
-// BEGIN, SELECT ... FOR NO KEY UPDATE, UPDATE, COMMIT, four round trips
-// and one flush of the write-ahead log (synchronous_commit) each.
-// Instead, one goroutine per DB, the committer (package groupcommit), takes
-// every session update waiting when it is free (up to maxGroup), and
-// commitGroup runs them in one
-// transaction, in two round trips: BEGIN with one statement that locks
-// all their sessions, in the order of their IDs, so that the groups of
-// two nodes wait for one another rather than deadlock; then, once the
-// members' update functions have run in memory, in the order they
-// arrived, one UPDATE per changed session and the COMMIT, pipelined. A
-// member sees the result of those before it on the same session, so
+// A refresh is one UpdateSessionUser (UpdateSession is the same without
+// returning the user). Alone, it is a transaction of its own: BEGIN,
+// SELECT ... FOR NO KEY UPDATE of the session, joined with its user,
+// UPDATE, COMMIT, four round trips and one flush of the write-ahead log
+// (synchronous_commit) each. Instead, one goroutine per DB, the committer
+// (package groupcommit), takes every session update waiting when it is
+// free (up to maxGroup), and commitGroup runs them in one transaction, in
+// two round trips: BEGIN with one statement that locks all their
+// sessions, in the order of their IDs, so that the groups of two nodes
+// wait for one another rather than deadlock, and reads their users; then,
+// once the members' update functions have run in memory, in the order
+// they arrived, one UPDATE per changed session and the COMMIT, pipelined.
+// A member sees the result of those before it on the same session, so
 // that concurrent rotations of one session still have one winner. A
 // group that revokes sessions records the revocations before its COMMIT,
 // in a round trip each. The whole group takes one flush of the log.
@@ -55,21 +57,23 @@ const maxGroup = 128
 type groupOp struct {
 	groupcommit.Member
 	id string
-	fn func(store.Session) (store.Session, error)
+	fn func(store.Session, store.User) (store.Session, error)
 
-	// The outcome, with Member.Err as UpdateSession returns it: the
-	// session as stored, and whether the update recorded a revocation.
+	// The outcome, with Member.Err as UpdateSessionUser returns it: the
+	// session as stored, its user, and whether the update recorded a
+	// revocation.
 	out     store.Session
+	user    store.User
 	revoked bool
 }
 
-// apply is op.fn(s), with a panic returned as a groupcommit.Panicked
+// apply is op.fn(s, u), with a panic returned as a groupcommit.Panicked
 // error: its caller panics again with the value, where its server's
 // recovery handles it; the committer and the other members go on.
-func (op *groupOp) apply(s store.Session) (out store.Session, err error) {
+func (op *groupOp) apply(s store.Session, u store.User) (out store.Session, err error) {
 	err = groupcommit.Recover(func() error {
 		var err error
-		out, err = op.fn(s)
+		out, err = op.fn(s, u)
 		return err
 	})
 	return out, err
@@ -91,12 +95,12 @@ func (db *DB) group(op *groupOp) error {
 		return updateError(op.Context(), groupcommit.ErrClosed)
 	default:
 	}
-	s, revoked, err := db.updateSession(op.Context(), op.id, op.fn)
+	s, u, revoked, err := db.updateSession(op.Context(), op.id, op.fn)
 	if err != nil {
 		return err
 	}
 	db.committed(revoked)
-	op.out = s
+	op.out, op.user = s, u
 	return nil
 }
 
@@ -159,8 +163,9 @@ func (db *DB) runGroup(ops []*groupOp) bool {
 		return false
 	}
 	current := make(map[string]store.Session, len(loaded))
-	for _, s := range loaded {
-		current[s.ID] = s
+	users := make(map[string]store.User, len(loaded))
+	for _, v := range loaded {
+		current[v.s.ID], users[v.s.ID] = v.s, v.u
 	}
 
 	// The members' changes, in memory, in arrival order.
@@ -181,7 +186,8 @@ func (db *DB) runGroup(ops []*groupOp) bool {
 			op.Err = updateError(op.Context(), pgx.ErrNoRows)
 			continue
 		}
-		s, err := op.apply(cloneSession(old))
+		u := users[op.id]
+		s, err := op.apply(cloneSession(old), cloneUser(u))
 		if err != nil {
 			op.Err = err // as is, as update returns it
 			continue
@@ -194,7 +200,7 @@ func (db *DB) runGroup(ops []*groupOp) bool {
 		if !slices.Contains(changed, op.id) {
 			changed = append(changed, op.id)
 		}
-		current[op.id], op.out = s, s
+		current[op.id], op.out, op.user = s, s, cloneUser(u)
 	}
 	if len(changed) == 0 { // every member refused
 		conn.Exec(ctx, "ROLLBACK")
@@ -215,7 +221,7 @@ func (db *DB) runGroup(ops []*groupOp) bool {
 		conn.Exec(ctx, "ROLLBACK") // if the COMMIT did not end it
 		for _, op := range ops {
 			if op.Taken() && op.Err == nil {
-				op.Err, op.out, op.revoked = updateError(op.Context(), err), store.Session{}, false
+				op.Err, op.out, op.user, op.revoked = updateError(op.Context(), err), store.Session{}, store.User{}, false
 			}
 		}
 	}
@@ -223,13 +229,13 @@ func (db *DB) runGroup(ops []*groupOp) bool {
 }
 
 // lockSessions begins a transaction on conn and reads and locks the
-// sessions with the IDs ids, in one round trip. It locks them in the order
-// of their IDs, as every group does, so that two groups wait for one
-// another rather than deadlock.
-func lockSessions(ctx context.Context, conn *pgx.Conn, ids []string) ([]store.Session, error) {
+// sessions with the IDs ids, and reads their users, in one round trip. It
+// locks the sessions in the order of their IDs, as every group does, so
+// that two groups wait for one another rather than deadlock.
+func lockSessions(ctx context.Context, conn *pgx.Conn, ids []string) ([]sessionUser, error) {
 	var b pgx.Batch
 	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
-	b.Queue(`SELECT `+sessionColumns+` FROM sessions WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids)
+	b.Queue(selectSessionUser+` WHERE s.id = ANY($1) ORDER BY s.id FOR NO KEY UPDATE OF s`, ids)
 	br := conn.SendBatch(ctx, &b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
@@ -239,7 +245,7 @@ func lockSessions(ctx context.Context, conn *pgx.Conn, ids []string) ([]store.Se
 	if err != nil {
 		return nil, err
 	}
-	ss, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Session, error) { return scanSession(row) })
+	ss, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (sessionUser, error) { return scanSessionUser(row) })
 	if err != nil {
 		return nil, err
 	}
@@ -322,18 +328,25 @@ func (db *DB) runAlone(op *groupOp) {
 	if !op.Take() {
 		return
 	}
-	op.out, op.revoked, op.Err = store.Session{}, false, nil
+	op.out, op.user, op.revoked, op.Err = store.Session{}, store.User{}, false, nil
 	if err := op.Context().Err(); err != nil {
 		op.Err = updateError(op.Context(), err)
 		return
 	}
-	op.out, op.revoked, op.Err = db.updateSession(op.Context(), op.id, op.apply)
+	op.out, op.user, op.revoked, op.Err = db.updateSession(op.Context(), op.id, op.apply)
 }
 
 // updateError is err, of the group or its statements, as UpdateSession
 // returns it.
 func updateError(ctx context.Context, err error) error {
 	return fmt.Errorf("postgres: update session: %w", storeError(ctx, err))
+}
+
+// cloneUser is u with a slice and a map of its own, for each member of a
+// group given the same user.
+func cloneUser(u store.User) store.User {
+	u.Roles, u.Claims = slices.Clone(u.Roles), maps.Clone(u.Claims)
+	return u
 }
 
 // cloneSession is s with slices of its own, for an update function that

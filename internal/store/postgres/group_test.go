@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -84,7 +85,7 @@ func rotate(token string, calls *atomic.Int32) func(store.Session) (store.Sessio
 
 // newOp is a member for commitGroup, as UpdateSession makes it.
 func newOp(ctx context.Context, id string, fn func(store.Session) (store.Session, error)) *groupOp {
-	op := &groupOp{id: id, fn: fn}
+	op := &groupOp{id: id, fn: func(s store.Session, _ store.User) (store.Session, error) { return fn(s) }}
 	op.Init(ctx)
 	return op
 }
@@ -256,6 +257,59 @@ func TestGroupRefusalKeepsOthers(t *testing.T) {
 	log := txLog(t, db)
 	if len(log["s1"]) != 1 || len(log["s3"]) != 1 || log["s1"][0] != log["s3"][0] || len(log["s2"]) != 0 {
 		t.Errorf("transactions that updated s1, s2, s3 = %v, %v, %v, want one shared by s1 and s3, none for s2", log["s1"], log["s2"], log["s3"])
+	}
+}
+
+// TestGroupMembersGetTheirUsers: each member of a group gets the user
+// of its own session, read in the group's transaction, as its function
+// saw it and as UpdateSessionUser returns it.
+func TestGroupMembersGetTheirUsers(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	groupSessions(t, db, 2)
+	ctx := t.Context()
+	now := time.Now()
+	u2 := store.User{ID: "u2", Email: "u2@example.com", PasswordHash: "x", Roles: []string{"auditor"}, Disabled: true, CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateUser(ctx, u2); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateSession(ctx, store.Session{ID: "s3", UserID: "u2", TokenHash: []byte("h3"), CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	seen := make(map[string]store.User)
+	op := func(id string) *groupOp {
+		o := &groupOp{id: id, fn: func(s store.Session, u store.User) (store.Session, error) {
+			seen[id] = u
+			s.Generation++
+			return s, nil
+		}}
+		o.Init(ctx)
+		return o
+	}
+	a, b, c := op("s1"), op("s3"), op("s2")
+	db.commitGroup([]*groupOp{a, b, c})
+
+	for _, tc := range []struct {
+		op           *groupOp
+		session      string
+		user         string
+		roles        []string
+		wantDisabled bool
+	}{
+		{a, "s1", "u1", nil, false},
+		{b, "s3", "u2", []string{"auditor"}, true},
+		{c, "s2", "u1", nil, false},
+	} {
+		got := tc.op.user
+		if tc.op.Err != nil || got.ID != tc.user || !slices.Equal(got.Roles, tc.roles) || got.Disabled != tc.wantDisabled {
+			t.Errorf("member of %s = user %+v, %v; want %s (roles %v, disabled %v), nil", tc.session, got, tc.op.Err, tc.user, tc.roles, tc.wantDisabled)
+		}
+		if seen[tc.session].ID != tc.user {
+			t.Errorf("update function of %s saw user %q, want %q", tc.session, seen[tc.session].ID, tc.user)
+		}
+	}
+	log := txLog(t, db)
+	if len(log["s1"]) != 1 || len(log["s3"]) != 1 || log["s1"][0] != log["s3"][0] || log["s2"][0] != log["s1"][0] {
+		t.Errorf("transactions that updated s1, s2, s3 = %v, %v, %v, want one for all", log["s1"], log["s2"], log["s3"])
 	}
 }
 

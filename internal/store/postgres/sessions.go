@@ -15,6 +15,11 @@ const sessionColumns = `id, user_id, token_hash, prev_hash, generation, rotated_
 	last_used_at, expires_at, user_agent, ip, revoked_at, revoke_reason, reissues, parent_id,
 	client_id, scopes, auth_time, dpop_jkt`
 
+// sessionColumnsOf is sessionColumns of the table named s in a join.
+const sessionColumnsOf = `s.id, s.user_id, s.token_hash, s.prev_hash, s.generation, s.rotated_at,
+	s.created_at, s.last_used_at, s.expires_at, s.user_agent, s.ip, s.revoked_at, s.revoke_reason,
+	s.reissues, s.parent_id, s.client_id, s.scopes, s.auth_time, s.dpop_jkt`
+
 // CreateSession inserts s; store.ErrConflict if its ID or token hash
 // exists, store.ErrNotFound if its user does not.
 func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
@@ -59,41 +64,63 @@ func (db *DB) ListSessions(ctx context.Context, userID string) ([]store.Session,
 // Concurrent calls share transactions (group commit, see group.go); each
 // keeps its own outcome.
 func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Session) (store.Session, error)) (store.Session, error) {
+	s, _, err := db.UpdateSessionUser(ctx, id, func(s store.Session, _ store.User) (store.Session, error) { return fn(s) })
+	return s, err
+}
+
+// UpdateSessionUser is UpdateSession with the session's user, read with
+// the session in the same statement and returned with it as stored.
+func (db *DB) UpdateSessionUser(ctx context.Context, id string, fn func(store.Session, store.User) (store.Session, error)) (store.Session, store.User, error) {
 	op := &groupOp{id: id, fn: fn}
 	op.Init(ctx)
 	if err := db.group(op); err != nil {
-		return store.Session{}, err
+		return store.Session{}, store.User{}, err
 	}
-	return op.out, nil
+	return op.out, op.user, nil
 }
 
-// updateSession is UpdateSession in a transaction of its own, as it ran
-// before group commit: for an update while no other is under way, a group
-// of one, and each member of a group that failed. It reports whether it
-// recorded a revocation; the caller tells Options.Notify.
-func (db *DB) updateSession(ctx context.Context, id string, fn func(store.Session) (store.Session, error)) (store.Session, bool, error) {
+// sessionUser is a session and its user, as an update reads them.
+type sessionUser struct {
+	s store.Session
+	u store.User
+}
+
+// selectSessionUser reads sessions and their users (whose columns follow
+// the session's); its WHERE clause follows.
+const selectSessionUser = `SELECT ` + sessionColumnsOf + `, ` + userColumnsOf + `
+	FROM sessions AS s JOIN users AS u ON u.id = s.user_id`
+
+// updateSession is UpdateSessionUser in a transaction of its own, as it
+// ran before group commit: for an update while no other is under way, a
+// group of one, and each member of a group that failed. It reports
+// whether it recorded a revocation; the caller tells Options.Notify.
+func (db *DB) updateSession(ctx context.Context, id string, fn func(store.Session, store.User) (store.Session, error)) (store.Session, store.User, bool, error) {
 	var revoked bool
-	load := func(tx pgx.Tx) (store.Session, error) {
-		return scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1 FOR NO KEY UPDATE`, id))
+	load := func(tx pgx.Tx) (sessionUser, error) {
+		return scanSessionUser(tx.QueryRow(ctx, selectSessionUser+` WHERE s.id = $1 FOR NO KEY UPDATE OF s`, id))
 	}
-	save := func(tx pgx.Tx, old, s store.Session) (store.Session, error) {
-		s = keepStored(old, s)
+	apply := func(v sessionUser) (sessionUser, error) {
+		s, err := fn(v.s, v.u)
+		return sessionUser{s, v.u}, err
+	}
+	save := func(tx pgx.Tx, old, v sessionUser) (sessionUser, error) {
+		s := keepStored(old.s, v.s)
 		if _, err := tx.Exec(ctx, updateSessionSQL, sessionUpdateArgs(s)...); err != nil {
-			return store.Session{}, err
+			return sessionUser{}, err
 		}
-		revoked = newlyRevoked(old, s)
+		revoked = newlyRevoked(old.s, s)
 		if revoked {
 			if _, err := db.addRevocation(ctx, tx, db.sessionRevocation(s)); err != nil {
-				return store.Session{}, err
+				return sessionUser{}, err
 			}
 		}
-		return s, nil
+		return sessionUser{s, old.u}, nil
 	}
-	s, err := update(ctx, db, "update session", fn, load, save)
+	v, err := update(ctx, db, "update session", apply, load, save)
 	if err != nil {
-		return store.Session{}, false, err
+		return store.Session{}, store.User{}, false, err
 	}
-	return s, revoked, nil
+	return v.s, v.u, revoked, nil
 }
 
 // updateSessionSQL writes the fields of a session that UpdateSession may
@@ -146,22 +173,54 @@ func (db *DB) PruneSessions(ctx context.Context, cutoff time.Time) (int, error) 
 	return int(tag.RowsAffected()), nil
 }
 
+// scanSession is the session of row, whose columns are sessionColumns.
 func scanSession(row pgx.Row) (store.Session, error) {
-	var (
-		s                                   store.Session
-		reason                              string
-		rotated, created, used, exp, revoke pgtype.Timestamptz
-		authTime                            pgtype.Timestamptz
-	)
-	err := row.Scan(&s.ID, &s.UserID, &s.TokenHash, &s.PrevHash, &s.Generation, &rotated, &created,
-		&used, &exp, &s.UserAgent, &s.IP, &revoke, &reason, &s.Reissues, &s.ParentID,
-		&s.ClientID, &s.Scopes, &authTime, &s.DPoPJKT)
-	if err != nil {
+	var r sessionRow
+	if err := row.Scan(r.dest()...); err != nil {
 		return store.Session{}, err
 	}
-	s.Scopes, s.AuthTime = nilIfEmpty(s.Scopes), fromTS(authTime)
-	s.RotatedAt, s.CreatedAt, s.LastUsedAt = fromTS(rotated), fromTS(created), fromTS(used)
-	s.ExpiresAt, s.RevokedAt = fromTS(exp), fromTS(revoke)
-	s.RevokeReason = store.Reason(reason)
-	return s, nil
+	return r.session(), nil
+}
+
+// scanSessionUser is the session and user of row, whose columns are
+// those of selectSessionUser.
+func scanSessionUser(row pgx.Row) (sessionUser, error) {
+	var (
+		s sessionRow
+		u userRow
+	)
+	if err := row.Scan(append(s.dest(), u.dest()...)...); err != nil {
+		return sessionUser{}, err
+	}
+	user, err := u.user()
+	if err != nil {
+		return sessionUser{}, err
+	}
+	return sessionUser{s.session(), user}, nil
+}
+
+// sessionRow receives the columns of a session (sessionColumns, in their
+// order) from a scan.
+type sessionRow struct {
+	s                                             store.Session
+	reason                                        string
+	rotated, created, used, exp, revoke, authTime pgtype.Timestamptz
+}
+
+// dest is the scan destinations of the columns.
+func (r *sessionRow) dest() []any {
+	s := &r.s
+	return []any{&s.ID, &s.UserID, &s.TokenHash, &s.PrevHash, &s.Generation, &r.rotated, &r.created,
+		&r.used, &r.exp, &s.UserAgent, &s.IP, &r.revoke, &r.reason, &s.Reissues, &s.ParentID,
+		&s.ClientID, &s.Scopes, &r.authTime, &s.DPoPJKT}
+}
+
+// session is the scanned session.
+func (r *sessionRow) session() store.Session {
+	s := r.s
+	s.Scopes, s.AuthTime = nilIfEmpty(s.Scopes), fromTS(r.authTime)
+	s.RotatedAt, s.CreatedAt, s.LastUsedAt = fromTS(r.rotated), fromTS(r.created), fromTS(r.used)
+	s.ExpiresAt, s.RevokedAt = fromTS(r.exp), fromTS(r.revoke)
+	s.RevokeReason = store.Reason(r.reason)
+	return s
 }

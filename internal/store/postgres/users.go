@@ -15,6 +15,10 @@ import (
 
 const userColumns = `id, email, password_hash, roles, claims, disabled, tokens_revoked_at, created_at, updated_at`
 
+// userColumnsOf is userColumns of the table named u in a join.
+const userColumnsOf = `u.id, u.email, u.password_hash, u.roles, u.claims, u.disabled,
+	u.tokens_revoked_at, u.created_at, u.updated_at`
+
 // CreateUser inserts u; store.ErrConflict if its ID or e-mail exists.
 func (db *DB) CreateUser(ctx context.Context, u store.User) error {
 	claims, err := encodeClaims(u.Claims)
@@ -143,21 +147,38 @@ func saveUser(ctx context.Context, tx pgx.Tx, old, u store.User, revokedAt time.
 	return u, nil
 }
 
+// scanUser is the user of row, whose columns are userColumns.
 func scanUser(row pgx.Row) (store.User, error) {
-	var (
-		u                         store.User
-		claims                    []byte
-		revoked, created, updated pgtype.Timestamptz
-	)
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Roles, &claims, &u.Disabled, &revoked, &created, &updated); err != nil {
+	var r userRow
+	if err := row.Scan(r.dest()...); err != nil {
 		return store.User{}, err
 	}
+	return r.user()
+}
+
+// userRow receives the columns of a user (userColumns, in their order)
+// from a scan.
+type userRow struct {
+	u                         store.User
+	claims                    []byte
+	revoked, created, updated pgtype.Timestamptz
+}
+
+// dest is the scan destinations of the columns.
+func (r *userRow) dest() []any {
+	u := &r.u
+	return []any{&u.ID, &u.Email, &u.PasswordHash, &u.Roles, &r.claims, &u.Disabled, &r.revoked, &r.created, &r.updated}
+}
+
+// user is the scanned user.
+func (r *userRow) user() (store.User, error) {
+	u := r.u
 	u.Roles = nilIfEmpty(u.Roles)
 	var err error
-	if u.Claims, err = decodeClaims(claims); err != nil {
+	if u.Claims, err = decodeClaims(r.claims); err != nil {
 		return store.User{}, err
 	}
-	u.TokensRevokedAt, u.CreatedAt, u.UpdatedAt = fromTS(revoked), fromTS(created), fromTS(updated)
+	u.TokensRevokedAt, u.CreatedAt, u.UpdatedAt = fromTS(r.revoked), fromTS(r.created), fromTS(r.updated)
 	return u, nil
 }
 

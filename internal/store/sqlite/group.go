@@ -10,8 +10,9 @@ import (
 
 // Group commit of session updates.
 //
-// A refresh is one UpdateSession: a read, an update and a commit on the
-// one writer connection. Run one transaction each, concurrent refreshes
+// A refresh is one UpdateSessionUser: a read (of the session and its
+// user, in one statement), an update and a commit on the one writer
+// connection. Run one transaction each, concurrent refreshes
 // queued for that connection, and each held it across several scheduling
 // points of a busy machine (a CPU profile of refreshes at c=8: they spent
 // about a third of their time waiting in BeginTx while the CPU was not

@@ -14,6 +14,11 @@ const sessionColumns = `id, user_id, token_hash, prev_hash, generation, rotated_
 	last_used_at, expires_at, user_agent, ip, revoked_at, revoke_reason, reissues, parent_id,
 	client_id, scopes, auth_time, dpop_jkt`
 
+// sessionColumnsOf is sessionColumns of the table named s in a join.
+const sessionColumnsOf = `s.id, s.user_id, s.token_hash, s.prev_hash, s.generation, s.rotated_at,
+	s.created_at, s.last_used_at, s.expires_at, s.user_agent, s.ip, s.revoked_at, s.revoke_reason,
+	s.reissues, s.parent_id, s.client_id, s.scopes, s.auth_time, s.dpop_jkt`
+
 // CreateSession inserts s; store.ErrConflict if its ID or token hash
 // exists, store.ErrNotFound if its user does not.
 func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
@@ -84,24 +89,43 @@ func (db *DB) ListSessions(ctx context.Context, userID string) ([]store.Session,
 // Concurrent calls share transactions (group commit, see group.go); each
 // keeps its own outcome.
 func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Session) (store.Session, error)) (store.Session, error) {
+	s, _, err := db.updateSession(ctx, id, false, func(s store.Session, _ store.User) (store.Session, error) { return fn(s) })
+	return s, err
+}
+
+// UpdateSessionUser is UpdateSession with the session's user, read in
+// the same transaction (one statement with the session) and returned
+// with the session as stored.
+func (db *DB) UpdateSessionUser(ctx context.Context, id string, fn func(store.Session, store.User) (store.Session, error)) (store.Session, store.User, error) {
+	return db.updateSession(ctx, id, true, fn)
+}
+
+// updateSession is UpdateSessionUser, and UpdateSession (withUser false:
+// the user is not read, and fn gets a zero User).
+func (db *DB) updateSession(ctx context.Context, id string, withUser bool, fn func(store.Session, store.User) (store.Session, error)) (store.Session, store.User, error) {
 	var (
 		out     store.Session
+		user    store.User
 		revoked bool
 	)
 	err := db.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		out, revoked = store.Session{}, false
-		sel, err := db.txStmt(ctx, tx, selectSessionByID)
-		if err != nil {
-			return err
+		out, user, revoked = store.Session{}, store.User{}, false
+		var (
+			old store.Session
+			err error
+		)
+		if withUser {
+			old, user, err = db.loadSessionUser(ctx, tx, id)
+		} else {
+			old, err = db.loadSession(ctx, tx, id)
 		}
-		old, err := scanSession(sel.QueryRowContext(ctx, id))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return refused{fmt.Errorf("sqlite: update session: %w", store.ErrNotFound)}
 		case err != nil:
 			return err
 		}
-		s, err := fn(old)
+		s, err := fn(old, user)
 		if err != nil {
 			return refused{err}
 		}
@@ -111,12 +135,47 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 	})
 	if err != nil {
 		if r, ok := err.(refused); ok {
-			return store.Session{}, r.err
+			return store.Session{}, store.User{}, r.err
 		}
-		return store.Session{}, fmt.Errorf("sqlite: update session: %w", storeError(err))
+		return store.Session{}, store.User{}, fmt.Errorf("sqlite: update session: %w", storeError(err))
 	}
 	db.committed(revoked)
-	return out, nil
+	return out, user, nil
+}
+
+// loadSession reads the session with ID id in tx: sql.ErrNoRows if there
+// is none.
+func (db *DB) loadSession(ctx context.Context, tx *sql.Tx, id string) (store.Session, error) {
+	st, err := db.txStmt(ctx, tx, selectSessionByID)
+	if err != nil {
+		return store.Session{}, err
+	}
+	return scanSession(st.QueryRowContext(ctx, id))
+}
+
+// loadSessionUser reads the session with ID id and its user in tx, in
+// one statement: sql.ErrNoRows if there is no such session.
+func (db *DB) loadSessionUser(ctx context.Context, tx *sql.Tx, id string) (store.Session, store.User, error) {
+	st, err := db.txStmt(ctx, tx, selectSessionUserByID)
+	if err != nil {
+		return store.Session{}, store.User{}, err
+	}
+	var (
+		s sessionRow
+		u userRow
+	)
+	if err := st.QueryRowContext(ctx, id).Scan(append(s.dest(), u.dest()...)...); err != nil {
+		return store.Session{}, store.User{}, err
+	}
+	sess, err := s.session()
+	if err != nil {
+		return store.Session{}, store.User{}, err
+	}
+	user, err := u.user()
+	if err != nil {
+		return store.Session{}, store.User{}, err
+	}
+	return sess, user, nil
 }
 
 // saveSession stores s, the new state of the session old, in tx and
@@ -164,7 +223,11 @@ func pointRead(ctx context.Context) context.Context { return context.WithoutCanc
 // The statements of the refresh path, prepared once (see DB.prepared).
 const (
 	selectSessionByID = `SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`
-	updateSession     = `UPDATE sessions SET token_hash = ?, prev_hash = ?, generation = ?,
+	// selectSessionUserByID reads a session and its user, whose columns
+	// follow the session's.
+	selectSessionUserByID = `SELECT ` + sessionColumnsOf + `, ` + userColumnsOf + `
+		FROM sessions AS s JOIN users AS u ON u.id = s.user_id WHERE s.id = ?`
+	updateSession = `UPDATE sessions SET token_hash = ?, prev_hash = ?, generation = ?,
 		rotated_at = ?, last_used_at = ?, expires_at = ?, user_agent = ?, ip = ?,
 		revoked_at = ?, revoke_reason = ?, reissues = ? WHERE id = ?`
 )
@@ -187,26 +250,43 @@ func (db *DB) PruneSessions(ctx context.Context, cutoff time.Time) (int, error) 
 	return int(n), nil
 }
 
+// scanSession is the session of row, whose columns are sessionColumns.
 func scanSession(row scanner) (store.Session, error) {
-	var (
-		s                                             store.Session
-		reason, scopes                                string
-		rotated, created, used, exp, revoke, authTime sql.NullInt64
-	)
-	err := row.Scan(&s.ID, &s.UserID, &s.TokenHash, &s.PrevHash, &s.Generation, &rotated, &created,
-		&used, &exp, &s.UserAgent, &s.IP, &revoke, &reason, &s.Reissues, &s.ParentID,
-		&s.ClientID, &scopes, &authTime, &s.DPoPJKT)
-	if err != nil {
+	var r sessionRow
+	if err := row.Scan(r.dest()...); err != nil {
 		return store.Session{}, err
 	}
-	if scopes != "[]" {
-		if s.Scopes, err = decodeList("scopes", scopes); err != nil {
+	return r.session()
+}
+
+// sessionRow receives the columns of a session (sessionColumns, in their
+// order) from a scan.
+type sessionRow struct {
+	s                                             store.Session
+	reason, scopes                                string
+	rotated, created, used, exp, revoke, authTime sql.NullInt64
+}
+
+// dest is the scan destinations of the columns.
+func (r *sessionRow) dest() []any {
+	s := &r.s
+	return []any{&s.ID, &s.UserID, &s.TokenHash, &s.PrevHash, &s.Generation, &r.rotated, &r.created,
+		&r.used, &r.exp, &s.UserAgent, &s.IP, &r.revoke, &r.reason, &s.Reissues, &s.ParentID,
+		&s.ClientID, &r.scopes, &r.authTime, &s.DPoPJKT}
+}
+
+// session is the scanned session.
+func (r *sessionRow) session() (store.Session, error) {
+	s := r.s
+	if r.scopes != "[]" {
+		var err error
+		if s.Scopes, err = decodeList("scopes", r.scopes); err != nil {
 			return store.Session{}, err
 		}
 	}
-	s.AuthTime = fromMillis(authTime)
-	s.RotatedAt, s.CreatedAt, s.LastUsedAt = fromMillis(rotated), fromMillis(created), fromMillis(used)
-	s.ExpiresAt, s.RevokedAt = fromMillis(exp), fromMillis(revoke)
-	s.RevokeReason = store.Reason(reason)
+	s.AuthTime = fromMillis(r.authTime)
+	s.RotatedAt, s.CreatedAt, s.LastUsedAt = fromMillis(r.rotated), fromMillis(r.created), fromMillis(r.used)
+	s.ExpiresAt, s.RevokedAt = fromMillis(r.exp), fromMillis(r.revoke)
+	s.RevokeReason = store.Reason(r.reason)
 	return s, nil
 }

@@ -14,6 +14,10 @@ import (
 
 const userColumns = `id, email, password_hash, roles, claims, disabled, tokens_revoked_at, created_at, updated_at`
 
+// userColumnsOf is userColumns of the table named u in a join.
+const userColumnsOf = `u.id, u.email, u.password_hash, u.roles, u.claims, u.disabled,
+	u.tokens_revoked_at, u.created_at, u.updated_at`
+
 // CreateUser inserts u; store.ErrConflict if its ID or e-mail exists.
 func (db *DB) CreateUser(ctx context.Context, u store.User) error {
 	roles, err := encodeList("roles", u.Roles)
@@ -180,24 +184,40 @@ func (db *DB) saveUser(ctx context.Context, tx *sql.Tx, old, u store.User, revok
 	return u, nil
 }
 
+// scanUser is the user of row, whose columns are userColumns.
 func scanUser(row scanner) (store.User, error) {
-	var (
-		u                store.User
-		roles, claims    string
-		revoked          sql.NullInt64
-		created, updated sql.NullInt64
-	)
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &claims, &u.Disabled, &revoked, &created, &updated); err != nil {
+	var r userRow
+	if err := row.Scan(r.dest()...); err != nil {
 		return store.User{}, err
 	}
+	return r.user()
+}
+
+// userRow receives the columns of a user (userColumns, in their order)
+// from a scan.
+type userRow struct {
+	u                         store.User
+	roles, claims             string
+	revoked, created, updated sql.NullInt64
+}
+
+// dest is the scan destinations of the columns.
+func (r *userRow) dest() []any {
+	u := &r.u
+	return []any{&u.ID, &u.Email, &u.PasswordHash, &r.roles, &r.claims, &u.Disabled, &r.revoked, &r.created, &r.updated}
+}
+
+// user is the scanned user.
+func (r *userRow) user() (store.User, error) {
+	u := r.u
 	var err error
-	if u.Roles, err = decodeList("roles", roles); err != nil {
+	if u.Roles, err = decodeList("roles", r.roles); err != nil {
 		return store.User{}, err
 	}
-	if u.Claims, err = decodeClaims(claims); err != nil {
+	if u.Claims, err = decodeClaims(r.claims); err != nil {
 		return store.User{}, err
 	}
-	u.TokensRevokedAt, u.CreatedAt, u.UpdatedAt = fromMillis(revoked), fromMillis(created), fromMillis(updated)
+	u.TokensRevokedAt, u.CreatedAt, u.UpdatedAt = fromMillis(r.revoked), fromMillis(r.created), fromMillis(r.updated)
 	return u, nil
 }
 

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -218,6 +219,68 @@ func testSessions(t *testing.T, open opener) {
 		wantErr(t, "SessionByID(s2)", err, store.ErrNotFound)
 		if n := len(allRevocations(t, st)); n != 0 {
 			t.Errorf("revocations after an update that does not revoke: %d, want 0", n)
+		}
+	})
+
+	t.Run("UpdateWithUser", func(t *testing.T) {
+		st := open(t, store.Options{})
+		ctx := t.Context()
+		withUsers(t, st, "u1", "u2")
+		s1, s2 := newSession("s1", "u1", at(0)), newSession("s2", "u2", at(0))
+		withSessions(t, st, s1, s2)
+		// The user as UpdateUser last stored it, not as created.
+		u1, err := st.UpdateUser(ctx, "u1", func(u store.User) (store.User, error) {
+			u.Roles, u.Disabled = []string{"auditor"}, true
+			u.Claims = map[string]json.RawMessage{"tenant": json.RawMessage(`"acme"`)}
+			return u, nil
+		})
+		must(t, "UpdateUser(u1)", err)
+
+		want := s1
+		want.PrevHash, want.TokenHash, want.Generation = s1.TokenHash, hash("s1-next"), 1
+		got, gotUser, err := st.UpdateSessionUser(ctx, "s1", func(old store.Session, u store.User) (store.Session, error) {
+			if !same(normSession, old, s1) || !same(normUser, u, u1) {
+				t.Errorf("UpdateSessionUser(s1) passed fn %+v, %+v; want %+v, %+v", old, u, s1, u1)
+			}
+			v := want
+			v.UserID = "u2" // cannot change
+			return v, nil
+		})
+		if err != nil || !same(normSession, got, want) || !same(normUser, gotUser, u1) {
+			t.Errorf("UpdateSessionUser(s1) = %+v, %+v, %v; want %+v, %+v, nil", got, gotUser, err, want, u1)
+		}
+		checkSession(t, st, want)
+		checkSession(t, st, s2)
+
+		// A refusal writes nothing and returns fn's error as is.
+		got, gotUser, err = st.UpdateSessionUser(ctx, "s2", func(old store.Session, u store.User) (store.Session, error) {
+			old.Generation = 9
+			return old, errAbort
+		})
+		if err != errAbort || !same(normSession, got, store.Session{}) || !same(normUser, gotUser, store.User{}) {
+			t.Errorf("UpdateSessionUser(s2, refusing fn) = %+v, %+v, %v; want zero values, %v as is", got, gotUser, err, errAbort)
+		}
+		checkSession(t, st, s2)
+
+		called := false
+		_, _, err = st.UpdateSessionUser(ctx, "nope", func(s store.Session, _ store.User) (store.Session, error) {
+			called = true
+			return s, nil
+		})
+		wantErr(t, "UpdateSessionUser(nope)", err, store.ErrNotFound)
+		if called {
+			t.Error("UpdateSessionUser(nope) called fn, want no call")
+		}
+
+		// A revocation is recorded as by UpdateSession.
+		_, _, err = st.UpdateSessionUser(ctx, "s2", func(s store.Session, _ store.User) (store.Session, error) {
+			s.RevokedAt, s.RevokeReason = at(time.Hour), store.ReasonDisabled
+			return s, nil
+		})
+		must(t, "UpdateSessionUser(s2, revoke)", err)
+		rs := allRevocations(t, st)
+		if len(rs) != 1 || rs[0].Subject != "s2" || rs[0].UserID != "u2" || rs[0].Reason != store.ReasonDisabled {
+			t.Errorf("revocations after UpdateSessionUser revoked s2: %+v, want one of s2 (u2, %s)", rs, store.ReasonDisabled)
 		}
 	})
 
