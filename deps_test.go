@@ -69,8 +69,10 @@ const depsRules = `
 	< internal/server;
 
 	# The binaries wire everything, backends included; nothing imports
-	# them.
-	internal/server, internal/store/sqlite, internal/store/postgres < cmd/latch;
+	# them. latch serve also tunes the garbage collector.
+	NONE < internal/gctune;
+	internal/server, internal/store/sqlite, internal/store/postgres, internal/gctune
+	< cmd/latch;
 	verifier < cmd/latchload; # a client of the server: public packages only
 
 	# The root package is documentation; the examples use only what a
@@ -85,6 +87,10 @@ var publicPackages = []string{"jose", "jwt", "revocation", "verifier"}
 // publicLeaves are the internal packages public packages may use:
 // standard-library-only building blocks with no server logic.
 var publicLeaves = []string{"internal/base64url", "internal/strictjson"}
+
+// commandOnly are packages that change process-wide settings (the
+// garbage collector's), for a command's main to use.
+var commandOnly = []string{"internal/gctune"}
 
 // testSupport are packages for tests only.
 var testSupport = []string{"internal/store/storetest", "internal/keyring/keyringtest", "internal/testclock", "internal/memnet"}
@@ -278,6 +284,12 @@ func TestDependencyPolicy(t *testing.T) {
 				t.Errorf("%s may import %s; only cmd/latch wires a backend", p, q)
 			}
 		}
+		// Process-wide settings are a command's.
+		for _, q := range commandOnly {
+			if mayImport(p, q) && !strings.HasPrefix(p, "cmd/") {
+				t.Errorf("%s may import %s, which only a command uses", p, q)
+			}
+		}
 		// The HTTP server is the top: only a command imports it.
 		if mayImport(p, "internal/server") && !strings.HasPrefix(p, "cmd/") {
 			t.Errorf("%s may import internal/server, the top of the server", p)
@@ -299,9 +311,10 @@ func TestDependencyPolicy(t *testing.T) {
 			t.Errorf("%s may import %v; it must use the standard library only", p, keys(g.allowed[p]))
 		}
 	}
-	// Every server component is below the HTTP server.
+	// Every server component is below the HTTP server, but for the
+	// process-wide settings only a command makes.
 	for _, p := range g.order {
-		if strings.HasPrefix(p, "internal/") && p != "internal/server" &&
+		if strings.HasPrefix(p, "internal/") && p != "internal/server" && !slices.Contains(commandOnly, p) &&
 			!slices.Contains(testSupport, p) && !strings.HasPrefix(p, "internal/store/") && !mayImport("internal/server", p) {
 			t.Errorf("internal/server may not import %s: a server component above the server?", p)
 		}

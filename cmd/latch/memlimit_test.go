@@ -2,7 +2,6 @@ package main
 
 import (
 	"math"
-	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -147,27 +146,29 @@ func TestServeMemoryLimitUsage(t *testing.T) {
 	}
 }
 
-func TestBurstGC(t *testing.T) {
-	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	if f := burstGC(&env{getenv: func(k string) string {
-		if k == "GOGC" {
-			return "200"
+func TestGCFloor(t *testing.T) {
+	noEnv := &env{getenv: func(string) string { return "" }}
+	tests := []struct {
+		name   string
+		e      *env
+		limit  byteSize
+		want   byteSize
+		wantOK bool
+	}{
+		{"no limit", noEnv, math.MaxInt64, defaultGCFloor, true},
+		{"a large limit", noEnv, 1 << 30, defaultGCFloor, true},
+		{"a limit under four floors: a quarter of it", noEnv, 64 << 20, 16 << 20, true},
+		{"GOGC set: the operator's", &env{getenv: func(k string) string {
+			if k == "GOGC" {
+				return "200"
+			}
+			return ""
+		}}, math.MaxInt64, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := gcFloor(tt.e, tt.limit)
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("%s: gcFloor(limit %v) = %v, %v, want %v, %v", tt.name, tt.limit, got, ok, tt.want, tt.wantOK)
 		}
-		return ""
-	}}); f != nil {
-		t.Error("burstGC with GOGC set returned a hook, want nil: GOGC is the operator's")
-	}
-	f := burstGC(&env{getenv: func(string) string { return "" }})
-	if f == nil {
-		t.Fatal("burstGC without GOGC returned nil, want a hook")
-	}
-	f(true)
-	if got := debug.SetGCPercent(100); got != burstGCPercent {
-		t.Errorf("GOGC while saturated = %d, want %d", got, burstGCPercent)
-	}
-	debug.SetGCPercent(burstGCPercent)
-	f(false)
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("GOGC after the burst = %d, want 100", got)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/latch-auth/latch/internal/feed"
+	"github.com/latch-auth/latch/internal/gctune"
 	"github.com/latch-auth/latch/internal/issuer"
 	"github.com/latch-auth/latch/internal/keyring"
 	"github.com/latch-auth/latch/internal/login"
@@ -228,8 +229,13 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 	}
 	limit, source := applyMemoryLimit(e, s.memoryLimit)
 	log.Info("memory limit", "limit", limit.String(), "source", source)
-	if f := burstGC(e); f != nil {
-		hasher.OnSaturated(f)
+	if floor, ok := gcFloor(e, limit); ok {
+		tuner := gctune.Start(uint64(floor))
+		defer tuner.Stop()
+		hasher.OnSaturated(tuner.SetBurst)
+		log.Info("garbage collector", "heap_floor", floor.String())
+	} else {
+		log.Info("garbage collector", "GOGC", e.env("GOGC"))
 	}
 	iss2, err := issuer.New(a.ring, issuer.Config{
 		Issuer: iss, Audience: strings.Split(aud, ","), AccessTTL: d.tokenTTL,
@@ -494,36 +500,31 @@ func applyMemoryLimit(e *env, set byteSize) (byteSize, string) {
 	return byteSize(debug.SetMemoryLimit(-1)), source
 }
 
-// burstGCPercent is the garbage collector's GOGC while a login burst
-// keeps the password hasher saturated (see burstGC).
-const burstGCPercent = 50
+// defaultGCFloor is the heap size below which latch serve's garbage
+// collector does not run (package gctune).
+const defaultGCFloor byteSize = 16 << 20
 
-// burstGC returns the password hasher's OnSaturated hook of latch serve:
-// while the hasher is saturated, the garbage collector runs at
-// burstGCPercent rather than the default 100, and goes back once no
-// login waits for a hash. It returns nil, leaving the collector alone,
-// when GOGC is set.
+// gcFloor returns the heap floor of latch serve's garbage collector
+// (package gctune): defaultGCFloor, or a quarter of the memory limit in
+// force if that is less. It returns false, leaving the collector to the
+// operator, when GOGC is set.
 //
-// Each hash allocates its Argon2 memory (19 MiB) afresh, and the blocks
-// in use are live at every collection, so with GOGC=100 finished blocks
-// pile up to about twice the live heap before the next one. Under 1,000
-// concurrent logins on 2 CPUs (BENCHMARKS.md section 8), this lowered the
-// median peak RSS from 198 to 161 MiB for 6% fewer logins served in the
-// burst. GOGC=50 throughout did as much for the burst but cost refreshes
-// 14-19% and /v1/me 6-9%, which is why it applies during bursts only. Argon2 blocks hold no pointers, so
+// With the Go default, GOGC=100, the collector ran about a hundred times
+// a second under load, for a live heap of about 1 MB; the floor made
+// refreshes 10-30% faster (BENCHMARKS.md section 8). During a login burst
+// the tuner collects more often instead: each hash allocates its Argon2
+// memory (19 MiB) afresh, and the blocks in use are live at every
+// collection, so with GOGC=100 finished blocks pile up to about twice the
+// live heap before the next one. Under 1,000 concurrent logins on 2 CPUs,
+// GOGC=50 for the burst lowered the median peak RSS from 198 to 161 MiB
+// for 6% fewer logins served. Argon2 blocks hold no pointers, so
 // collecting more often costs little more than scanning the stacks and
 // the request state.
-func burstGC(e *env) func(saturated bool) {
+func gcFloor(e *env, limit byteSize) (byteSize, bool) {
 	if e.env("GOGC") != "" {
-		return nil
+		return 0, false
 	}
-	return func(saturated bool) {
-		if saturated {
-			debug.SetGCPercent(burstGCPercent)
-		} else {
-			debug.SetGCPercent(100)
-		}
-	}
+	return min(defaultGCFloor, limit/4), true
 }
 
 // byteSize is a size in bytes written as GOMEMLIMIT writes it: a decimal
