@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -115,6 +116,15 @@ func (q *Queue[O]) run(max int, commit func([]O)) {
 			ops = append(ops[:0], op)
 		case <-q.quit:
 			return
+		}
+		if len(q.ops) == 0 {
+			// Alone so far: let the goroutines that are ready to run
+			// first, some of which are about to hand over their ops,
+			// rather than commit a group of one and have them wait for
+			// it. When none is, the yield returns at once. At c=8 on 2
+			// CPUs, this made SQLite's groups larger and refreshes 4-12%
+			// faster (BENCHMARKS.md section 8).
+			runtime.Gosched()
 		}
 	collect:
 		for len(ops) < max {

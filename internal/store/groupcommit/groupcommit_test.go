@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -102,6 +103,37 @@ func TestQueueGroupsWaitingOps(t *testing.T) {
 			t.Errorf("groups = %s, want %s", got, want)
 		}
 	})
+}
+
+// TestQueueYieldsToOpsOnTheirWay: on one processor, callers that are
+// ready to run when the committer takes the first op get their ops into
+// its group: the committer yields before it commits a group of one.
+// Without the yield, the committer, which the first hand-over makes the
+// next goroutine to run, took each op alone.
+func TestQueueYieldsToOpsOnTheirWay(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	c := &committer{}
+	q := New(16, c.commit)
+	defer q.Close()
+	const callers = 8
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			<-start
+			if err := q.Do(newOp(t.Context(), fmt.Sprint(i))); err != nil {
+				t.Errorf("Do = %v, want nil", err)
+			}
+		})
+	}
+	close(start) // all ready to run, on the one processor
+	wg.Wait()
+	c.mu.Lock()
+	groups := len(c.groups)
+	c.mu.Unlock()
+	if groups > callers/2 {
+		t.Errorf("%d callers ready at once committed in %d groups %s, want at most %d", callers, groups, c, callers/2)
+	}
 }
 
 func TestQueueAbandonedWhileWaiting(t *testing.T) {
