@@ -183,7 +183,9 @@ func newDial(allowRemote bool) func(ctx context.Context, network, addr string) (
 type runner struct {
 	cfg  Config
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	base string // URL without a trailing slash
+	// prefix is the base URL's path, escaped, without a trailing slash:
+	// what request targets start with.
+	prefix string
 	// tickets counts requests started, for Config.Requests.
 	tickets atomic.Int64
 	// clientAuth and grantForm are the client_credentials request's
@@ -211,9 +213,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	r := &runner{
-		cfg:  cfg,
-		dial: newDial(cfg.AllowRemote),
-		base: trimSlash(cfg.URL.String()),
+		cfg:    cfg,
+		dial:   newDial(cfg.AllowRemote),
+		prefix: trimSlash(cfg.URL.EscapedPath()),
 	}
 	if cfg.Signup {
 		if err := r.signup(ctx); err != nil {
@@ -268,7 +270,7 @@ func (r *runner) newWire() *wire {
 		}
 		host = net.JoinHostPort(r.cfg.URL.Hostname(), port)
 	}
-	return &wire{scheme: r.cfg.URL.Scheme, host: host, dial: r.dial, timeout: r.cfg.Timeout}
+	return &wire{scheme: r.cfg.URL.Scheme, host: host, authority: r.cfg.URL.Host, dial: r.dial, timeout: r.cfg.Timeout}
 }
 
 func trimSlash(s string) string {
@@ -549,10 +551,33 @@ func (r *runner) login(ctx context.Context, c *wire, email string) result {
 }
 
 func (r *runner) refresh(ctx context.Context, c *wire, token string) result {
-	b, _ := json.Marshal(struct {
-		RefreshToken string `json:"refresh_token"`
-	}{token})
-	return r.do(ctx, c, "/v1/token/refresh", b)
+	return r.do(ctx, c, "/v1/token/refresh", refreshBody(token))
+}
+
+// refreshBody returns the JSON body of a refresh request,
+// {"refresh_token":"..."}.
+func refreshBody(token string) []byte {
+	const prefix, suffix = `{"refresh_token":`, `}`
+	b := make([]byte, 0, len(prefix)+len(token)+len(`""`)+len(suffix))
+	b = append(b, prefix...)
+	b = appendJSONString(b, token)
+	return append(b, suffix...)
+}
+
+// appendJSONString appends s to b as a JSON string (RFC 8259 §7). A
+// string of printable ASCII without '"' or '\', such as a base64url
+// token, is appended between quotes as it is; any other is left to
+// json.Marshal.
+func appendJSONString(b []byte, s string) []byte {
+	for i := range len(s) {
+		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // clientCredentials sends one client credentials access token request
@@ -601,28 +626,27 @@ func (r *runner) do(ctx context.Context, c *wire, path string, body []byte) resu
 // makes the response a bad one, its token is result.token.
 func (r *runner) post(ctx context.Context, c *wire, path, contentType, authorization string, body []byte,
 	check func(tokenResponse) (string, error)) result {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.base+path, bytes.NewReader(body))
-	if err != nil {
-		return result{err: err}
+	header := [...]headerField{
+		{"Content-Type", contentType},
+		{"Accept", "application/json"},
+		{"Authorization", authorization},
 	}
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Accept", "application/json")
+	req := request{method: http.MethodPost, target: r.prefix + path, header: header[:2], body: body}
 	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
+		req.header = header[:3]
 	}
-	resp, err := c.do(req)
+	resp, err := c.do(ctx, &req)
 	if err != nil {
 		return result{err: err} // a broken response counts as a transport error
 	}
-	b := resp.body
 	res := result{status: resp.status}
 	if resp.status/100 != 2 {
-		res.body = b
+		res.body = bytes.Clone(resp.body) // the wire reuses resp.body
 		res.retryAfter = resp.header.Get("Retry-After")
 		return res
 	}
-	var tr tokenResponse
-	if err := json.Unmarshal(b, &tr); err != nil {
+	tr, err := decodeTokenResponse(resp.body)
+	if err != nil {
 		res.err = fmt.Errorf("decoding response: %w", err)
 		return res
 	}
@@ -646,19 +670,17 @@ func (r *runner) sessionToken(res result) string {
 // me sends GET /v1/me with the access token; success is any 2xx answer,
 // read whole so that the connection is reused.
 func (r *runner) me(ctx context.Context, c *wire, access string) result {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/v1/me", nil)
-	if err != nil {
-		return result{err: err}
+	header := [...]headerField{
+		{"Accept", "application/json"},
+		{"Authorization", "Bearer " + access},
 	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Authorization", "Bearer "+access)
-	resp, err := c.do(req)
+	resp, err := c.do(ctx, &request{method: http.MethodGet, target: r.prefix + "/v1/me", header: header[:]})
 	if err != nil {
 		return result{err: err}
 	}
 	res := result{status: resp.status}
 	if resp.status/100 != 2 {
-		res.body = resp.body
+		res.body = bytes.Clone(resp.body) // the wire reuses resp.body
 		res.retryAfter = resp.header.Get("Retry-After")
 	}
 	return res
