@@ -10,6 +10,9 @@
 #                            own is created for each run and dropped after
 #   DURATION                 of each measured run (default 15s)
 #   CONCURRENCY              latchload workers per node (default 8)
+#   LATCH_BIN                a latch binary to measure instead of one built
+#                            from this tree, for before/after runs of two
+#                            builds under the same latchload
 #
 # Each node gets 64 accounts (latchload -signup, outside the measured
 # window) and its own latchload; with two nodes both run at once and their
@@ -32,7 +35,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$W/latch" ./cmd/latch
+if [[ -n ${LATCH_BIN:-} ]]; then
+	cp "$LATCH_BIN" "$W/latch"
+else
+	go build -o "$W/latch" ./cmd/latch
+fi
 go build -o "$W/latchload" ./cmd/latchload
 echo "nproc $(nproc); $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(psql "$BASE" -Atc 'SHOW server_version')"
 echo "load avg before: $(cut -d' ' -f1-3 /proc/loadavg)"
