@@ -72,6 +72,7 @@ type serveFlags struct {
 	maxBody      int
 	hashWorkers  int
 	memoryLimit  byteSize // 0: GOMEMLIMIT when set, else none
+	maxConns     int      // 0: no limit
 	signupLimit  int
 	trustProxy   bool // removed: an error when set
 	proxies      proxyList
@@ -103,6 +104,7 @@ func serve(c *command, fs *flag.FlagSet) func(*env, []string) error {
 	fs.IntVar(&s.maxBody, "max-body", server.DefaultMaxBody, "request body limit `N` in bytes (env LATCH_MAX_BODY)")
 	fs.IntVar(&s.hashWorkers, "hash-workers", 0, "concurrent password hashes `N`, bounding memory to N x 19 MiB (default: CPU count) (env LATCH_HASH_WORKERS)")
 	fs.Var(&s.memoryLimit, "memory-limit", "soft memory limit `SIZE` of the Go runtime, e.g. 256MiB (units B, KiB, MiB, GiB, TiB), at least the hash workers' memory: the garbage collector runs sooner and returns memory to the system to stay under it, which bounds a login burst's memory but sheds more of its logins (default: GOMEMLIMIT, or none) (env LATCH_MEMORY_LIMIT)")
+	fs.IntVar(&s.maxConns, "max-connections", 0, "serve at most `N` connections at once: at the limit a new one takes the place of the connection idle the longest, which is closed, or waits while none is idle; each open connection holds memory (default: no limit) (env LATCH_MAX_CONNECTIONS)")
 	fs.BoolVar(&s.trustProxy, "trust-proxy", false, "removed, as it let any client choose its address: use --trusted-proxies (env LATCH_TRUST_PROXY)")
 	fs.Var(&s.proxies, "trusted-proxies", "take client addresses from X-Forwarded-For when the peer is in one of the comma-separated networks `CIDRS` (the reverse proxies and load balancers in front of the server): the right-most address that is not a trusted proxy (env LATCH_TRUSTED_PROXIES)")
 	fs.StringVar(&s.tlsCert, "tls-cert", "", "serve HTTPS with the PEM certificate chain in `FILE`, reloaded when it changes; needs --tls-key (env LATCH_TLS_CERT)")
@@ -126,6 +128,9 @@ func serve(c *command, fs *flag.FlagSet) func(*env, []string) error {
 		}
 		if s.drainPeriod < 0 {
 			return usagef(c, "--drain-period must not be negative")
+		}
+		if s.maxConns < 0 {
+			return usagef(c, "--max-connections must not be negative")
 		}
 		if s.signupLimit < 1 {
 			return usagef(c, "--signup-limit must be at least 1")
@@ -349,12 +354,17 @@ func runServer(e *env, d dataFlags, s serveFlags, ready chan<- string) error {
 	defer stopBG()
 	go maintain(bg, a, auth, log)
 
+	served := ln
+	if s.maxConns > 0 {
+		served = server.LimitConnections(httpSrv, ln, s.maxConns)
+		log.Info("connection limit", "max_connections", s.maxConns)
+	}
 	errc := make(chan error, 1)
 	if certs != nil {
 		httpSrv.TLSConfig = tlsConfig(certs)
-		go func() { errc <- httpSrv.ServeTLS(ln, "", "") }()
+		go func() { errc <- httpSrv.ServeTLS(served, "", "") }()
 	} else {
-		go func() { errc <- httpSrv.Serve(ln) }()
+		go func() { errc <- httpSrv.Serve(served) }()
 	}
 	where := []any{"data", d.dir}
 	if a.postgres {

@@ -643,6 +643,7 @@ func TestServeEnvironment(t *testing.T) {
 			{env: "LATCH_ALLOW_SIGNUP=maybe", wantErr: `latch: error: LATCH_ALLOW_SIGNUP="maybe": parse error`},
 			{env: "LATCH_MAX_BODY=64k", wantErr: `latch: error: LATCH_MAX_BODY="64k": parse error`},
 			{env: "LATCH_SIGNUP_LIMIT=0", wantErr: `latch: error: --signup-limit must be at least 1`},
+			{env: "LATCH_MAX_CONNECTIONS=-1", wantErr: `latch: error: --max-connections must not be negative`},
 		} {
 			data := filepath.Join(t.TempDir(), "data")
 			r := cli(t, "", []string{tt.env}, "serve", "--data", data, "--addr", "127.0.0.1:0")
@@ -1040,5 +1041,47 @@ func TestServePortInUseCreatesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("latch serve on a busy port: data directory %v, want none created", err)
+	}
+}
+
+// TestServeMaxConnections: with LATCH_MAX_CONNECTIONS=1, a second
+// client is served at once, in the place of the first one's idle
+// keep-alive connection, which latch serve closes (the idle timeout is 2
+// minutes); the limit is logged at start.
+func TestServeMaxConnections(t *testing.T) {
+	t.Parallel()
+	d := startDaemon(t, t.TempDir(), []string{"LATCH_MAX_CONNECTIONS=1"})
+	if l := d.waitLog("connection limit"); l["max_connections"] != float64(1) {
+		t.Errorf("connection limit log line %v, want max_connections 1", l)
+	}
+	get := func(c net.Conn, br *bufio.Reader) (int, error) {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: latch\r\n\r\n"); err != nil {
+			return 0, err
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		_, err = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, err
+	}
+	var conns []net.Conn
+	var readers []*bufio.Reader
+	for i := range 2 {
+		c, err := net.Dial("tcp", d.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns, readers = append(conns, c), append(readers, bufio.NewReader(c))
+		if code, err := get(c, readers[i]); err != nil || code != http.StatusOK {
+			t.Fatalf("GET /healthz on connection %d = %d, %v; want 200", i+1, code, err)
+		}
+	}
+	conns[0].SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := readers[0].Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("first connection, idle, after a second one: read %d bytes, %v; want it closed (EOF)", n, err)
 	}
 }
