@@ -13,10 +13,10 @@
 // collection a Tuner sets it so that the next one runs when the heap
 // reaches the floor (Start's argument), never below 100: with a live heap
 // of half the floor or more, the collector runs as with GOGC=100.
-// Measured (BENCHMARKS.md section 8), a floor of 16 MiB made refreshes
-// and /v1/me requests 10-30% faster, at 10-20% less CPU each; 32 MiB did
-// as well, and 64 MiB less well, as the heap outgrew the processor's
-// caches.
+// Measured at c=8 on 2 CPUs (BENCHMARKS.md section 8), a floor of 16
+// MiB made refreshes 8-19% faster at 13-19% less CPU each, and /v1/me
+// requests 4-20% faster at 9-20% less; 32 MiB did as well, and 64 MiB
+// 7-10% less well, as the heap outgrew the processor's caches.
 //
 // # Bursts
 //

@@ -33,6 +33,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -232,6 +233,19 @@ type Sessions interface {
 	// PruneSessions removes sessions that ended (revoked or past
 	// ExpiresAt) before cutoff, and returns how many it removed.
 	PruneSessions(ctx context.Context, cutoff time.Time) (int, error)
+}
+
+// Qualified returns the comma-separated column names of columns, each
+// prefixed with table and a dot, for a statement whose tables have
+// columns of the same name: Qualified("s", "id, user_id") is
+// "s.id, s.user_id". Store implementations derive their joins' column
+// lists from their tables' with it.
+func Qualified(table, columns string) string {
+	names := strings.Split(columns, ",")
+	for i, n := range names {
+		names[i] = table + "." + strings.TrimSpace(n)
+	}
+	return strings.Join(names, ", ")
 }
 
 // KeepFixed returns next, what an UpdateSession function made of the

@@ -15,11 +15,6 @@ const sessionColumns = `id, user_id, token_hash, prev_hash, generation, rotated_
 	last_used_at, expires_at, user_agent, ip, revoked_at, revoke_reason, reissues, parent_id,
 	client_id, scopes, auth_time, dpop_jkt`
 
-// sessionColumnsOf is sessionColumns of the table named s in a join.
-const sessionColumnsOf = `s.id, s.user_id, s.token_hash, s.prev_hash, s.generation, s.rotated_at,
-	s.created_at, s.last_used_at, s.expires_at, s.user_agent, s.ip, s.revoked_at, s.revoke_reason,
-	s.reissues, s.parent_id, s.client_id, s.scopes, s.auth_time, s.dpop_jkt`
-
 // CreateSession inserts s; store.ErrConflict if its ID or token hash
 // exists, store.ErrNotFound if its user does not.
 func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
@@ -87,7 +82,7 @@ type sessionUser struct {
 
 // selectSessionUser reads sessions and their users (whose columns follow
 // the session's); its WHERE clause follows.
-const selectSessionUser = `SELECT ` + sessionColumnsOf + `, ` + userColumnsOf + `
+var selectSessionUser = `SELECT ` + store.Qualified("s", sessionColumns) + `, ` + store.Qualified("u", userColumns) + `
 	FROM sessions AS s JOIN users AS u ON u.id = s.user_id`
 
 // updateSession is UpdateSessionUser in a transaction of its own, as it

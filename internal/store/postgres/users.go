@@ -15,10 +15,6 @@ import (
 
 const userColumns = `id, email, password_hash, roles, claims, disabled, tokens_revoked_at, created_at, updated_at`
 
-// userColumnsOf is userColumns of the table named u in a join.
-const userColumnsOf = `u.id, u.email, u.password_hash, u.roles, u.claims, u.disabled,
-	u.tokens_revoked_at, u.created_at, u.updated_at`
-
 // CreateUser inserts u; store.ErrConflict if its ID or e-mail exists.
 func (db *DB) CreateUser(ctx context.Context, u store.User) error {
 	claims, err := encodeClaims(u.Claims)

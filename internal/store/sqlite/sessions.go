@@ -14,11 +14,6 @@ const sessionColumns = `id, user_id, token_hash, prev_hash, generation, rotated_
 	last_used_at, expires_at, user_agent, ip, revoked_at, revoke_reason, reissues, parent_id,
 	client_id, scopes, auth_time, dpop_jkt`
 
-// sessionColumnsOf is sessionColumns of the table named s in a join.
-const sessionColumnsOf = `s.id, s.user_id, s.token_hash, s.prev_hash, s.generation, s.rotated_at,
-	s.created_at, s.last_used_at, s.expires_at, s.user_agent, s.ip, s.revoked_at, s.revoke_reason,
-	s.reissues, s.parent_id, s.client_id, s.scopes, s.auth_time, s.dpop_jkt`
-
 // CreateSession inserts s; store.ErrConflict if its ID or token hash
 // exists, store.ErrNotFound if its user does not.
 func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
@@ -89,7 +84,7 @@ func (db *DB) ListSessions(ctx context.Context, userID string) ([]store.Session,
 // Concurrent calls share transactions (group commit, see group.go); each
 // keeps its own outcome.
 func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Session) (store.Session, error)) (store.Session, error) {
-	s, _, err := db.updateSession(ctx, id, false, func(s store.Session, _ store.User) (store.Session, error) { return fn(s) })
+	s, _, err := db.UpdateSessionUser(ctx, id, func(s store.Session, _ store.User) (store.Session, error) { return fn(s) })
 	return s, err
 }
 
@@ -97,12 +92,6 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 // the same transaction (one statement with the session) and returned
 // with the session as stored.
 func (db *DB) UpdateSessionUser(ctx context.Context, id string, fn func(store.Session, store.User) (store.Session, error)) (store.Session, store.User, error) {
-	return db.updateSession(ctx, id, true, fn)
-}
-
-// updateSession is UpdateSessionUser, and UpdateSession (withUser false:
-// the user is not read, and fn gets a zero User).
-func (db *DB) updateSession(ctx context.Context, id string, withUser bool, fn func(store.Session, store.User) (store.Session, error)) (store.Session, store.User, error) {
 	var (
 		out     store.Session
 		user    store.User
@@ -110,21 +99,14 @@ func (db *DB) updateSession(ctx context.Context, id string, withUser bool, fn fu
 	)
 	err := db.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		out, user, revoked = store.Session{}, store.User{}, false
-		var (
-			old store.Session
-			err error
-		)
-		if withUser {
-			old, user, err = db.loadSessionUser(ctx, tx, id)
-		} else {
-			old, err = db.loadSession(ctx, tx, id)
-		}
+		old, u, err := db.loadSessionUser(ctx, tx, id)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return refused{fmt.Errorf("sqlite: update session: %w", store.ErrNotFound)}
 		case err != nil:
 			return err
 		}
+		user = u
 		s, err := fn(old, user)
 		if err != nil {
 			return refused{err}
@@ -141,16 +123,6 @@ func (db *DB) updateSession(ctx context.Context, id string, withUser bool, fn fu
 	}
 	db.committed(revoked)
 	return out, user, nil
-}
-
-// loadSession reads the session with ID id in tx: sql.ErrNoRows if there
-// is none.
-func (db *DB) loadSession(ctx context.Context, tx *sql.Tx, id string) (store.Session, error) {
-	st, err := db.txStmt(ctx, tx, selectSessionByID)
-	if err != nil {
-		return store.Session{}, err
-	}
-	return scanSession(st.QueryRowContext(ctx, id))
 }
 
 // loadSessionUser reads the session with ID id and its user in tx, in
@@ -223,14 +195,15 @@ func pointRead(ctx context.Context) context.Context { return context.WithoutCanc
 // The statements of the refresh path, prepared once (see DB.prepared).
 const (
 	selectSessionByID = `SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`
-	// selectSessionUserByID reads a session and its user, whose columns
-	// follow the session's.
-	selectSessionUserByID = `SELECT ` + sessionColumnsOf + `, ` + userColumnsOf + `
-		FROM sessions AS s JOIN users AS u ON u.id = s.user_id WHERE s.id = ?`
-	updateSession = `UPDATE sessions SET token_hash = ?, prev_hash = ?, generation = ?,
+	updateSession     = `UPDATE sessions SET token_hash = ?, prev_hash = ?, generation = ?,
 		rotated_at = ?, last_used_at = ?, expires_at = ?, user_agent = ?, ip = ?,
 		revoked_at = ?, revoke_reason = ?, reissues = ? WHERE id = ?`
 )
+
+// selectSessionUserByID reads a session and its user, whose columns
+// follow the session's.
+var selectSessionUserByID = `SELECT ` + store.Qualified("s", sessionColumns) + `, ` + store.Qualified("u", userColumns) + `
+	FROM sessions AS s JOIN users AS u ON u.id = s.user_id WHERE s.id = ?`
 
 // PruneSessions removes sessions revoked or expired before cutoff.
 func (db *DB) PruneSessions(ctx context.Context, cutoff time.Time) (int, error) {

@@ -147,7 +147,7 @@ func (db *DB) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, 
 }
 
 // writerStatements are prepared on the writer connection at Open.
-var writerStatements = []string{selectSessionByID, selectSessionUserByID, updateSession, selectUserByID}
+var writerStatements = []string{selectSessionUserByID, updateSession, selectUserByID}
 
 var _ store.Store = (*DB)(nil)
 
